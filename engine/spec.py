@@ -1,0 +1,120 @@
+"""ModelSpec: which weights to load and how. YAML presets in presets/models/ map 1:1 onto its fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from engine.paths import PRESETS_DIR
+
+logger = logging.getLogger(__name__)
+
+MODEL_PRESETS_DIR = PRESETS_DIR / "models"
+DTYPES = ("float32", "bfloat16", "float16")
+# Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU).
+DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale")
+
+
+@dataclass
+class ModelSpec:
+    """How to build one WanVACE pipeline."""
+
+    name: str
+    """Short name shown in the UI and written to manifests."""
+    source: str
+    """'tiny' (built in code), a Hugging Face hub id, or a local diffusers directory."""
+    description: str = ""
+    """One line for the banner."""
+    transformer_dtype: str = "bfloat16"
+    """Transformer weights dtype on CUDA; on a CPU everything runs in float32."""
+    vae_dtype: str = "float32"
+    """VAE dtype; Wan's VAE is kept in float32 because bf16 decoding shows banding."""
+    text_encoder_dtype: str = "bfloat16"
+    """umt5 text encoder dtype on CUDA."""
+    cpu_offload: bool = False
+    """diffusers' model CPU offload: moves each component to the GPU only while it runs."""
+    vae_tiling: bool = False
+    """Decode/encode the VAE in tiles to cut peak memory at large sizes."""
+    max_sequence_length: int = 512
+    """Prompt tokens the text encoder sees; longer prompts are truncated (Wan uses 512)."""
+    defaults: dict = field(default_factory=dict)
+    """Request defaults for this model (size, frames, steps, flow shift)."""
+    transformer_config: dict | None = None
+    """The transformer's config, to build the architecture without weights (tests, benchmarks)."""
+
+    def __post_init__(self):
+        for name in ("transformer_dtype", "vae_dtype", "text_encoder_dtype"):
+            value = getattr(self, name)
+            if value not in DTYPES:
+                raise ValueError(f"{name} must be one of {', '.join(DTYPES)}, got {value!r}")
+        unknown = sorted(set(self.defaults) - set(DEFAULTABLE_FIELDS))
+        if unknown:
+            raise ValueError(f"model preset defaults has unknown field(s) {unknown}; allowed: {list(DEFAULTABLE_FIELDS)}")
+        if self.max_sequence_length < 1:
+            raise ValueError(f"max_sequence_length must be positive, got {self.max_sequence_length}")
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.source == "tiny"
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "ModelSpec":
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"model preset {path} must be a mapping of field: value")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"model preset {path} has unknown key(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def from_preset(cls, name_or_path: str) -> "ModelSpec":
+        """A preset name (tiny, wan-vace-1.3b, ...), a YAML file, a local diffusers folder or a hub id."""
+        preset = MODEL_PRESETS_DIR / f"{name_or_path}.yaml"
+        if preset.is_file():
+            return cls.from_yaml(preset)
+        path = Path(name_or_path)
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            return cls.from_yaml(path)
+        if path.is_dir():
+            if not (path / "model_index.json").is_file():
+                raise ValueError(f"model folder {path} has no model_index.json; expected a diffusers pipeline folder")
+            return cls(name=path.name, source=str(path), description=f"local pipeline at {path}")
+        if _looks_like_hub_id(name_or_path):
+            return cls(name=name_or_path, source=name_or_path, description=f"{name_or_path} from the Hugging Face hub")
+        raise ValueError(
+            f"unknown model {name_or_path!r}: use a preset ({', '.join(preset_names())}), "
+            "a local diffusers folder, or a hub id like Org/Name"
+        )
+
+    def with_overrides(self, **changes) -> "ModelSpec":
+        return dataclasses.replace(self, **changes)
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    parts = text.split("/")
+    return len(parts) == 2 and all(parts) and not text.startswith((".", "/"))
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in MODEL_PRESETS_DIR.glob("*.yaml"))
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_model_name(name: str) -> str:
+    """'auto' picks the real 1.3B model on a CUDA machine and the embedded tiny engine otherwise."""
+    if name != "auto":
+        return name
+    chosen = "wan-vace-1.3b" if cuda_available() else "tiny"
+    logger.info("--model auto -> %s", chosen)
+    return chosen

@@ -1,0 +1,81 @@
+"""Shared fixtures. Everything runs offline on CPU with the tiny engine, in a temporary workspace."""
+
+import os
+import tempfile
+from pathlib import Path
+
+# Set before any engine import: the workspace (tiny model build, outputs) lives in one temp dir per run.
+_WORKSPACE = Path(tempfile.mkdtemp(prefix="vace-lab-tests-"))
+os.environ["VACE_LAB_HOME"] = str(_WORKSPACE)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+ASSETS = REPO / "assets"
+
+from tests.helpers import save_diffusers_lora, tiny_lora_layers, to_original_wan_names  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (none here); run `pytest -m gpu` on a GPU machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def reference_png():
+    return ASSETS / "reference.png"
+
+
+@pytest.fixture(scope="session")
+def pose_mp4():
+    return ASSETS / "pose.mp4"
+
+
+@pytest.fixture(scope="session")
+def tiny_engine():
+    from engine import Engine
+
+    engine = Engine.from_name("tiny")
+    engine.load()
+    return engine
+
+
+@pytest.fixture
+def tiny_request(tiny_engine, pose_mp4, reference_png):
+    """A fast request: 9 frames at 64x112, 3 steps."""
+    return tiny_engine.default_request(
+        control_video=str(pose_mp4), reference=str(reference_png), prompt="a man dancing in a studio",
+        height=64, width=112, num_frames=9, num_inference_steps=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def lora_files(tmp_path_factory):
+    """One LoRA file per supported format, plus broken ones."""
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("loras")
+    layers = tiny_lora_layers()
+    files = {"diffusers": save_diffusers_lora(folder / "diffusers", layers)}
+    save_file(to_original_wan_names(layers), folder / "diffsynth.safetensors")
+    save_file(to_original_wan_names(layers, "diffusion_model."), folder / "original.safetensors")
+    files["diffsynth"] = folder / "diffsynth.safetensors"
+    files["original"] = folder / "original.safetensors"
+    nan_layers = {k: (torch.full_like(v, float("nan")) if "lora_B" in k else v) for k, v in layers.items()}
+    files["nan"] = save_diffusers_lora(folder / "nan", nan_layers)
+    save_file({"unet.down.0.lora_A.weight": torch.zeros(4, 8), "unet.down.0.lora_B.weight": torch.zeros(8, 4)},
+              folder / "other_model.safetensors")
+    files["other_model"] = folder / "other_model.safetensors"
+    torch.save(layers, folder / "pickled.pt")
+    files["pickled"] = folder / "pickled.pt"
+    return files
