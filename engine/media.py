@@ -1,0 +1,188 @@
+"""Reading and writing images and videos, and fitting them to the model's frame.
+
+Fitting is where the blog lost weeks: its reference photo was centre-cropped to 832:480, cutting off
+head and feet. Here the reference is always letterboxed onto white (the geometry diffusers' VACE
+pipeline uses), and the control video is resampled by timestamp so fps and frame count are exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".gif", ".m4v"}
+MAX_VIDEO_FRAMES = 5000  # about 3.5 minutes at 24 fps: more than any clip the model can use
+
+
+@dataclass
+class Box:
+    """Where a fitted image sits inside the frame, in pixels."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+@dataclass
+class VideoClip:
+    frames: np.ndarray
+    """uint8 [N, H, W, 3]."""
+    fps: float
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Open an image as RGB, honouring EXIF rotation; transparency becomes white, greyscale becomes RGB."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"{path.name}: not an image file (expected one of {', '.join(sorted(IMAGE_SUFFIXES))})")
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path.name}: cannot read the image ({err})") from None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    if image.width < 2 or image.height < 2:
+        raise ValueError(f"{path.name}: image is too small ({image.width}x{image.height})")
+    return image.convert("RGB")
+
+
+def letterbox(image: Image.Image, height: int, width: int, fill=(255, 255, 255)) -> tuple[Image.Image, Box]:
+    """Scale the whole image into height x width and centre it on a plain canvas; nothing is cut off."""
+    scale = min(height / image.height, width / image.width)
+    new_h, new_w = max(1, int(image.height * scale)), max(1, int(image.width * scale))
+    resized = image.resize((new_w, new_h), Image.BILINEAR)
+    canvas = Image.new("RGB", (width, height), fill)
+    box = Box(left=(width - new_w) // 2, top=(height - new_h) // 2, width=new_w, height=new_h)
+    canvas.paste(resized, (box.left, box.top))
+    return canvas, box
+
+
+def centre_crop(image: Image.Image, height: int, width: int) -> Image.Image:
+    scale = max(height / image.height, width / image.width)
+    new_h, new_w = max(height, round(image.height * scale)), max(width, round(image.width * scale))
+    resized = image.resize((new_w, new_h), Image.BILINEAR)
+    left, top = (new_w - width) // 2, (new_h - height) // 2
+    return resized.crop((left, top, left + width, top + height))
+
+
+def fit_frame(frame: np.ndarray, height: int, width: int, mode: str) -> np.ndarray:
+    """Fit one control frame: pad keeps proportions with black bars (a pose video's background)."""
+    image = Image.fromarray(frame)
+    if image.size == (width, height):
+        return frame
+    if mode == "pad":
+        fitted, _ = letterbox(image, height, width, fill=(0, 0, 0))
+    elif mode == "crop":
+        fitted = centre_crop(image, height, width)
+    elif mode == "stretch":
+        fitted = image.resize((width, height), Image.BILINEAR)
+    else:
+        raise ValueError(f"unknown fit mode {mode!r}")
+    return np.asarray(fitted)
+
+
+def read_video(path: str | Path) -> VideoClip:
+    """Decode a whole video to uint8 RGB frames with its frame rate."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{path.name}: not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
+    if path.suffix.lower() == ".gif":
+        clip = _read_gif(path)
+    else:
+        clip = _read_with_ffmpeg(path)
+    if len(clip.frames) == 0:
+        raise ValueError(f"{path.name}: the video has zero frames")
+    return clip
+
+
+def _read_gif(path: Path) -> VideoClip:
+    frames, durations = [], []
+    try:
+        with Image.open(path) as gif:
+            for index in range(getattr(gif, "n_frames", 1)):
+                gif.seek(index)
+                frames.append(np.asarray(gif.convert("RGB")))
+                durations.append(gif.info.get("duration", 100) or 100)
+                if len(frames) > MAX_VIDEO_FRAMES:
+                    raise ValueError(f"{path.name}: more than {MAX_VIDEO_FRAMES} frames; trim it first")
+    except (UnidentifiedImageError, OSError, EOFError) as err:
+        raise ValueError(f"{path.name}: cannot read the GIF ({err})") from None
+    fps = 1000.0 / float(np.mean(durations)) if durations else 10.0
+    return VideoClip(np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8), fps)
+
+
+def _read_with_ffmpeg(path: Path) -> VideoClip:
+    import imageio.v2 as imageio
+
+    try:
+        reader = imageio.get_reader(str(path), "ffmpeg")
+    except Exception as err:  # imageio raises several types for unreadable containers
+        raise ValueError(f"{path.name}: cannot open the video ({_one_line(err)})") from None
+    frames = []
+    try:
+        fps = float(reader.get_meta_data().get("fps") or 0)
+        for frame in reader:
+            frames.append(np.asarray(frame)[..., :3])
+            if len(frames) > MAX_VIDEO_FRAMES:
+                raise ValueError(f"{path.name}: more than {MAX_VIDEO_FRAMES} frames; trim it first")
+    except ValueError:
+        raise
+    except Exception as err:
+        if not frames:
+            raise ValueError(f"{path.name}: cannot decode the video ({_one_line(err)})") from None
+        logger.warning("%s: stopped decoding after %d frames: %s", path.name, len(frames), _one_line(err))
+    finally:
+        reader.close()
+    if not fps or not np.isfinite(fps):
+        raise ValueError(f"{path.name}: the video has no frame rate")
+    return VideoClip(np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8), fps)
+
+
+def _one_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+def resample_indices(num_source: int, source_fps: float, target_fps: float, count: int) -> tuple[list[int], int]:
+    """Source frame shown at each target timestamp i/target_fps; past the end, the last frame is held.
+
+    Returns the indices and how many target frames had to be padded that way.
+    """
+    indices, padded = [], 0
+    for i in range(count):
+        # The small epsilon keeps exact multiples (e.g. 32 fps -> 16 fps) from rounding down a frame.
+        index = int(np.floor(i * source_fps / target_fps + 1e-6))
+        if index >= num_source:
+            index, padded = num_source - 1, padded + 1
+        indices.append(index)
+    return indices, padded
+
+
+def write_mp4(frames: np.ndarray, path: str | Path, fps: int) -> Path:
+    """H.264 MP4 at exactly `fps` frames per second; width and height must be even."""
+    import imageio.v2 as imageio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = imageio.get_writer(
+        str(path), format="ffmpeg", fps=fps, codec="libx264", quality=8, pixelformat="yuv420p",
+        macro_block_size=1, ffmpeg_log_level="error",
+    )
+    try:
+        for frame in frames:
+            writer.append_data(frame)
+    finally:
+        writer.close()
+    return path
