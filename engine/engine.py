@@ -1,0 +1,562 @@
+"""The Engine: one object that owns the pipeline, its caches and a lock. The UI never touches tensors.
+
+    engine = Engine(ModelSpec.from_preset("tiny"))
+    request = engine.default_request(control_video="pose.mp4", reference="me.png", prompt="...")
+    preview = engine.inspect(request)     # exactly what the model will receive
+    result = engine.generate(request, on_step=print, out_dir="out/")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import resource
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine import media
+from engine.lora import read_lora_state_dict, resolve_lora, sha256_file
+from engine.records import package_versions, write_json
+from engine.request import GenerationRequest, GenerationResult
+from engine.spec import ModelSpec, resolve_model_name
+
+logger = logging.getLogger(__name__)
+
+MAX_LOADED_LORAS = 4
+NUM_PREVIEW_FRAMES = 4
+
+
+class GenerationCancelled(RuntimeError):
+    """Raised when should_stop() returns True between denoising steps."""
+
+    def __init__(self, step: int, total: int):
+        super().__init__(f"cancelled after {step} of {total} steps")
+        self.step, self.total = step, total
+
+
+@dataclass
+class Conditions:
+    """The control video and reference exactly as the model receives them."""
+
+    control_frames: np.ndarray
+    reference: object | None  # PIL image, letterboxed to the frame
+    reference_box: media.Box | None
+    source_fps: float
+    source_frames: int
+    source_size: tuple[int, int]
+    padded_frames: int
+    key: str
+
+
+@dataclass
+class Inspection:
+    """What engine.inspect returns: the inputs as placed, and the numbers that matter."""
+
+    reference: object | None
+    reference_box: media.Box | None
+    control_samples: list
+    sample_indices: list[int]
+    num_frames: int
+    fps: int
+    height: int
+    width: int
+    source_fps: float
+    source_frames: int
+    source_size: tuple[int, int]
+    padded_frames: int
+    prompt_tokens: int
+    negative_tokens: int
+    max_sequence_length: int
+    uses_cfg: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def prompt_truncated(self) -> bool:
+        return self.prompt_tokens > self.max_sequence_length
+
+    def summary_lines(self) -> list[str]:
+        src_h, src_w = self.source_size
+        lines = [
+            f"Output: {self.num_frames} frames at {self.fps} fps ({self.num_frames / self.fps:.2f} s), {self.width}x{self.height}",
+            f"Control video: {self.source_frames} frames at {self.source_fps:g} fps, {src_w}x{src_h}",
+            f"Prompt: {self.prompt_tokens} / {self.max_sequence_length} tokens"
+            + (" (TRUNCATED: the end of the prompt is cut off)" if self.prompt_truncated else ""),
+        ]
+        if self.uses_cfg:
+            lines.append(f"Negative prompt: {self.negative_tokens} / {self.max_sequence_length} tokens")
+        else:
+            lines.append("Guidance <= 1: the negative prompt is not used")
+        return lines + self.notes
+
+
+class Engine:
+    def __init__(self, spec: ModelSpec, device: str | None = None):
+        self.spec = spec
+        self._device = device
+        self._pipe = None
+        self._tokenizer = None
+        self._lock = threading.RLock()
+        self._prompt_cache: OrderedDict = OrderedDict()
+        self._condition_cache: OrderedDict = OrderedDict()
+        self._loras: OrderedDict = OrderedDict()  # sha256 -> adapter name
+        self._lora_active = False
+
+    @classmethod
+    def from_name(cls, name: str = "auto", **spec_changes) -> "Engine":
+        spec = ModelSpec.from_preset(resolve_model_name(name))
+        return cls(spec.with_overrides(**spec_changes) if spec_changes else spec)
+
+    # ---- model state -------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            import torch
+
+            self._device = "cuda" if torch.cuda.is_available() else "cpu"
+        return self._device
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._pipe is not None
+
+    def banner(self) -> str:
+        if self.spec.is_tiny:
+            return (
+                f"Engine: **tiny** on {self.device.upper()}. Random weights: the output is noise. The whole lab "
+                "works, so you can learn the controls; run on a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
+            )
+        return f"Engine: **{self.spec.name}** ({self.spec.source}) on {self.device.upper()}."
+
+    def model_source(self) -> str:
+        if self.spec.is_tiny:
+            from engine.tiny import ensure_tiny_pipeline
+
+            return str(ensure_tiny_pipeline())
+        return self.spec.source
+
+    def load(self):
+        """Load the pipeline once; later calls return it."""
+        with self._lock:
+            if self._pipe is None:
+                self._pipe = self._load_pipeline()
+            return self._pipe
+
+    def _torch_dtypes(self) -> dict:
+        import torch
+
+        if self.device == "cpu":  # bf16 matmuls are slow on CPUs, and the tiny model is float32 anyway
+            return {"default": torch.float32}
+        spec = self.spec
+        return {
+            "transformer": getattr(torch, spec.transformer_dtype),
+            "vae": getattr(torch, spec.vae_dtype),
+            "text_encoder": getattr(torch, spec.text_encoder_dtype),
+            "default": getattr(torch, spec.transformer_dtype),
+        }
+
+    def _load_pipeline(self):
+        from engine.pipeline import ConditionStore, LabVACEPipeline
+
+        source = self.model_source()
+        started = time.perf_counter()
+        _quiet_loading_bars()
+        try:
+            pipe = LabVACEPipeline.from_pretrained(source, dtype=self._torch_dtypes())
+        except (OSError, ValueError) as err:
+            raise _load_error(source, err) from None
+        if self.spec.cpu_offload and self.device == "cuda":
+            pipe.enable_model_cpu_offload()
+        else:
+            pipe.to(self.device)
+        if self.spec.vae_tiling:
+            pipe.vae.enable_tiling()
+        pipe.set_progress_bar_config(disable=True)
+        pipe.lab_condition_store = ConditionStore()
+        self._tokenizer = pipe.tokenizer
+        logger.info("loaded %s on %s in %.1f s", source, self.device, time.perf_counter() - started)
+        return pipe
+
+    def clear(self):
+        """Free the model and every cache (the next call loads again)."""
+        with self._lock:
+            self._pipe = None
+            self._prompt_cache.clear()
+            self._condition_cache.clear()
+            self._loras.clear()
+            self._lora_active = False
+            if self.device == "cuda":
+                import torch
+
+                torch.cuda.empty_cache()
+
+    def clear_caches(self):
+        """Drop cached prompt embeddings and conditioning, keep the model (benchmarks use this)."""
+        with self._lock:
+            self._prompt_cache.clear()
+            self._condition_cache.clear()
+            if self._pipe is not None:
+                self._pipe.lab_condition_store.clear()
+
+    # ---- requests ----------------------------------------------------------------------------------
+
+    def default_request(self, **fields) -> GenerationRequest:
+        """A request with this model's defaults (size, frames, steps) under the given fields."""
+        return GenerationRequest(**{**self.spec.defaults, **fields})
+
+    def tokenizer(self):
+        if self._tokenizer is None:
+            if self._pipe is not None:
+                self._tokenizer = self._pipe.tokenizer
+            else:  # inspecting should not need the 11 GB text encoder: load the tokenizer alone
+                from transformers import AutoTokenizer
+
+                source = self.model_source()
+                try:
+                    self._tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer")
+                except (OSError, ValueError) as err:
+                    raise _load_error(source, err) from None
+        return self._tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the text encoder sees for this text (after Wan's prompt cleaning), end token included."""
+        from diffusers.pipelines.wan.pipeline_wan_vace import prompt_clean
+
+        return len(self.tokenizer()(prompt_clean(text), add_special_tokens=True).input_ids)
+
+    # ---- conditioning ------------------------------------------------------------------------------
+
+    def prepare_conditions(self, request: GenerationRequest) -> Conditions:
+        """Read, resample and fit the control video and reference; cached by file content and geometry."""
+        key = _condition_key(request)
+        with self._lock:
+            if key in self._condition_cache:
+                self._condition_cache.move_to_end(key)
+                return self._condition_cache[key]
+        conditions = _build_conditions(request, key)
+        with self._lock:
+            self._condition_cache[key] = conditions
+            while len(self._condition_cache) > 8:
+                self._condition_cache.popitem(last=False)
+        return conditions
+
+    def inspect(self, request: GenerationRequest) -> Inspection:
+        conditions = self.prepare_conditions(request)
+        count = min(NUM_PREVIEW_FRAMES, request.num_frames)
+        indices = sorted({round(i * (request.num_frames - 1) / max(1, count - 1)) for i in range(count)})
+        from PIL import Image
+
+        notes = _condition_notes(request, conditions)
+        return Inspection(
+            reference=conditions.reference,
+            reference_box=conditions.reference_box,
+            control_samples=[Image.fromarray(conditions.control_frames[i]) for i in indices],
+            sample_indices=indices,
+            num_frames=request.num_frames,
+            fps=request.fps,
+            height=request.height,
+            width=request.width,
+            source_fps=conditions.source_fps,
+            source_frames=conditions.source_frames,
+            source_size=conditions.source_size,
+            padded_frames=conditions.padded_frames,
+            prompt_tokens=self.count_tokens(request.prompt),
+            negative_tokens=self.count_tokens(request.negative_prompt),
+            max_sequence_length=self.spec.max_sequence_length,
+            uses_cfg=request.uses_cfg,
+            notes=notes,
+        )
+
+    # ---- generation --------------------------------------------------------------------------------
+
+    def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None) -> GenerationResult:
+        """Generate one video. on_step(step, total) reports progress; should_stop() cancels between steps.
+
+        With out_dir, video.mp4 (at request.fps) and manifest.json are written there.
+        """
+        with self._lock:
+            started = time.perf_counter()
+            pipe = self.load()
+            self._check_conditioning_scale(pipe, request)
+            conditions = self.prepare_conditions(request)
+            prepared_at = time.perf_counter()
+            prompt_embeds, negative_embeds, prompt_seconds, prompt_hit = self._encode_prompts(request)
+            lora_sha = self._apply_lora(pipe, request)
+            self._apply_flow_shift(pipe, request.flow_shift)
+            frames, stage_times = self._run_pipeline(pipe, request, conditions, prompt_embeds, negative_embeds,
+                                                     on_step, should_stop)
+            peak_mb, memory_kind = self._peak_memory_mb()
+            result = GenerationResult(
+                frames=frames,
+                fps=request.fps,
+                seed=request.seed,
+                model=self.spec.name,
+                timings={
+                    "condition_prepare": prepared_at - started,
+                    "prompt_encode": prompt_seconds,
+                    **stage_times,
+                    "total": time.perf_counter() - started,
+                },
+                peak_memory_mb=peak_mb,
+                memory_kind=memory_kind,
+                cache_hits={"prompt": prompt_hit, "condition": pipe.lab_condition_store.last_hit},
+                lora_sha256=lora_sha,
+            )
+        if out_dir is not None:
+            self.save(result, request, out_dir)
+        return result
+
+    def save(self, result: GenerationResult, request: GenerationRequest, out_dir) -> Path:
+        """Write video.mp4 and manifest.json; returns the video path."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        video = media.write_mp4(result.frames, out_dir / "video.mp4", request.fps)
+        result.video_path = str(video)
+        write_json(self.manifest(request, result), out_dir / "manifest.json")
+        return video
+
+    def manifest(self, request: GenerationRequest, result: GenerationResult) -> dict:
+        return {
+            "request": request.to_dict(),
+            "model": {"name": self.spec.name, "source": self.spec.source, "device": self.device},
+            "lora": {"file": request.lora, "sha256": result.lora_sha256, "scale": request.lora_scale}
+            if request.lora else None,
+            "output": {"video": "video.mp4", "num_frames": result.num_frames, "fps": result.fps,
+                       "height": result.size[0], "width": result.size[1]},
+            "timings_s": result.timings,
+            "peak_memory_mb": result.peak_memory_mb,
+            "memory_kind": result.memory_kind,
+            "cache_hits": result.cache_hits,
+            "packages": package_versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    def _check_conditioning_scale(self, pipe, request: GenerationRequest):
+        layers = len(pipe.transformer.config.vace_layers)
+        if isinstance(request.conditioning_scale, list) and len(request.conditioning_scale) != layers:
+            raise ValueError(
+                f"conditioning_scale has {len(request.conditioning_scale)} values but this model has {layers} "
+                "VACE layers; give one value or one per layer"
+            )
+
+    def _encode_prompts(self, request: GenerationRequest):
+        started = time.perf_counter()
+        texts = [request.prompt] + ([request.negative_prompt] if request.uses_cfg else [])
+        hits = [text in self._prompt_cache for text in texts]
+        embeds = [self._prompt_embedding(text) for text in texts]
+        negative = embeds[1] if request.uses_cfg else None
+        return embeds[0], negative, time.perf_counter() - started, all(hits)
+
+    def _prompt_embedding(self, text: str):
+        if text in self._prompt_cache:
+            self._prompt_cache.move_to_end(text)
+            return self._prompt_cache[text]
+        import torch
+
+        pipe = self._pipe
+        with torch.no_grad():
+            embeds, _ = pipe.encode_prompt(
+                prompt=text, do_classifier_free_guidance=False, max_sequence_length=self.spec.max_sequence_length,
+                device=pipe._execution_device,
+            )
+        self._prompt_cache[text] = embeds
+        while len(self._prompt_cache) > 32:
+            self._prompt_cache.popitem(last=False)
+        return embeds
+
+    def _apply_lora(self, pipe, request: GenerationRequest) -> str | None:
+        """Activate the request's LoRA at its strength; loading happens once per file content."""
+        if request.lora is None:
+            if self._lora_active:
+                pipe.disable_lora()
+                self._lora_active = False
+            return None
+        path = resolve_lora(request.lora)
+        sha = sha256_file(path)
+        if sha not in self._loras:
+            self._load_lora(pipe, path, sha)
+        self._loras.move_to_end(sha)
+        pipe.enable_lora()
+        pipe.set_adapters([self._loras[sha]], adapter_weights=[request.lora_scale])
+        self._lora_active = True
+        return sha
+
+    def _load_lora(self, pipe, path: Path, sha: str):
+        name = f"lora_{sha[:16]}"
+        state = read_lora_state_dict(path)
+        before = _lora_layer_count(pipe.transformer)
+        try:
+            pipe.load_lora_weights(state, adapter_name=name)
+        except (ValueError, KeyError, RuntimeError) as err:
+            _drop_adapter(pipe, name)
+            raise ValueError(f"{path.name}: does not fit this model ({str(err).splitlines()[0][:300]})") from None
+        if _lora_layer_count(pipe.transformer) == before and name not in _adapter_names(pipe):
+            raise ValueError(f"{path.name}: none of its keys match a layer of {self.spec.name}; is it a LoRA for another model?")
+        self._loras[sha] = name
+        while len(self._loras) > MAX_LOADED_LORAS:
+            _, oldest = self._loras.popitem(last=False)
+            _drop_adapter(pipe, oldest)
+        logger.info("loaded LoRA %s as adapter %s", path.name, name)
+
+    def _apply_flow_shift(self, pipe, flow_shift: float):
+        config = pipe.scheduler.config
+        key = "flow_shift" if "flow_shift" in config else "shift"
+        if config.get(key) != flow_shift:
+            pipe.scheduler = type(pipe.scheduler).from_config(config, **{key: flow_shift})
+
+    def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop):
+        import torch
+        from PIL import Image
+
+        total = request.num_inference_steps
+        step_times: list[float] = []
+
+        def step_end(_pipe, step, _timestep, callback_kwargs):
+            step_times.append(time.perf_counter())
+            if on_step is not None:
+                on_step(step + 1, total)
+            if should_stop is not None and should_stop() and step + 1 < total:
+                raise GenerationCancelled(step + 1, total)
+            return callback_kwargs
+
+        store = pipe.lab_condition_store
+        store.key = conditions.key
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        try:
+            output = pipe(
+                video=[Image.fromarray(frame) for frame in conditions.control_frames],
+                reference_images=[conditions.reference] if conditions.reference is not None else None,
+                conditioning_scale=request.conditioning_scale,
+                prompt_embeds=prompt_embeds,
+                negative_prompt_embeds=negative_embeds,
+                guidance_scale=request.guidance_scale,
+                num_inference_steps=total,
+                height=request.height,
+                width=request.width,
+                num_frames=request.num_frames,
+                generator=torch.Generator(device="cpu").manual_seed(request.seed),
+                output_type="np",
+                callback_on_step_end=step_end,
+                max_sequence_length=self.spec.max_sequence_length,
+            ).frames[0]
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise RuntimeError(
+                f"out of GPU memory at {request.width}x{request.height}x{request.num_frames}: lower the size or "
+                "the frame count, or turn on cpu_offload / vae_tiling in the model preset"
+            ) from None
+        finally:
+            store.key = None
+        finished = time.perf_counter()
+        frames = _to_uint8(output)
+        denoise = step_times[-1] - store.finished_at
+        return frames, {
+            "condition_encode": store.last_seconds if not store.last_hit else 0.0,
+            "denoise": denoise,
+            "s_per_step": denoise / total,
+            "decode": finished - step_times[-1],
+            "pipeline_call": finished - started,
+        }
+
+    def _peak_memory_mb(self) -> tuple[float, str]:
+        if self.device == "cuda":
+            import torch
+
+            return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"
+
+
+def _load_error(source: str, err: Exception) -> RuntimeError:
+    return RuntimeError(
+        f"could not load model {source!r} ({str(err).splitlines()[0][:200]}). Its weights must be in the local "
+        "Hugging Face cache or reachable online; on a machine without them use --model tiny."
+    )
+
+
+def _quiet_loading_bars():
+    # Loading bars from diffusers/transformers clutter the CLI and server logs; the engine logs instead.
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _to_uint8(frames: np.ndarray) -> np.ndarray:
+    if not np.isfinite(frames).all():
+        raise RuntimeError(
+            "the model produced NaN or infinite values: try float32/bfloat16 instead of float16, a lower "
+            "guidance_scale, or a different LoRA strength"
+        )
+    return (np.clip(frames, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _condition_key(request: GenerationRequest) -> str:
+    digest = hashlib.sha256()
+    digest.update(sha256_file(request.control_video).encode())
+    digest.update((sha256_file(request.reference) if request.reference else "no-reference").encode())
+    digest.update(repr((request.height, request.width, request.num_frames, request.fps, request.control_fit)).encode())
+    return digest.hexdigest()
+
+
+def _build_conditions(request: GenerationRequest, key: str) -> Conditions:
+    clip = media.read_video(request.control_video)
+    indices, padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
+    frames = np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
+                       for i in indices])
+    reference, box = None, None
+    if request.reference is not None:
+        reference, box = media.letterbox(media.load_image(request.reference), request.height, request.width)
+    return Conditions(
+        control_frames=frames,
+        reference=reference,
+        reference_box=box,
+        source_fps=clip.fps,
+        source_frames=len(clip.frames),
+        source_size=tuple(clip.frames.shape[1:3]),
+        padded_frames=padded,
+        key=key,
+    )
+
+
+def _condition_notes(request: GenerationRequest, conditions: Conditions) -> list[str]:
+    notes = []
+    if conditions.padded_frames:
+        notes.append(
+            f"The control video covers {request.num_frames - conditions.padded_frames} of {request.num_frames} frames "
+            f"at {request.fps} fps: the last {conditions.padded_frames} repeat its final frame."
+        )
+    if abs(conditions.source_fps - request.fps) > 0.01:
+        notes.append(f"Control video resampled from {conditions.source_fps:g} fps to {request.fps} fps by timestamp.")
+    src_h, src_w = conditions.source_size
+    if (src_h, src_w) != (request.height, request.width):
+        notes.append(f"Control video fitted from {src_w}x{src_h} to {request.width}x{request.height} ({request.control_fit}).")
+    if conditions.reference_box is not None:
+        box = conditions.reference_box
+        notes.append(
+            f"Reference letterboxed onto white: the whole image sits at {box.width}x{box.height} "
+            f"(left {box.left}, top {box.top}); nothing is cropped."
+        )
+    else:
+        notes.append("No reference image: the model follows the pose and the prompt only.")
+    return notes
+
+
+def _lora_layer_count(module) -> int:
+    return sum(1 for name, _ in module.named_modules() if name.endswith("lora_A"))
+
+
+def _adapter_names(pipe) -> set:
+    return {name for names in pipe.get_list_adapters().values() for name in names}
+
+
+def _drop_adapter(pipe, name: str):
+    if name in _adapter_names(pipe):
+        pipe.delete_adapters([name])

@@ -1,0 +1,195 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine import media
+from engine.engine import Engine, GenerationCancelled
+from tests.helpers import numbered_frames, write_video
+
+
+def test_inspect_shows_what_the_model_receives(tiny_engine, tiny_request):
+    inspection = tiny_engine.inspect(tiny_request.replace(num_frames=81, fps=16))
+    ref = np.asarray(inspection.reference)
+    assert ref.shape == (64, 112, 3)
+    box = inspection.reference_box
+    assert box.height == 64 and box.width < 112  # portrait picture: full height, white side bars
+    assert (ref[:, : box.left] == 255).all()
+    assert inspection.num_frames == 81 and inspection.fps == 16
+    assert inspection.source_frames == 49 and inspection.padded_frames == 32
+    assert any("last 32 repeat its final frame" in note for note in inspection.notes)
+    assert inspection.sample_indices[0] == 0 and inspection.sample_indices[-1] == 80
+    assert all(frame.size == (112, 64) for frame in inspection.control_samples)
+    assert inspection.prompt_tokens == tiny_engine.count_tokens(tiny_request.prompt) > 1
+    assert not inspection.prompt_truncated
+
+
+def test_inspect_flags_a_truncated_prompt(tiny_engine, tiny_request):
+    long_prompt = "dancing " * 600
+    inspection = tiny_engine.inspect(tiny_request.replace(prompt=long_prompt))
+    assert inspection.prompt_truncated
+    assert any("TRUNCATED" in line for line in inspection.summary_lines())
+
+
+def test_control_video_is_resampled_to_the_request_fps(tiny_engine, tmp_path, reference_png):
+    # 32 fps source whose frame i has brightness 8*i: at 16 fps the engine must take every second frame.
+    clip = write_video(tmp_path / "fast.mp4", numbered_frames(24, 64, 112), fps=32)
+    request = tiny_engine.default_request(control_video=str(clip), reference=str(reference_png),
+                                          height=64, width=112, num_frames=9, fps=16)
+    frames = tiny_engine.prepare_conditions(request).control_frames
+    assert len(frames) == 9
+    brightness = frames.reshape(9, -1).mean(axis=1)
+    np.testing.assert_allclose(brightness, [16 * i for i in range(9)], atol=4)
+
+
+def test_same_request_and_seed_give_the_same_frames_and_another_seed_does_not(tiny_engine, tiny_request):
+    first = tiny_engine.generate(tiny_request)
+    again = tiny_engine.generate(tiny_request)
+    other = tiny_engine.generate(tiny_request.replace(seed=2))
+    assert first.frames.shape == (9, 64, 112, 3) and first.frames.dtype == np.uint8
+    np.testing.assert_array_equal(first.frames, again.frames)
+    assert not np.array_equal(first.frames, other.frames)
+
+
+def test_second_request_differing_in_guidance_or_steps_reuses_encodings(tmp_path, tiny_request):
+    engine = Engine.from_name("tiny")
+    first = engine.generate(tiny_request.replace(prompt="a fresh prompt for this test"))
+    assert first.cache_hits == {"prompt": False, "condition": False}
+    assert first.timings["prompt_encode"] > 0 and first.timings["condition_encode"] > 0
+    second = engine.generate(tiny_request.replace(prompt="a fresh prompt for this test", guidance_scale=2.0,
+                                                  num_inference_steps=4))
+    assert second.cache_hits == {"prompt": True, "condition": True}
+    assert second.timings["condition_encode"] == 0.0
+    # A cached result equals a freshly computed one.
+    fresh = Engine.from_name("tiny").generate(second_request := tiny_request.replace(
+        prompt="a fresh prompt for this test", guidance_scale=2.0, num_inference_steps=4))
+    np.testing.assert_array_equal(second.frames, fresh.frames)
+    assert second_request.num_inference_steps == 4
+
+
+def test_timings_and_memory_are_reported(tiny_engine, tiny_request):
+    result = tiny_engine.generate(tiny_request)
+    for stage in ("prompt_encode", "condition_encode", "denoise", "s_per_step", "decode", "total"):
+        assert result.timings[stage] >= 0
+    assert result.timings["s_per_step"] == pytest.approx(result.timings["denoise"] / 3)
+    assert result.timings["total"] >= result.timings["denoise"] + result.timings["decode"]
+    assert result.peak_memory_mb > 0 and result.memory_kind == "process_peak_rss"
+
+
+def test_progress_is_reported_every_step_and_stop_cancels(tiny_engine, tiny_request):
+    seen = []
+    tiny_engine.generate(tiny_request, on_step=lambda step, total: seen.append((step, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    with pytest.raises(GenerationCancelled, match="cancelled after 1 of 3 steps"):
+        tiny_engine.generate(tiny_request, should_stop=lambda: True)
+    # The engine keeps working after a cancel.
+    assert tiny_engine.generate(tiny_request).num_frames == 9
+
+
+def test_out_dir_gets_an_mp4_at_the_request_fps_and_a_manifest(tiny_engine, tiny_request, tmp_path):
+    result = tiny_engine.generate(tiny_request.replace(fps=16), out_dir=tmp_path)
+    clip = media.read_video(tmp_path / "video.mp4")
+    assert len(clip.frames) == 9 and clip.fps == 16.0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["request"]["seed"] == tiny_request.seed
+    assert manifest["request"]["guidance_scale"] == tiny_request.guidance_scale
+    assert manifest["model"]["name"] == "tiny"
+    assert manifest["output"] == {"video": "video.mp4", "num_frames": 9, "fps": 16, "height": 64, "width": 112}
+    assert manifest["packages"]["diffusers"] and manifest["packages"]["torch"]
+    assert set(manifest["timings_s"]) >= {"prompt_encode", "condition_encode", "s_per_step", "decode", "total"}
+    assert result.video_path == str(tmp_path / "video.mp4")
+
+
+def test_without_reference_and_without_guidance(tiny_engine, tiny_request):
+    result = tiny_engine.generate(tiny_request.replace(reference=None, guidance_scale=1.0))
+    assert result.num_frames == 9
+    inspection = tiny_engine.inspect(tiny_request.replace(reference=None, guidance_scale=1.0))
+    assert inspection.reference is None and not inspection.uses_cfg
+
+
+def test_conditioning_scale_per_layer(tiny_engine, tiny_request):
+    base = tiny_engine.generate(tiny_request)
+    per_layer = tiny_engine.generate(tiny_request.replace(conditioning_scale=[1.0, 1.0]))
+    np.testing.assert_array_equal(base.frames, per_layer.frames)
+    weaker = tiny_engine.generate(tiny_request.replace(conditioning_scale=[0.0, 0.5]))
+    assert not np.array_equal(base.frames, weaker.frames)
+    with pytest.raises(ValueError, match="conditioning_scale has 3 values but this model has 2 VACE layers"):
+        tiny_engine.generate(tiny_request.replace(conditioning_scale=[1.0, 1.0, 1.0]))
+
+
+def test_flow_shift_changes_the_schedule(tiny_engine, tiny_request):
+    base = tiny_engine.generate(tiny_request.replace(flow_shift=3.0))
+    shifted = tiny_engine.generate(tiny_request.replace(flow_shift=16.0))
+    assert not np.array_equal(base.frames, shifted.frames)
+    np.testing.assert_array_equal(tiny_engine.generate(tiny_request.replace(flow_shift=3.0)).frames, base.frames)
+
+
+@pytest.mark.parametrize("fmt", ["diffusers", "diffsynth", "original"])
+def test_lora_formats_load_and_strength_zero_equals_base(tiny_engine, tiny_request, lora_files, fmt):
+    base = tiny_engine.generate(tiny_request)
+    with_lora = tiny_engine.generate(tiny_request.replace(lora=str(lora_files[fmt]), lora_scale=1.0))
+    assert with_lora.lora_sha256 and not np.array_equal(with_lora.frames, base.frames)
+    zero = tiny_engine.generate(tiny_request.replace(lora=str(lora_files[fmt]), lora_scale=0.0))
+    np.testing.assert_array_equal(zero.frames, base.frames)
+    # Turning the LoRA off again restores the base output.
+    np.testing.assert_array_equal(tiny_engine.generate(tiny_request).frames, base.frames)
+
+
+def test_all_lora_formats_give_the_same_weights(tiny_engine, tiny_request, lora_files):
+    outputs = [tiny_engine.generate(tiny_request.replace(lora=str(lora_files[f]), lora_scale=0.7)).frames
+               for f in ("diffusers", "diffsynth", "original")]
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], outputs[2])
+
+
+def test_changing_strength_does_not_reload(tiny_request, lora_files, monkeypatch):
+    engine = Engine.from_name("tiny")
+    pipe = engine.load()
+    loads = []
+    original = pipe.load_lora_weights
+    monkeypatch.setattr(pipe, "load_lora_weights", lambda *a, **k: (loads.append(1), original(*a, **k))[1])
+    outputs = [engine.generate(tiny_request.replace(lora=str(lora_files["diffusers"]), lora_scale=s)).frames
+               for s in (0.3, 0.7, 1.0, 1.5)]
+    assert len(loads) == 1
+    assert all(not np.array_equal(a, b) for a, b in zip(outputs, outputs[1:]))
+
+
+def test_bad_loras_get_one_line_reasons_and_the_engine_keeps_working(tiny_engine, tiny_request, lora_files):
+    with pytest.raises(ValueError, match="none of its keys match a layer of tiny"):
+        tiny_engine.generate(tiny_request.replace(lora=str(lora_files["other_model"])))
+    with pytest.raises(ValueError, match="only .safetensors"):
+        tiny_engine.generate(tiny_request.replace(lora=str(lora_files["pickled"])))
+    assert tiny_engine.generate(tiny_request).num_frames == 9
+
+
+def test_nan_output_is_reported_not_saved(tiny_engine, tiny_request, lora_files, tmp_path):
+    with pytest.raises(RuntimeError, match="NaN"):
+        tiny_engine.generate(tiny_request.replace(lora=str(lora_files["nan"])), out_dir=tmp_path / "nan")
+    assert not (tmp_path / "nan" / "video.mp4").exists()
+
+
+def test_out_of_memory_names_what_to_lower(tiny_engine, tiny_request, monkeypatch):
+    pipe = tiny_engine.load()
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(type(pipe), "__call__", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of GPU memory at 112x64x9: lower the size or the frame count"):
+        tiny_engine.generate(tiny_request)
+
+
+def test_bad_control_files_fail_before_model_work(tiny_engine, tiny_request, tmp_path):
+    (tmp_path / "broken.mp4").write_bytes(b"garbage" * 100)
+    with pytest.raises(ValueError, match="broken.mp4: cannot"):
+        tiny_engine.generate(tiny_request.replace(control_video=str(tmp_path / "broken.mp4")))
+    (tmp_path / "photo.txt").write_text("x")
+    with pytest.raises(ValueError, match="not an image file"):
+        tiny_engine.inspect(tiny_request.replace(reference=str(tmp_path / "photo.txt")))
+
+
+def test_missing_weights_give_a_clear_message(tiny_request):
+    engine = Engine.from_name("wan-vace-1.3b")
+    with pytest.raises(RuntimeError, match="could not load model 'Wan-AI/Wan2.1-VACE-1.3B-diffusers'.*--model tiny"):
+        engine.load()
