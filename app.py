@@ -1,0 +1,72 @@
+"""VACE Lab: `python app.py` starts the lab in the browser.
+
+With no GPU it runs the embedded tiny engine (random weights, the output is noise) and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+
+logger = logging.getLogger("vace-lab")
+
+# Tabs in display order; each is a build_*_tab(engine) function in ui/.
+TABS = [("Generate", "ui.generate_tab", "build_generate_tab")]
+
+
+def build_app(engine):
+    import importlib
+
+    import gradio as gr
+
+    with gr.Blocks(title="VACE Lab") as demo:
+        gr.Markdown("# VACE Lab\nPose-driven video generation with Wan2.1-VACE: see what the model gets, then what it makes.")
+        gr.Markdown(engine.banner(), elem_id="engine-banner")
+        for title, module, function in TABS:
+            with gr.Tab(title):
+                getattr(importlib.import_module(module), function)(engine)
+    return demo
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Start VACE Lab in the browser.")
+    parser.add_argument("--model", default=os.environ.get("VACE_LAB_MODEL", "auto"),
+                        help="tiny, wan-vace-1.3b, wan-vace-14b, a hub id or a local folder (auto: 1.3B on CUDA, else tiny)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 7860)))
+    parser.add_argument("--cpu-offload", action="store_true", help="model CPU offload for small GPUs")
+    parser.add_argument("--vae-tiling", action="store_true", help="tile the VAE to cut peak memory")
+    return parser.parse_args(argv)
+
+
+def warm_up(engine):
+    """Load the model in the background so the first click is fast; errors surface again on use."""
+    try:
+        engine.load()
+    except Exception as err:  # noqa: BLE001 - reported to the user when they generate
+        logger.warning("model not loaded yet: %s", err)
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    from engine import Engine
+    from engine.paths import workspace
+
+    changes = {k: True for k, on in (("cpu_offload", args.cpu_offload), ("vae_tiling", args.vae_tiling)) if on}
+    try:
+        engine = Engine.from_name(args.model, **changes)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}")
+    logger.info(engine.banner().replace("**", ""))
+    threading.Thread(target=warm_up, args=(engine,), daemon=True).start()
+    demo = build_app(engine)
+    demo.queue(default_concurrency_limit=1).launch(
+        server_name=args.host, server_port=args.port, allowed_paths=[str(workspace())], show_error=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

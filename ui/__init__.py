@@ -1,0 +1,2 @@
+"""Gradio tabs. Each module has one build_*_tab(engine) function; handlers stay thin:
+widgets -> request dataclass -> engine -> render."""

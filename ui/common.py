@@ -1,0 +1,50 @@
+"""Helpers shared by the tabs: turning engine errors into one-line messages, run folders."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from engine.paths import workspace
+
+logger = logging.getLogger(__name__)
+
+
+def user_errors(handler):
+    """Show ValueError/RuntimeError from the engine as a one-line message; the app keeps serving.
+
+    Anything else is a bug: it is logged with its traceback, and the user still sees one line.
+    """
+
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, RuntimeError) as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:
+            logger.exception("unexpected error in %s", handler.__name__)
+            raise gr.Error(f"internal error ({type(err).__name__}: {err}); details are in the server log",
+                           print_exception=False) from None
+
+    return wrapped
+
+
+def new_output_dir(kind: str) -> Path:
+    """A fresh folder under the workspace, named by time so runs sort in order."""
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    path = workspace() / "outputs" / kind / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_cancel_flag() -> gr.State:
+    """Per-session flag a Stop button sets and a running job polls between steps."""
+    return gr.State({"stop": False})

@@ -1,0 +1,165 @@
+"""Generate tab: reference + control video + prompt and settings -> what the model receives -> a video."""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+
+from engine.engine import GenerationCancelled
+from engine.lora import list_loras
+from engine.paths import ASSETS_DIR
+from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
+from ui.common import new_cancel_flag, new_output_dir, user_errors
+
+logger = logging.getLogger(__name__)
+
+NO_LORA = ""
+SAMPLE_PROMPT = (
+    "A young man in a black t-shirt, dark jeans and beige sneakers dances smoothly, following the skeleton "
+    "pose exactly, in a clean, minimalist indoor studio with soft lighting. Photorealistic, consistent character."
+)
+
+
+def lora_choices() -> list[tuple[str, str]]:
+    return [("none", NO_LORA)] + [(path.name, str(path)) for path in list_loras()]
+
+
+def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
+                  height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit) -> GenerationRequest:
+    """Widget values -> a validated request (raises ValueError naming the bad value)."""
+    if not control:
+        raise ValueError("add a control (pose) video first")
+    return engine.default_request(
+        control_video=control,
+        reference=reference or None,
+        prompt=prompt or "",
+        negative_prompt=negative or "",
+        guidance_scale=float(guidance),
+        num_inference_steps=int(steps),
+        seed=int(seed),
+        lora=lora or None,
+        lora_scale=float(lora_scale),
+        height=int(height),
+        width=int(width),
+        num_frames=int(num_frames),
+        fps=int(fps),
+        flow_shift=float(flow_shift),
+        conditioning_scale=GenerationRequest.parse_field("conditioning_scale", str(conditioning_scale)),
+        control_fit=control_fit,
+    )
+
+
+def render_inspection(inspection) -> tuple[list, str]:
+    gallery = []
+    if inspection.reference is not None:
+        gallery.append((inspection.reference, "reference as the model sees it (letterboxed on white)"))
+    for index, frame in zip(inspection.sample_indices, inspection.control_samples):
+        gallery.append((frame, f"control frame {index + 1}/{inspection.num_frames}"))
+    text = "\n".join(f"- {line}" for line in inspection.summary_lines())
+    return gallery, "**What the model receives**\n\n" + text
+
+
+def render_timings(result) -> str:
+    t = result.timings
+    hits = ", ".join(f"{name} {'cached' if hit else 'computed'}" for name, hit in result.cache_hits.items())
+    memory = "peak GPU memory" if result.memory_kind == "cuda_max_allocated" else "peak process memory"
+    return (
+        f"**{result.num_frames} frames at {result.fps} fps**, seed {result.seed}, model {result.model}\n\n"
+        f"| stage | seconds |\n|---|---|\n"
+        f"| prompt encode | {t['prompt_encode']:.3f} |\n| condition encode | {t['condition_encode']:.3f} |\n"
+        f"| denoise ({t['s_per_step']:.3f} s/step) | {t['denoise']:.3f} |\n| decode | {t['decode']:.3f} |\n"
+        f"| total | {t['total']:.3f} |\n\n{memory}: {result.peak_memory_mb:.0f} MB; {hits}"
+    )
+
+
+def build_generate_tab(engine):
+    inputs_state = new_cancel_flag()
+    defaults = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"))
+    with gr.Row():
+        with gr.Column():
+            reference = gr.Image(label="Reference image", type="filepath", sources=["upload"], height=300)
+            control = gr.Video(label="Control (pose) video", sources=["upload"], height=300)
+        with gr.Column():
+            prompt = gr.Textbox(label="Prompt", lines=4, info="Describe the subject, clothing, setting and lighting.")
+            with gr.Row():
+                guidance = gr.Slider(0, 15, value=defaults.guidance_scale, step=0.5, label="Guidance scale",
+                                     info="Classifier-free guidance; 1 turns it (and the negative prompt) off.")
+                steps = gr.Slider(1, 100, value=defaults.num_inference_steps, step=1, label="Sampling steps",
+                                  info="Denoising steps: more is slower, usually smoother.")
+            with gr.Row():
+                seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed",
+                                 info="Same inputs and seed give the same video.")
+                lora = gr.Dropdown(choices=lora_choices(), value=NO_LORA, label="LoRA",
+                                   info="Files in loras/ (safetensors only).")
+                lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label="LoRA strength",
+                                       info="0 gives the base model's output; no reload when you change it.")
+            with gr.Accordion("Negative prompt and advanced settings", open=False):
+                negative = gr.Textbox(label="Negative prompt", value=DEFAULT_NEGATIVE_PROMPT, lines=3,
+                                      info="Wan's standard negative prompt; used when guidance > 1.")
+                with gr.Row():
+                    height = gr.Number(value=defaults.height, precision=0, label="Height", info="Multiple of 16.")
+                    width = gr.Number(value=defaults.width, precision=0, label="Width", info="Multiple of 16.")
+                    num_frames = gr.Number(value=defaults.num_frames, precision=0, label="Frames", info="4n+1, e.g. 49 or 81.")
+                    fps = gr.Number(value=defaults.fps, precision=0, label="FPS", info="Control sampling and output rate.")
+                with gr.Row():
+                    flow_shift = gr.Number(value=defaults.flow_shift, label="Flow shift", info="3.0 at 480p, 5.0 at 720p.")
+                    conditioning_scale = gr.Textbox(value="1.0", label="Conditioning scale",
+                                                    info="VACE control strength: one number, or one per VACE layer (comma-separated).")
+                    control_fit = gr.Radio(["pad", "crop", "stretch"], value=defaults.control_fit, label="Control fit",
+                                           info="How the control video fills the frame; pad keeps proportions.")
+            with gr.Row():
+                inspect_button = gr.Button("Inspect inputs")
+                generate_button = gr.Button("Generate", variant="primary")
+                stop_button = gr.Button("Stop", variant="stop")
+    with gr.Row():
+        with gr.Column():
+            received = gr.Gallery(label="What the model receives", columns=5, height=260, object_fit="contain")
+            received_text = gr.Markdown()
+        with gr.Column():
+            video = gr.Video(label="Result", height=300, autoplay=True, loop=True)
+            timings = gr.Markdown()
+            files = gr.File(label="Video and manifest", file_count="multiple")
+
+    widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
+               height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit]
+
+    @user_errors
+    def on_inspect(*values):
+        return render_inspection(engine.inspect(build_request(engine, *values)))
+
+    @user_errors
+    def on_generate(*values, progress=gr.Progress()):
+        *widget_values, cancel = values
+        cancel["stop"] = False
+        request = build_request(engine, *widget_values)
+        out_dir = new_output_dir("generate")
+        progress(0, desc="loading model and encoding inputs")
+
+        def on_step(step, total):
+            progress((step, total), desc=f"denoising step {step}/{total}", unit="steps")
+
+        try:
+            result = engine.generate(request, on_step=on_step, should_stop=lambda: cancel["stop"], out_dir=out_dir)
+        except GenerationCancelled as err:
+            gr.Info(f"Stopped: {err}. Nothing was saved.")
+            return None, f"Stopped: {err}.", None
+        return result.video_path, render_timings(result), [result.video_path, str(out_dir / "manifest.json")]
+
+    def on_stop(cancel):
+        cancel["stop"] = True
+        return cancel
+
+    inspect_button.click(on_inspect, widgets, [received, received_text], concurrency_id="inspect",
+                         concurrency_limit=4)
+    generate_button.click(on_inspect, widgets, [received, received_text], concurrency_id="inspect",
+                          concurrency_limit=4).success(
+        on_generate, widgets + [inputs_state], [video, timings, files], concurrency_id="model")
+    stop_button.click(on_stop, inputs_state, inputs_state, queue=False)
+    lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False)
+
+    gr.Examples(
+        examples=[[str(ASSETS_DIR / "reference.png"), str(ASSETS_DIR / "pose.mp4"), SAMPLE_PROMPT]],
+        inputs=[reference, control, prompt],
+        label="Sample: click to load a reference picture and a dancing skeleton, then Generate",
+    )
