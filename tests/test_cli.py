@@ -1,0 +1,70 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from engine import media
+from experiments.cli import main
+from tests.conftest import REPO
+
+
+def generate_args(pose_mp4, reference_png, out, *extra):
+    return ["generate", "--control", str(pose_mp4), "--reference", str(reference_png), "--prompt", "a man dancing",
+            "--out", str(out), "--model", "tiny", "--set", "num_inference_steps=2", "--set", "num_frames=9", *extra]
+
+
+def test_generate_writes_video_and_manifest(pose_mp4, reference_png, tmp_path, capsys):
+    assert main(generate_args(pose_mp4, reference_png, tmp_path, "--set", "guidance_scale=7.5",
+                              "--set", "seed=42")) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "video.mp4")
+    clip = media.read_video(tmp_path / "video.mp4")
+    assert len(clip.frames) == 9 and clip.fps == 16.0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["request"]["guidance_scale"] == 7.5 and manifest["request"]["seed"] == 42
+    assert manifest["request"]["prompt"] == "a man dancing"
+    assert manifest["model"]["name"] == "tiny" and manifest["lora"] is None
+    assert manifest["packages"]["diffusers"] == "0.42.1"
+
+
+def test_lora_hash_goes_into_the_manifest(pose_mp4, reference_png, tmp_path, lora_files):
+    from engine.lora import sha256_file
+
+    assert main(generate_args(pose_mp4, reference_png, tmp_path, "--lora", str(lora_files["diffsynth"]),
+                              "--set", "lora_scale=0.5")) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["lora"] == {"file": str(lora_files["diffsynth"]), "sha256": sha256_file(lora_files["diffsynth"]),
+                                "scale": 0.5}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--set", "num_frames=80"], "num_frames must be 4n+1, got 80; nearest valid: 77 or 81"),
+    (["--set", "width=100"], "width must be a multiple of 16"),
+    (["--set", "guidance=5"], "unknown field 'guidance'"),
+    (["--set", "seed"], "--set expects FIELD=VALUE"),
+    (["--lora", "missing.safetensors"], "LoRA not found: missing.safetensors"),
+])
+def test_bad_input_exits_2_with_one_line(pose_mp4, reference_png, tmp_path, capsys, extra, message):
+    assert main(generate_args(pose_mp4, reference_png, tmp_path, *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not (tmp_path / "video.mp4").exists()
+
+
+def test_unreadable_files_from_a_real_process_give_no_traceback(tmp_path, reference_png):
+    (tmp_path / "clip.mp4").write_bytes(b"this is not a video")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments", "generate", "--control", str(tmp_path / "clip.mp4"),
+         "--reference", str(reference_png), "--prompt", "x", "--out", str(tmp_path / "out"), "--model", "tiny"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: clip.mp4: cannot")
+
+
+def test_unknown_model_is_a_one_line_error(pose_mp4, reference_png, tmp_path, capsys):
+    assert main(generate_args(pose_mp4, reference_png, tmp_path)[:-6] + ["--model", "no such model"]) == 2
+    assert "unknown model 'no such model'" in capsys.readouterr().err
