@@ -48,3 +48,25 @@ def new_output_dir(kind: str) -> Path:
 def new_cancel_flag() -> gr.State:
     """Per-session flag a Stop button sets and a running job polls between steps."""
     return gr.State({"stop": False})
+
+
+
+def image_upload(**kwargs) -> gr.Image:
+    """gr.Image that answers an unreadable upload with one line instead of Gradio's long message.
+
+    Gradio decodes uploaded images before the handler runs and wraps failures in a long report; a gr.Error
+    raised there passes through as is. The instance's preprocess is wrapped rather than subclassed because
+    Gradio writes a .pyi stub next to any module that subclasses a component.
+    """
+    component = gr.Image(**kwargs)
+    decode = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return decode(payload)
+        except Exception as err:  # noqa: BLE001 - PIL raises many types for broken files
+            name = getattr(payload, "orig_name", None) or "the uploaded file"
+            raise gr.Error(f"{name}: cannot read the image ({type(err).__name__})", print_exception=False) from None
+
+    component.preprocess = preprocess
+    return component

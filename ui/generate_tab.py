@@ -10,7 +10,7 @@ from engine.engine import GenerationCancelled
 from engine.lora import list_loras
 from engine.paths import ASSETS_DIR
 from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
-from ui.common import new_cancel_flag, new_output_dir, user_errors
+from ui.common import image_upload, new_cancel_flag, new_output_dir, user_errors
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +50,11 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
     )
 
 
-def render_inspection(inspection) -> tuple[list, str]:
-    gallery = []
-    if inspection.reference is not None:
-        gallery.append((inspection.reference, "reference as the model sees it (letterboxed on white)"))
-    for index, frame in zip(inspection.sample_indices, inspection.control_samples):
-        gallery.append((frame, f"control frame {index + 1}/{inspection.num_frames}"))
+def render_inspection(inspection) -> tuple:
+    frames = [(frame, f"frame {index + 1}/{inspection.num_frames}")
+              for index, frame in zip(inspection.sample_indices, inspection.control_samples)]
     text = "\n".join(f"- {line}" for line in inspection.summary_lines())
-    return gallery, "**What the model receives**\n\n" + text
+    return inspection.reference, frames, "**What the model receives**\n\n" + text
 
 
 def render_timings(result) -> str:
@@ -74,11 +71,11 @@ def render_timings(result) -> str:
 
 
 def build_generate_tab(engine):
-    inputs_state = new_cancel_flag()
+    cancel_flag = new_cancel_flag()
     defaults = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"))
     with gr.Row():
         with gr.Column():
-            reference = gr.Image(label="Reference image", type="filepath", sources=["upload"], height=300)
+            reference = image_upload(label="Reference image", type="filepath", sources=["upload"], height=300)
             control = gr.Video(label="Control (pose) video", sources=["upload"], height=300)
         with gr.Column():
             prompt = gr.Textbox(label="Prompt", lines=4, info="Describe the subject, clothing, setting and lighting.")
@@ -114,7 +111,10 @@ def build_generate_tab(engine):
                 stop_button = gr.Button("Stop", variant="stop")
     with gr.Row():
         with gr.Column():
-            received = gr.Gallery(label="What the model receives", columns=5, height=260, object_fit="contain")
+            with gr.Row():
+                placed_reference = gr.Image(label="Reference as placed (letterboxed on white)", height=220,
+                                            interactive=False)
+                received = gr.Gallery(label="Control frames as sampled", columns=2, height=220, object_fit="contain")
             received_text = gr.Markdown()
         with gr.Column():
             video = gr.Video(label="Result", height=300, autoplay=True, loop=True)
@@ -150,16 +150,23 @@ def build_generate_tab(engine):
         cancel["stop"] = True
         return cancel
 
-    inspect_button.click(on_inspect, widgets, [received, received_text], concurrency_id="inspect",
+    inspected = [placed_reference, received, received_text]
+    inspect_button.click(on_inspect, widgets, inspected, api_name="inspect", concurrency_id="inspect",
                          concurrency_limit=4)
-    generate_button.click(on_inspect, widgets, [received, received_text], concurrency_id="inspect",
+    # Generate shows what the model receives first, then runs the model (one job at a time, queued).
+    generate_button.click(on_inspect, widgets, inspected, api_visibility="private", concurrency_id="inspect",
                           concurrency_limit=4).success(
-        on_generate, widgets + [inputs_state], [video, timings, files], concurrency_id="model")
-    stop_button.click(on_stop, inputs_state, inputs_state, queue=False)
-    lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False)
+        on_generate, widgets + [cancel_flag], [video, timings, files], api_name="generate", concurrency_id="model")
+    stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
+    lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
 
-    gr.Examples(
+    sample = gr.Examples(
         examples=[[str(ASSETS_DIR / "reference.png"), str(ASSETS_DIR / "pose.mp4"), SAMPLE_PROMPT]],
         inputs=[reference, control, prompt],
-        label="Sample: click to load a reference picture and a dancing skeleton, then Generate",
+        label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
     )
+    # One click on the sample fills the inputs, shows what the model receives and generates.
+    sample.load_input_event.then(on_inspect, widgets, inspected, api_visibility="private",
+                                 concurrency_id="inspect", concurrency_limit=4).success(
+        on_generate, widgets + [cancel_flag], [video, timings, files], api_visibility="private",
+        concurrency_id="model")

@@ -1,0 +1,120 @@
+"""The app through Gradio's real queue and HTTP API, with the tiny engine."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from engine import media
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny_engine):
+    from app import build_app
+
+    demo = build_app(tiny_engine)
+    port = _free_port()
+    demo.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1", server_port=port,
+                                                   prevent_thread_lock=True, quiet=True, show_error=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def widget_values(reference, control, **changes):
+    """The Generate tab's inputs in order, with the tiny engine's small defaults."""
+    values = dict(reference=reference, control=control, prompt="a man dancing", negative="blurry",
+                  guidance=5.0, steps=3, seed=1, lora="", lora_scale=1.0, height=64, width=112, num_frames=9,
+                  fps=16, flow_shift=3.0, conditioning_scale="1.0", control_fit="pad")
+    values.update(changes)
+    return list(values.values())
+
+
+def files(reference_png, pose_mp4):
+    from gradio_client import handle_file
+
+    return handle_file(str(reference_png)), handle_file(str(pose_mp4))
+
+
+def test_page_names_the_tiny_engine(app_url):
+    import httpx
+
+    config = httpx.get(app_url + "config").text
+    assert "Random weights: the output is noise" in config
+    assert "Generate" in config
+
+
+def test_generate_returns_the_video_timings_and_manifest(client, reference_png, pose_mp4):
+    video, timings, outputs = client.predict(*widget_values(*files(reference_png, pose_mp4)), api_name="/generate")
+    clip = media.read_video(video)
+    assert len(clip.frames) == 9 and clip.fps == 16.0
+    assert "9 frames at 16 fps" in timings and "s/step" in timings
+    assert sorted(p.rsplit("/", 1)[-1] for p in outputs) == ["manifest.json", "video.mp4"]
+
+
+def test_inspect_shows_the_placed_reference_and_numbers(client, reference_png, pose_mp4):
+    reference, frames, text = client.predict(*widget_values(*files(reference_png, pose_mp4), num_frames=81),
+                                             api_name="/inspect")
+    assert reference and len(frames) == 4
+    assert "81 frames at 16 fps" in text and "nothing is cropped" in text and "repeat its final frame" in text
+
+
+def test_bad_input_is_one_line_and_the_app_keeps_serving(client, reference_png, pose_mp4, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="num_frames must be 4n\\+1, got 80; nearest valid: 77 or 81"):
+        client.predict(*widget_values(*files(reference_png, pose_mp4), num_frames=80), api_name="/generate")
+    with pytest.raises(AppError, match="height must be a multiple of 16"):
+        client.predict(*widget_values(*files(reference_png, pose_mp4), height=100), api_name="/generate")
+    from gradio_client import handle_file
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"definitely not a png")
+    with pytest.raises(AppError, match="cannot read the image"):
+        client.predict(*widget_values(handle_file(str(broken)), files(reference_png, pose_mp4)[1]),
+                       api_name="/inspect")
+    video, _, _ = client.predict(*widget_values(*files(reference_png, pose_mp4)), api_name="/generate")
+    assert video.endswith(".mp4")
+
+
+def test_stop_cancels_a_running_generation_and_keeps_serving(client, reference_png, pose_mp4):
+    job = client.submit(*widget_values(*files(reference_png, pose_mp4), steps=100, num_frames=33, height=128, width=224), api_name="/generate")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (job.status().progress_data or []):
+        time.sleep(0.2)  # wait until denoising has started
+    client.predict(api_name="/stop")
+    video, message, outputs = job.result(timeout=120)
+    assert video is None and outputs is None
+    assert message.startswith("Stopped: cancelled after") and "of 100 steps" in message
+
+
+def test_two_sessions_each_get_their_own_results(app_url, reference_png, pose_mp4):
+    from gradio_client import Client
+
+    results = {}
+
+    def run(seed):
+        session = Client(app_url, verbose=False)
+        results[seed] = session.predict(*widget_values(*files(reference_png, pose_mp4), seed=seed),
+                                        api_name="/generate")
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert "seed 1" in results[1][1] and "seed 2" in results[2][1]
+    assert results[1][0] != results[2][0]
