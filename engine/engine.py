@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from engine import media
 from engine.lora import read_lora_state_dict, resolve_lora, sha256_file
@@ -249,9 +250,6 @@ class Engine:
         conditions = self.prepare_conditions(request)
         count = min(NUM_PREVIEW_FRAMES, request.num_frames)
         indices = sorted({round(i * (request.num_frames - 1) / max(1, count - 1)) for i in range(count)})
-        from PIL import Image
-
-        notes = _condition_notes(request, conditions)
         return Inspection(
             reference=conditions.reference,
             reference_box=conditions.reference_box,
@@ -269,7 +267,7 @@ class Engine:
             negative_tokens=self.count_tokens(request.negative_prompt),
             max_sequence_length=self.spec.max_sequence_length,
             uses_cfg=request.uses_cfg,
-            notes=notes,
+            notes=_condition_notes(request, conditions),
         )
 
     # ---- generation --------------------------------------------------------------------------------
@@ -280,8 +278,8 @@ class Engine:
         With out_dir, video.mp4 (at request.fps) and manifest.json are written there.
         """
         with self._lock:
+            pipe = self.load()  # not timed: loading happens once, not per request
             started = time.perf_counter()
-            pipe = self.load()
             self._check_conditioning_scale(pipe, request)
             conditions = self.prepare_conditions(request)
             prepared_at = time.perf_counter()
@@ -411,7 +409,6 @@ class Engine:
 
     def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop):
         import torch
-        from PIL import Image
 
         total = request.num_inference_steps
         step_times: list[float] = []

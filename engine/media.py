@@ -129,7 +129,7 @@ def _read_with_ffmpeg(path: Path) -> VideoClip:
     try:
         reader = imageio.get_reader(str(path), "ffmpeg")
     except Exception as err:  # imageio raises several types for unreadable containers
-        raise ValueError(f"{path.name}: cannot open the video ({_one_line(err)})") from None
+        raise ValueError(f"{path.name}: cannot open the video, no readable video stream ({_one_line(err)})") from None
     frames = []
     try:
         fps = float(reader.get_meta_data().get("fps") or 0)

@@ -90,6 +90,18 @@ def test_bad_videos_get_one_line_reasons(tmp_path):
         media.read_video(tmp_path / "still.png")
 
 
+def test_a_real_zero_frame_mp4_is_refused(tmp_path):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path = tmp_path / "zero.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=black:s=64x64:r=16", "-frames:v", "0", "-c:v", "libx264", str(path)], check=True)
+    with pytest.raises(ValueError, match="zero.mp4: cannot open the video, no readable video stream"):
+        media.read_video(path)
+
+
 def test_zero_frame_gif_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(media, "_read_gif", lambda path: media.VideoClip(np.zeros((0, 1, 1, 3), np.uint8), 10.0))
     (tmp_path / "none.gif").write_bytes(b"GIF89a")
