@@ -8,28 +8,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import resource
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from engine import media
-from engine.lora import read_lora_state_dict, resolve_lora, sha256_file
+from engine.conditioning import (Conditions, Inspection, build_conditions, condition_key, condition_notes,
+                                 preview_frames, preview_indices)
+from engine.lora import LoraAdapters
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
 from engine.spec import ModelSpec, resolve_model_name
 
 logger = logging.getLogger(__name__)
 
-MAX_LOADED_LORAS = 4
-NUM_PREVIEW_FRAMES = 4
 
 
 class GenerationCancelled(RuntimeError):
@@ -38,61 +36,6 @@ class GenerationCancelled(RuntimeError):
     def __init__(self, step: int, total: int):
         super().__init__(f"cancelled after {step} of {total} steps")
         self.step, self.total = step, total
-
-
-@dataclass
-class Conditions:
-    """The control video and reference exactly as the model receives them."""
-
-    control_frames: np.ndarray
-    reference: object | None  # PIL image, letterboxed to the frame
-    reference_box: media.Box | None
-    source_fps: float
-    source_frames: int
-    source_size: tuple[int, int]
-    padded_frames: int
-    key: str
-
-
-@dataclass
-class Inspection:
-    """What engine.inspect returns: the inputs as placed, and the numbers that matter."""
-
-    reference: object | None
-    reference_box: media.Box | None
-    control_samples: list
-    sample_indices: list[int]
-    num_frames: int
-    fps: int
-    height: int
-    width: int
-    source_fps: float
-    source_frames: int
-    source_size: tuple[int, int]
-    padded_frames: int
-    prompt_tokens: int
-    negative_tokens: int
-    max_sequence_length: int
-    uses_cfg: bool
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def prompt_truncated(self) -> bool:
-        return self.prompt_tokens > self.max_sequence_length
-
-    def summary_lines(self) -> list[str]:
-        src_h, src_w = self.source_size
-        lines = [
-            f"Output: {self.num_frames} frames at {self.fps} fps ({self.num_frames / self.fps:.2f} s), {self.width}x{self.height}",
-            f"Control video: {self.source_frames} frames at {self.source_fps:g} fps, {src_w}x{src_h}",
-            f"Prompt: {self.prompt_tokens} / {self.max_sequence_length} tokens"
-            + (" (TRUNCATED: the end of the prompt is cut off)" if self.prompt_truncated else ""),
-        ]
-        if self.uses_cfg:
-            lines.append(f"Negative prompt: {self.negative_tokens} / {self.max_sequence_length} tokens")
-        else:
-            lines.append("Guidance <= 1: the negative prompt is not used")
-        return lines + self.notes
 
 
 class Engine:
@@ -104,8 +47,7 @@ class Engine:
         self._lock = threading.RLock()
         self._prompt_cache: OrderedDict = OrderedDict()
         self._condition_cache: OrderedDict = OrderedDict()
-        self._loras: OrderedDict = OrderedDict()  # sha256 -> adapter name
-        self._lora_active = False
+        self._loras = LoraAdapters(spec.name)
 
     @classmethod
     def from_name(cls, name: str = "auto", **spec_changes) -> "Engine":
@@ -190,7 +132,6 @@ class Engine:
             self._prompt_cache.clear()
             self._condition_cache.clear()
             self._loras.clear()
-            self._lora_active = False
             if self.device == "cuda":
                 import torch
 
@@ -234,12 +175,12 @@ class Engine:
 
     def prepare_conditions(self, request: GenerationRequest) -> Conditions:
         """Read, resample and fit the control video and reference; cached by file content and geometry."""
-        key = _condition_key(request)
+        key = condition_key(request)
         with self._lock:
             if key in self._condition_cache:
                 self._condition_cache.move_to_end(key)
                 return self._condition_cache[key]
-        conditions = _build_conditions(request, key)
+        conditions = build_conditions(request, key)
         with self._lock:
             self._condition_cache[key] = conditions
             while len(self._condition_cache) > 8:
@@ -248,12 +189,11 @@ class Engine:
 
     def inspect(self, request: GenerationRequest) -> Inspection:
         conditions = self.prepare_conditions(request)
-        count = min(NUM_PREVIEW_FRAMES, request.num_frames)
-        indices = sorted({round(i * (request.num_frames - 1) / max(1, count - 1)) for i in range(count)})
+        indices = preview_indices(request.num_frames)
         return Inspection(
             reference=conditions.reference,
             reference_box=conditions.reference_box,
-            control_samples=[Image.fromarray(conditions.control_frames[i]) for i in indices],
+            control_samples=preview_frames(conditions, indices),
             sample_indices=indices,
             num_frames=request.num_frames,
             fps=request.fps,
@@ -267,7 +207,7 @@ class Engine:
             negative_tokens=self.count_tokens(request.negative_prompt),
             max_sequence_length=self.spec.max_sequence_length,
             uses_cfg=request.uses_cfg,
-            notes=_condition_notes(request, conditions),
+            notes=condition_notes(request, conditions),
         )
 
     # ---- generation --------------------------------------------------------------------------------
@@ -284,7 +224,7 @@ class Engine:
             conditions = self.prepare_conditions(request)
             prepared_at = time.perf_counter()
             prompt_embeds, negative_embeds, prompt_seconds, prompt_hit = self._encode_prompts(request)
-            lora_sha = self._apply_lora(pipe, request)
+            lora_sha = self._loras.activate(pipe, request.lora, request.lora_scale)
             self._apply_flow_shift(pipe, request.flow_shift)
             frames, stage_times = self._run_pipeline(pipe, request, conditions, prompt_embeds, negative_embeds,
                                                      on_step, should_stop)
@@ -366,40 +306,6 @@ class Engine:
         while len(self._prompt_cache) > 32:
             self._prompt_cache.popitem(last=False)
         return embeds
-
-    def _apply_lora(self, pipe, request: GenerationRequest) -> str | None:
-        """Activate the request's LoRA at its strength; loading happens once per file content."""
-        if request.lora is None:
-            if self._lora_active:
-                pipe.disable_lora()
-                self._lora_active = False
-            return None
-        path = resolve_lora(request.lora)
-        sha = sha256_file(path)
-        if sha not in self._loras:
-            self._load_lora(pipe, path, sha)
-        self._loras.move_to_end(sha)
-        pipe.enable_lora()
-        pipe.set_adapters([self._loras[sha]], adapter_weights=[request.lora_scale])
-        self._lora_active = True
-        return sha
-
-    def _load_lora(self, pipe, path: Path, sha: str):
-        name = f"lora_{sha[:16]}"
-        state = read_lora_state_dict(path)
-        before = _lora_layer_count(pipe.transformer)
-        try:
-            pipe.load_lora_weights(state, adapter_name=name)
-        except (ValueError, KeyError, RuntimeError) as err:
-            _drop_adapter(pipe, name)
-            raise ValueError(f"{path.name}: does not fit this model ({str(err).splitlines()[0][:300]})") from None
-        if _lora_layer_count(pipe.transformer) == before and name not in _adapter_names(pipe):
-            raise ValueError(f"{path.name}: none of its keys match a layer of {self.spec.name}; is it a LoRA for another model?")
-        self._loras[sha] = name
-        while len(self._loras) > MAX_LOADED_LORAS:
-            _, oldest = self._loras.popitem(last=False)
-            _drop_adapter(pipe, oldest)
-        logger.info("loaded LoRA %s as adapter %s", path.name, name)
 
     def _apply_flow_shift(self, pipe, flow_shift: float):
         config = pipe.scheduler.config
@@ -493,67 +399,3 @@ def _to_uint8(frames: np.ndarray) -> np.ndarray:
             "guidance_scale, or a different LoRA strength"
         )
     return (np.clip(frames, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def _condition_key(request: GenerationRequest) -> str:
-    digest = hashlib.sha256()
-    digest.update(sha256_file(request.control_video).encode())
-    digest.update((sha256_file(request.reference) if request.reference else "no-reference").encode())
-    digest.update(repr((request.height, request.width, request.num_frames, request.fps, request.control_fit)).encode())
-    return digest.hexdigest()
-
-
-def _build_conditions(request: GenerationRequest, key: str) -> Conditions:
-    clip = media.read_video(request.control_video)
-    indices, padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
-    frames = np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
-                       for i in indices])
-    reference, box = None, None
-    if request.reference is not None:
-        reference, box = media.letterbox(media.load_image(request.reference), request.height, request.width)
-    return Conditions(
-        control_frames=frames,
-        reference=reference,
-        reference_box=box,
-        source_fps=clip.fps,
-        source_frames=len(clip.frames),
-        source_size=tuple(clip.frames.shape[1:3]),
-        padded_frames=padded,
-        key=key,
-    )
-
-
-def _condition_notes(request: GenerationRequest, conditions: Conditions) -> list[str]:
-    notes = []
-    if conditions.padded_frames:
-        notes.append(
-            f"The control video covers {request.num_frames - conditions.padded_frames} of {request.num_frames} frames "
-            f"at {request.fps} fps: the last {conditions.padded_frames} repeat its final frame."
-        )
-    if abs(conditions.source_fps - request.fps) > 0.01:
-        notes.append(f"Control video resampled from {conditions.source_fps:g} fps to {request.fps} fps by timestamp.")
-    src_h, src_w = conditions.source_size
-    if (src_h, src_w) != (request.height, request.width):
-        notes.append(f"Control video fitted from {src_w}x{src_h} to {request.width}x{request.height} ({request.control_fit}).")
-    if conditions.reference_box is not None:
-        box = conditions.reference_box
-        notes.append(
-            f"Reference letterboxed onto white: the whole image sits at {box.width}x{box.height} "
-            f"(left {box.left}, top {box.top}); nothing is cropped."
-        )
-    else:
-        notes.append("No reference image: the model follows the pose and the prompt only.")
-    return notes
-
-
-def _lora_layer_count(module) -> int:
-    return sum(1 for name, _ in module.named_modules() if name.endswith("lora_A"))
-
-
-def _adapter_names(pipe) -> set:
-    return {name for names in pipe.get_list_adapters().values() for name in names}
-
-
-def _drop_adapter(pipe, name: str):
-    if name in _adapter_names(pipe):
-        pipe.delete_adapters([name])

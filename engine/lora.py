@@ -8,12 +8,17 @@ prefix (`blocks.0.self_attn.q.lora_A.weight`), so we add the prefix and let diff
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 from engine.paths import lora_dirs
 
+logger = logging.getLogger(__name__)
+
+MAX_LOADED_LORAS = 4
 # Original Wan module names, as DiffSynth-Studio writes them.
 _ORIGINAL_WAN_KEY = re.compile(r"^blocks\.\d+\.(self_attn|cross_attn|ffn)\.")
 
@@ -69,3 +74,68 @@ def read_lora_state_dict(path: str | Path) -> dict:
     if all(_ORIGINAL_WAN_KEY.match(key) for key in state if "lora" in key):
         state = {f"diffusion_model.{key}": value for key, value in state.items()}
     return state
+
+
+class LoraAdapters:
+    """The LoRAs loaded into one pipeline, keyed by file hash; at most one is active at a time.
+
+    A file is loaded once; changing strength only calls set_adapters, never reloads the model.
+    """
+
+    def __init__(self, model_name: str, capacity: int = MAX_LOADED_LORAS):
+        self.model_name = model_name
+        self.capacity = capacity
+        self._names: OrderedDict = OrderedDict()  # sha256 -> adapter name
+        self._active = False
+
+    def activate(self, pipe, lora: str | None, scale: float) -> str | None:
+        """Make `lora` (a path or name) the only active adapter at `scale`; None turns LoRAs off."""
+        if lora is None:
+            if self._active:
+                pipe.disable_lora()
+                self._active = False
+            return None
+        path = resolve_lora(lora)
+        sha = sha256_file(path)
+        if sha not in self._names:
+            self._load(pipe, path, sha)
+        self._names.move_to_end(sha)
+        pipe.enable_lora()
+        pipe.set_adapters([self._names[sha]], adapter_weights=[scale])
+        self._active = True
+        return sha
+
+    def clear(self):
+        self._names.clear()
+        self._active = False
+
+    def _load(self, pipe, path: Path, sha: str):
+        name = f"lora_{sha[:16]}"
+        state = read_lora_state_dict(path)
+        before = _lora_layer_count(pipe.transformer)
+        try:
+            pipe.load_lora_weights(state, adapter_name=name)
+        except (ValueError, KeyError, RuntimeError) as err:
+            _drop_adapter(pipe, name)
+            raise ValueError(f"{path.name}: does not fit this model ({str(err).splitlines()[0][:300]})") from None
+        if _lora_layer_count(pipe.transformer) == before and name not in _adapter_names(pipe):
+            raise ValueError(f"{path.name}: none of its keys match a layer of {self.model_name}; "
+                             "is it a LoRA for another model?")
+        self._names[sha] = name
+        while len(self._names) > self.capacity:
+            _, oldest = self._names.popitem(last=False)
+            _drop_adapter(pipe, oldest)
+        logger.info("loaded LoRA %s as adapter %s", path.name, name)
+
+
+def _lora_layer_count(module) -> int:
+    return sum(1 for name, _ in module.named_modules() if name.endswith("lora_A"))
+
+
+def _adapter_names(pipe) -> set:
+    return {name for names in pipe.get_list_adapters().values() for name in names}
+
+
+def _drop_adapter(pipe, name: str):
+    if name in _adapter_names(pipe):
+        pipe.delete_adapters([name])

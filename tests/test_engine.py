@@ -6,7 +6,6 @@ import torch
 
 from engine import media
 from engine.engine import Engine, GenerationCancelled
-from tests.helpers import numbered_frames, write_video
 
 
 def test_inspect_shows_what_the_model_receives(tiny_engine, tiny_request):
@@ -30,17 +29,6 @@ def test_inspect_flags_a_truncated_prompt(tiny_engine, tiny_request):
     inspection = tiny_engine.inspect(tiny_request.replace(prompt=long_prompt))
     assert inspection.prompt_truncated
     assert any("TRUNCATED" in line for line in inspection.summary_lines())
-
-
-def test_control_video_is_resampled_to_the_request_fps(tiny_engine, tmp_path, reference_png):
-    # 32 fps source whose frame i has brightness 8*i: at 16 fps the engine must take every second frame.
-    clip = write_video(tmp_path / "fast.mp4", numbered_frames(24, 64, 112), fps=32)
-    request = tiny_engine.default_request(control_video=str(clip), reference=str(reference_png),
-                                          height=64, width=112, num_frames=9, fps=16)
-    frames = tiny_engine.prepare_conditions(request).control_frames
-    assert len(frames) == 9
-    brightness = frames.reshape(9, -1).mean(axis=1)
-    np.testing.assert_allclose(brightness, [16 * i for i in range(9)], atol=4)
 
 
 def test_same_request_and_seed_give_the_same_frames_and_another_seed_does_not(tiny_engine, tiny_request):
