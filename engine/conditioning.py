@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from engine import media
-from engine.lora import sha256_file
+from engine.records import sha256_file
 from engine.request import GenerationRequest
 
 NUM_PREVIEW_FRAMES = 4

@@ -7,14 +7,13 @@ prefix (`blocks.0.self_attn.q.lora_A.weight`), so we add the prefix and let diff
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections import OrderedDict
-from functools import lru_cache
 from pathlib import Path
 
 from engine.paths import lora_dirs
+from engine.records import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -40,21 +39,6 @@ def resolve_lora(name_or_path: str) -> Path:
     if path.suffix != ".safetensors":
         raise ValueError(f"{path.name}: only .safetensors LoRA files are loaded (pickled .pt/.bin/.ckpt files are refused)")
     return path
-
-
-def sha256_file(path: str | Path) -> str:
-    path = Path(path)
-    stat = path.stat()
-    return _sha256_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=256)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_lora_state_dict(path: str | Path) -> dict:

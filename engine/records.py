@@ -1,9 +1,11 @@
-"""What a finished generation leaves on disk besides its video: manifest.json."""
+"""What a finished generation leaves on disk besides its video: manifest.json, file hashes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -27,3 +29,18 @@ def write_json(data: dict, path: str | Path) -> Path:
     tmp.write_text(json.dumps(data, indent=2, default=str))
     tmp.replace(path)
     return path
+
+
+def sha256_file(path: str | Path) -> str:
+    path = Path(path)
+    stat = path.stat()
+    return _sha256_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

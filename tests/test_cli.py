@@ -29,7 +29,7 @@ def test_generate_writes_video_and_manifest(pose_mp4, reference_png, tmp_path, c
 
 
 def test_lora_hash_goes_into_the_manifest(pose_mp4, reference_png, tmp_path, lora_files):
-    from engine.lora import sha256_file
+    from engine.records import sha256_file
 
     assert main(generate_args(pose_mp4, reference_png, tmp_path, "--lora", str(lora_files["diffsynth"]),
                               "--set", "lora_scale=0.5")) == 0
