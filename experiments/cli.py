@@ -34,7 +34,122 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                      help="any GenerationRequest field, e.g. --set guidance_scale=7.5 --set num_frames=49")
     gen.set_defaults(func=run_generate)
+    add_prompts_commands(commands)
     return parser
+
+
+def add_prompts_commands(commands):
+    prompts = commands.add_parser("prompts", help="prompt variants, captions, and metadata.csv for a folder of clips")
+    sub = prompts.add_subparsers(dest="prompts_command", required=True)
+
+    variants = sub.add_parser("variants", help="print every prompt variant with its token count")
+    add_description_arguments(variants)
+    variants.add_argument("--model", default="auto", help="whose tokenizer counts the tokens (default: auto)")
+    variants.add_argument("--json", help="also write {name: prompt} here (a prompt set for sweeps)")
+    variants.set_defaults(func=run_prompt_variants)
+
+    batch = sub.add_parser("batch", help="write metadata.csv (+ DiffSynth-Studio's layout) for a folder of clips")
+    batch.add_argument("folder", help="folder of video clips")
+    add_description_arguments(batch, with_clip=False)
+    batch.add_argument("--template", default="Caption + Metadata", help="template filled for each clip")
+    batch.add_argument("--caption", action="store_true", help="caption each first frame with Florence-2")
+    batch.add_argument("--rewrite", action="store_true", help="rewrite caption + metadata with the LLM")
+    add_language_model_arguments(batch)
+    batch.set_defaults(func=run_prompt_batch)
+
+    caption = sub.add_parser("caption", help="caption an image (Florence-2), optionally rewrite it into a prompt")
+    caption.add_argument("image")
+    caption.add_argument("--clip", help="an AIST clip name whose metadata joins the rewrite")
+    caption.add_argument("--rewrite", action="store_true")
+    add_language_model_arguments(caption)
+    caption.set_defaults(func=run_prompt_caption)
+
+
+def add_description_arguments(parser, with_clip=True):
+    parser.add_argument("--description", help="a description preset (blog-reference, lab-sample) or a YAML file")
+    parser.add_argument("--templates", help="a folder of your own template YAML files, added to the built-in ones")
+    if with_clip:
+        parser.add_argument("--clip", help="a clip file name; AIST names add genre, situation and camera words")
+        parser.add_argument("--caption", default="", help="a caption of the reference, for Caption + Metadata")
+
+
+def add_language_model_arguments(parser):
+    from engine.captioning import CAPTIONER_ID, REWRITER_ID
+
+    parser.add_argument("--captioner", default=CAPTIONER_ID, help="Florence-2 checkpoint (hub id or folder)")
+    parser.add_argument("--rewriter", default=REWRITER_ID, help="instruct LLM checkpoint (hub id or folder)")
+
+
+def load_description(arg: str | None):
+    from pathlib import Path
+
+    from engine.prompts import ReferenceDescription
+
+    if not arg:
+        return ReferenceDescription()
+    if arg.endswith((".yaml", ".yml")):
+        if not Path(arg).is_file():
+            raise ValueError(f"description file not found: {arg}")
+        return ReferenceDescription.from_yaml(arg)
+    return ReferenceDescription.from_preset(arg)
+
+
+def run_prompt_variants(args) -> int:
+    import json
+    from pathlib import Path
+
+    from engine import Engine
+    from engine.aist import parse_aist_name
+    from engine.prompts import build_variants, load_templates, template_values
+
+    templates = load_templates([Path(args.templates)] if args.templates else None)
+    metadata = {"caption": args.caption}
+    if args.clip:
+        metadata.update(parse_aist_name(args.clip).words())
+    description = load_description(args.description)
+    variants = build_variants(description, metadata, templates)
+    values = template_values(description, metadata)
+    engine = Engine.from_name(args.model)
+    limit = engine.spec.max_sequence_length
+    for name, text in variants.items():
+        tokens = engine.count_tokens(text)
+        flag = " TRUNCATED" if tokens > limit else ""
+        missing = templates[name].missing(values)
+        print(f"== {name} ({tokens}/{limit} tokens{flag})" + (f" missing: {', '.join(missing)}" if missing else ""))
+        print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(variants, indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_prompt_batch(args) -> int:
+    from engine.captioning import Captioner, Rewriter
+    from engine.metadata_csv import DIFFSYNTH_FLAGS
+    from experiments.prompt_batch import BatchOptions, build_batch
+
+    options = BatchOptions(
+        template=args.template,
+        description=load_description(args.description),
+        captioner=Captioner(args.captioner) if args.caption or args.rewrite else None,
+        rewriter=Rewriter(args.rewriter) if args.rewrite else None,
+    )
+    ours, theirs, rows = build_batch(args.folder, options,
+                                     on_clip=lambda i, n, name: logger.info("%d/%d %s", i, n, name))
+    logger.info("%d clips: %s (our trainer), %s (DiffSynth-Studio: pass %s)", len(rows), ours, theirs, DIFFSYNTH_FLAGS)
+    print(ours)
+    return 0
+
+
+def run_prompt_caption(args) -> int:
+    from engine import media
+    from engine.aist import parse_aist_name
+    from engine.captioning import Captioner, Rewriter
+
+    caption = Captioner(args.captioner).caption(media.load_image(args.image))
+    print(caption)
+    if args.rewrite:
+        print(Rewriter(args.rewriter).rewrite(caption, parse_aist_name(args.clip).words() if args.clip else {}))
+    return 0
 
 
 def add_model_arguments(parser: argparse.ArgumentParser):

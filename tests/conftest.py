@@ -79,3 +79,17 @@ def lora_files(tmp_path_factory):
     torch.save(layers, folder / "pickled.pt")
     files["pickled"] = folder / "pickled.pt"
     return files
+
+
+@pytest.fixture(scope="session")
+def tiny_captioner_dir(tmp_path_factory):
+    from tests.helpers import save_tiny_florence2
+
+    return save_tiny_florence2(tmp_path_factory.mktemp("florence2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_rewriter_dir(tmp_path_factory):
+    from tests.helpers import save_tiny_qwen2
+
+    return save_tiny_qwen2(tmp_path_factory.mktemp("qwen2"))

@@ -68,3 +68,32 @@ def test_unreadable_files_from_a_real_process_give_no_traceback(tmp_path, refere
 def test_unknown_model_is_a_one_line_error(pose_mp4, reference_png, tmp_path, capsys):
     assert main(generate_args(pose_mp4, reference_png, tmp_path)[:-6] + ["--model", "no such model"]) == 2
     assert "unknown model 'no such model'" in capsys.readouterr().err
+
+
+def test_prompts_variants_prints_each_with_token_counts(tmp_path, capsys):
+    assert main(["prompts", "variants", "--description", "blog-reference", "--clip", "gBR_sBM_c01_d04_mBR0_ch01",
+                 "--model", "tiny", "--json", str(tmp_path / "set.json")]) == 0
+    out = capsys.readouterr().out
+    assert "== Detailed Default (" in out and "/512 tokens)" in out
+    assert "A high-quality video of a young adult man" in out
+    prompt_set = json.loads((tmp_path / "set.json").read_text())
+    assert "Identity-Focused" in prompt_set and len(prompt_set) >= 7
+
+
+def test_prompts_batch_and_its_errors(tmp_path, capsys):
+    from tests.helpers import numbered_frames, write_video
+
+    write_video(tmp_path / "gBR_sBM_c01_d04_mBR0_ch01.mp4", numbered_frames(3), fps=16)
+    assert main(["prompts", "batch", str(tmp_path), "--description", "lab-sample"]) == 0
+    assert (tmp_path / "metadata.csv").is_file() and (tmp_path / "metadata_diffsynth.csv").is_file()
+    assert main(["prompts", "batch", str(tmp_path / "missing")]) == 2
+    assert main(["prompts", "variants", "--description", "no-such-preset", "--model", "tiny"]) == 2
+    assert main(["prompts", "variants", "--clip", "not_an_aist_name", "--model", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "not a folder" in err and "unknown preset 'no-such-preset'" in err and "not an AIST name" in err
+
+
+def test_prompts_caption_without_weights_is_one_line(reference_png, capsys):
+    assert main(["prompts", "caption", str(reference_png)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not available here" in err[0]
