@@ -12,8 +12,12 @@ import threading
 
 logger = logging.getLogger("vace-lab")
 
-# Tabs in display order; each is a build_*_tab(engine) function in ui/.
-TABS = [("Generate", "ui.generate_tab", "build_generate_tab")]
+# Tabs in display order: (title, id, module, builder). Each builder is build_*_tab(engine, links) and returns
+# the widgets other tabs may fill (links[id]), e.g. the Prompts tab sends a prompt to Generate.
+TABS = [
+    ("Generate", "generate", "ui.generate_tab", "build_generate_tab"),
+    ("Prompts", "prompts", "ui.prompts_tab", "build_prompts_tab"),
+]
 
 
 def build_app(engine):
@@ -24,9 +28,11 @@ def build_app(engine):
     with gr.Blocks(title="VACE Lab") as demo:
         gr.Markdown("# VACE Lab\nPose-driven video generation with Wan2.1-VACE: see what the model gets, then what it makes.")
         gr.Markdown(engine.banner(), elem_id="engine-banner")
-        for title, module, function in TABS:
-            with gr.Tab(title):
-                getattr(importlib.import_module(module), function)(engine)
+        with gr.Tabs() as tabs:
+            links = {"tabs": tabs}
+            for title, tab_id, module, function in TABS:
+                with gr.Tab(title, id=tab_id):
+                    links[tab_id] = getattr(importlib.import_module(module), function)(engine, links)
     return demo
 
 

@@ -122,7 +122,7 @@ class ReferenceDescription:
         """Every attribute by name, with brief forms filled from full ones and the pronouns."""
         flat = {**dataclasses.asdict(self.subject), **dataclasses.asdict(self.clothing), **dataclasses.asdict(self.scene)}
         flat = {name: value.strip() for name, value in flat.items()}
-        for brief, full in _FALLBACKS.items():
+        for brief, full in FALLBACKS.items():
             if not flat[brief]:
                 flat[brief] = _ARTICLE.sub("", flat[full]) if brief not in _KEEP_ARTICLE else flat[full]
         flat.update(_pronouns(flat["gender"]))
@@ -130,7 +130,7 @@ class ReferenceDescription:
 
 
 # Brief form -> the full form it falls back to (article dropped unless the brief keeps one).
-_FALLBACKS = {"hair_brief": "hair", "hairstyle": "hair", "glasses_brief": "glasses", "glasses_shape": "glasses",
+FALLBACKS = {"hair_brief": "hair", "hairstyle": "hair", "glasses_brief": "glasses", "glasses_shape": "glasses",
               "eye_shape": "eyes", "top_brief": "top", "bottom_brief": "bottom", "bottom_cut": "bottom",
               "bottom_fabric": "bottom", "shoes_brief": "shoes", "background": "setting", "dance": "motion"}
 _KEEP_ARTICLE = {"background", "dance"}
@@ -245,6 +245,41 @@ def build_variants(description: ReferenceDescription, metadata: dict | None = No
     """Every template filled from the description and metadata words: name -> prompt."""
     values = template_values(description, metadata)
     return {name: template.render(values) for name, template in (templates or load_templates()).items()}
+
+
+PROMPT_SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def prompt_sets_dir() -> Path:
+    from engine.paths import workspace
+
+    return workspace() / "prompt_sets"
+
+
+def save_prompt_set(name: str, prompts: dict[str, str]) -> Path:
+    """Save named prompts as YAML (a prompt axis for sweeps); the name cannot leave the folder."""
+    if not PROMPT_SET_NAME.fullmatch(name or ""):
+        raise ValueError(f"prompt set name {name!r}: use 1-64 letters, digits, '-' or '_'")
+    prompts = {str(k): str(v) for k, v in prompts.items() if str(v).strip()}
+    if not prompts:
+        raise ValueError("the prompt set is empty: tick at least one variant with text")
+    folder = prompt_sets_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(prompts, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    return path
+
+
+def load_prompt_set(name_or_path: str) -> dict[str, str]:
+    """A saved set by name, or a .yaml file given by path (command line)."""
+    path = Path(name_or_path or "")
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        if not PROMPT_SET_NAME.fullmatch(name_or_path or ""):
+            raise ValueError(f"prompt set not found: {name_or_path}")
+        path = prompt_sets_dir() / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise ValueError(f"prompt set not found: {name_or_path}")
+    return {str(k): str(v) for k, v in _read_yaml(path).items()}
 
 
 def negative_prompts() -> dict[str, str]:

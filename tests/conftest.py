@@ -1,6 +1,7 @@
 """Shared fixtures. Everything runs offline on CPU with the tiny engine, in a temporary workspace."""
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -93,3 +94,28 @@ def tiny_rewriter_dir(tmp_path_factory):
     from tests.helpers import save_tiny_qwen2
 
     return save_tiny_qwen2(tmp_path_factory.mktemp("qwen2"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_engine):
+    from app import build_app
+
+    demo = build_app(tiny_engine)
+    port = _free_port()
+    demo.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1", server_port=port,
+                                                   prevent_thread_lock=True, quiet=True, show_error=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)

@@ -1,37 +1,11 @@
 """The app through Gradio's real queue and HTTP API, with the tiny engine."""
 
-import socket
 import threading
 import time
 
 import pytest
 
 from engine import media
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tiny_engine):
-    from app import build_app
-
-    demo = build_app(tiny_engine)
-    port = _free_port()
-    demo.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1", server_port=port,
-                                                   prevent_thread_lock=True, quiet=True, show_error=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-
-
-@pytest.fixture
-def client(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False)
 
 
 def widget_values(reference, control, **changes):

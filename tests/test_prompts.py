@@ -104,3 +104,19 @@ def test_wan_negative_prompt_presets():
     negatives = negative_prompts()
     assert negatives["wan-standard-en"] == DEFAULT_NEGATIVE_PROMPT
     assert negatives["wan-standard-zh"].startswith("色调艳丽，过曝，静态") and negatives["none"] == ""
+
+
+def test_prompt_sets_round_trip_and_names_stay_in_their_folder():
+    from engine.prompts import load_prompt_set, prompt_sets_dir, save_prompt_set
+
+    path = save_prompt_set("blog-three", {"Detailed Default": "a", "Identity-Focused": "c", "Empty": "  "})
+    assert path.parent == prompt_sets_dir()
+    assert load_prompt_set("blog-three") == {"Detailed Default": "a", "Identity-Focused": "c"}
+    assert load_prompt_set(str(path)) == load_prompt_set("blog-three")
+    for bad in ("../x", "a/b", "", ".hidden"):
+        with pytest.raises(ValueError, match="prompt set name"):
+            save_prompt_set(bad, {"x": "y"})
+    with pytest.raises(ValueError, match="empty"):
+        save_prompt_set("nothing", {"x": ""})
+    with pytest.raises(ValueError, match="not found"):
+        load_prompt_set("../../etc/passwd")

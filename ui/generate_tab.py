@@ -70,7 +70,7 @@ def render_timings(result) -> str:
     )
 
 
-def build_generate_tab(engine):
+def build_generate_tab(engine, links: dict):
     cancel_flag = new_cancel_flag()
     defaults = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"))
     with gr.Row():
@@ -170,3 +170,4 @@ def build_generate_tab(engine):
                                  concurrency_id="inspect", concurrency_limit=4).success(
         on_generate, widgets + [cancel_flag], [video, timings, files], api_visibility="private",
         concurrency_id="model")
+    return {"prompt": prompt, "reference": reference, "control": control}

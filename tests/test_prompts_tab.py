@@ -1,0 +1,54 @@
+"""The Prompts tab through Gradio's queue and HTTP API."""
+
+import pytest
+import yaml
+
+from engine.prompts import ReferenceDescription
+from ui.prompts_tab import field_names
+
+BLOG_FIELDS = ReferenceDescription.from_preset("blog-reference").to_dict()
+
+
+def blog_field_values():
+    return [BLOG_FIELDS[section][name] for section, name in field_names()]
+
+
+def test_build_variants_reproduces_the_blog_and_counts_tokens(client):
+    table, *rest = client.predict(*blog_field_values(), "gBR_sBM_c01_d04_mBR0_ch01.mp4", "",
+                                  api_name="/prompt_variants")
+    texts, notes = rest[: len(rest) // 2], rest[len(rest) // 2:]
+    assert texts[0].startswith("A high-quality video of a young adult man with medium brown skin, an oval face")
+    assert "Break (gBR)" in table and "Front view" in table
+    assert all("/ 512 tokens" in note for note in notes)
+    assert "empty fields: caption" in notes[-1]
+
+
+def test_bad_clip_name_is_one_line(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="not an AIST name"):
+        client.predict(*blog_field_values(), "holiday_video.mp4", "", api_name="/prompt_variants")
+
+
+def test_save_ticked_prompts_as_a_set(client):
+    names_count = 8  # 7 templates + the LLM rewrite slot
+    ticks = [True, False, True] + [False] * (names_count - 3)
+    texts = ["first prompt", "second prompt", "third prompt"] + [""] * (names_count - 3)
+    path = client.predict("blog-set", *ticks, *texts, api_name="/save_prompt_set")
+    saved = yaml.safe_load(open(path))
+    assert saved == {"Detailed Default": "first prompt", "Identity-Focused": "third prompt"}
+
+
+def test_prompt_set_names_cannot_escape_their_folder(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="prompt set name '../../evil'"):
+        client.predict("../../evil", True, *[False] * 7, "x", *[""] * 7, api_name="/save_prompt_set")
+
+
+def test_caption_without_weights_is_a_plain_message(client, reference_png):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="is not available here"):
+        client.predict(handle_file(str(reference_png)), api_name="/caption")

@@ -1,0 +1,162 @@
+"""Prompts tab: describe the reference, build variants side by side, count tokens, caption and rewrite."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gradio as gr
+
+from engine.aist import parse_aist_name
+from engine.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
+from engine.paths import workspace
+from engine.prompts import (DESCRIPTIONS_DIR, FALLBACKS, USER_TEMPLATES_DIR_NAME, Clothing, ReferenceDescription, Scene, Subject,
+                            build_variants, load_templates, save_prompt_set, template_values)
+from ui.common import image_upload, user_errors
+
+SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
+REWRITTEN = "LLM rewrite"
+
+
+def field_help(name: str) -> str | None:
+    if name in FALLBACKS:
+        return f"Short form some templates use; left empty, it comes from '{FALLBACKS[name]}'."
+    return None
+
+
+def field_names() -> list[tuple[str, str]]:
+    return [(section, f.name) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+
+
+def description_from(values) -> ReferenceDescription:
+    data: dict = {section: {} for section in SECTIONS}
+    for (section, name), value in zip(field_names(), values):
+        data[section][name] = value or ""
+    return ReferenceDescription.from_dict(data)
+
+
+def metadata_from(clip_name: str, caption: str) -> tuple[dict, str]:
+    """Metadata words from an AIST clip name, and a table of what the name says."""
+    metadata = {"caption": caption or ""}
+    if not (clip_name or "").strip():
+        return metadata, ""
+    clip = parse_aist_name(clip_name.strip())
+    metadata.update(clip.words())
+    rows = "\n".join(f"| {field} | {value} |" for field, value in clip.table())
+    return metadata, f"| from the name | |\n|---|---|\n{rows}"
+
+
+def token_note(engine, text: str, missing: list[str]) -> str:
+    limit = engine.spec.max_sequence_length
+    tokens = engine.count_tokens(text) if text.strip() else 0
+    note = f"{tokens} / {limit} tokens" + (" — **truncated**: the end is cut off" if tokens > limit else "")
+    if missing:
+        note += f"; empty fields: {', '.join(missing)}"
+    return note
+
+
+def build_prompts_tab(engine, links: dict):
+    templates = load_templates([workspace() / USER_TEMPLATES_DIR_NAME])
+    blog = ReferenceDescription.from_preset("blog-reference").fields()
+    if engine.spec.is_tiny:
+        gr.Markdown("Token counts use the tiny engine's tokenizer, which splits unknown words into letters: "
+                    "real counts with Wan's umt5 tokenizer are lower.")
+    with gr.Row():
+        with gr.Column(scale=2):
+            with gr.Row():
+                preset = gr.Dropdown(sorted(p.stem for p in DESCRIPTIONS_DIR.glob("*.yaml")), value="lab-sample",
+                                     label="Description preset", info="Fill the fields from a saved description.")
+                load_button = gr.Button("Load preset")
+            gr.Markdown("Describe the reference picture. Grey examples are the blog's reference; leave empty "
+                        "what the picture does not show.")
+            field_boxes = []
+            for section, cls in SECTIONS.items():
+                with gr.Accordion(section.capitalize(), open=section == "subject"):
+                    for f in dataclasses.fields(cls):
+                        field_boxes.append(gr.Textbox(label=f.name.replace("_", " "), max_lines=1,
+                                                      placeholder=blog.get(f.name, ""), info=field_help(f.name)))
+            with gr.Accordion("Clip metadata and caption", open=True):
+                clip_name = gr.Textbox(label="Clip file name", placeholder="gBR_sBM_c01_d04_mBR0_ch01.mp4",
+                                       info="AIST++ names add genre, situation, camera and dancers.")
+                clip_table = gr.Markdown()
+                reference = image_upload(label="Reference to caption", type="filepath", sources=["upload"], height=200)
+                caption = gr.Textbox(label="Caption", lines=3,
+                                     info=f"Type one, or caption the picture with {CAPTIONER_ID} (downloads its weights).")
+                with gr.Row():
+                    caption_button = gr.Button("Caption the picture")
+                    rewrite_button = gr.Button("Rewrite caption + metadata")
+        with gr.Column(scale=3):
+            build_button = gr.Button("Build variants", variant="primary")
+            include, boxes, notes = [], [], []
+            for name, template in [*templates.items(), (REWRITTEN, None)]:
+                with gr.Group():
+                    include.append(gr.Checkbox(value=name in list(templates)[:3], label=f"include {name}"))
+                    info = template.description if template else f"Caption + metadata rewritten by {REWRITER_ID}."
+                    boxes.append(gr.Textbox(label=name, info=info, lines=3, interactive=True))
+                    notes.append(gr.Markdown())
+            with gr.Row():
+                recount_button = gr.Button("Recount tokens")
+                set_name = gr.Textbox(label="Prompt set name", value="my-prompts", max_lines=1,
+                                      info="Saved for sweeps as a prompt axis: letters, digits, - and _.")
+                save_button = gr.Button("Save ticked prompts")
+            saved = gr.File(label="Saved prompt set")
+            with gr.Row():
+                chosen = gr.Dropdown([*templates, REWRITTEN], value=next(iter(templates)), label="Variant to use")
+                send_button = gr.Button("Use in Generate")
+
+    names = [*templates, REWRITTEN]
+
+    @user_errors
+    def on_load(name):
+        values = ReferenceDescription.from_preset(name).to_dict()
+        return [values[section][field] for section, field in field_names()]
+
+    @user_errors
+    def on_build(*values):
+        *fields, clip, caption_text = values
+        description = description_from(fields)
+        metadata, table = metadata_from(clip, caption_text)
+        variants = build_variants(description, metadata, templates)
+        all_values = template_values(description, metadata)
+        texts = [variants[name] for name in templates]
+        token_notes = [token_note(engine, variants[name], templates[name].missing(all_values)) for name in templates]
+        return [table, *texts, *token_notes]
+
+    @user_errors
+    def on_recount(*texts):
+        return [token_note(engine, text or "", []) for text in texts]
+
+    @user_errors
+    def on_caption(image_path):
+        if not image_path:
+            raise ValueError("add a picture to caption first")
+        from engine import media
+
+        return Captioner().caption(media.load_image(image_path))
+
+    @user_errors
+    def on_rewrite(clip, caption_text):
+        metadata, _ = metadata_from(clip, caption_text)
+        text = Rewriter().rewrite(caption_text or "", metadata)
+        return text, token_note(engine, text, [])
+
+    @user_errors
+    def on_save(name, *values):
+        ticks, texts = values[: len(names)], values[len(names):]
+        path = save_prompt_set(name, {n: t for n, tick, t in zip(names, ticks, texts) if tick})
+        gr.Info(f"Saved {path.name}: sweeps can use it as a prompt axis.")
+        return str(path)
+
+    def on_send(name, *texts):
+        return texts[names.index(name)], gr.Tabs(selected="generate")
+
+    load_button.click(on_load, preset, field_boxes, queue=False)
+    build_button.click(on_build, [*field_boxes, clip_name, caption], [clip_table, *boxes[:-1], *notes[:-1]],
+                       api_name="prompt_variants", concurrency_id="inspect")
+    recount_button.click(on_recount, boxes, notes, api_name="count_tokens", concurrency_id="inspect")
+    caption_button.click(on_caption, reference, caption, api_name="caption", concurrency_id="model")
+    rewrite_button.click(on_rewrite, [clip_name, caption], [boxes[-1], notes[-1]], api_name="rewrite",
+                         concurrency_id="model")
+    save_button.click(on_save, [set_name, *include, *boxes], saved, api_name="save_prompt_set")
+    send_button.click(on_send, [chosen, *boxes], [links["generate"]["prompt"], links["tabs"]],
+                      api_visibility="private")
+    return {}
