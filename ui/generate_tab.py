@@ -9,6 +9,7 @@ import gradio as gr
 from engine.engine import GenerationCancelled
 from engine.lora import list_loras
 from engine.paths import ASSETS_DIR
+from engine.prompts import negative_prompts
 from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
 from ui.common import image_upload, new_cancel_flag, new_output_dir, user_errors
 
@@ -92,8 +93,11 @@ def build_generate_tab(engine, links: dict):
                 lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label="LoRA strength",
                                        info="0 gives the base model's output; no reload when you change it.")
             with gr.Accordion("Negative prompt and advanced settings", open=False):
+                negatives = negative_prompts()
+                negative_preset = gr.Dropdown(list(negatives), value="wan-standard-en", label="Negative prompt preset",
+                                              info="Wan's standard negative prompt as its authors ship it (zh) or in English.")
                 negative = gr.Textbox(label="Negative prompt", value=DEFAULT_NEGATIVE_PROMPT, lines=3,
-                                      info="Wan's standard negative prompt; used when guidance > 1.")
+                                      info="Used when guidance > 1.")
                 with gr.Row():
                     height = gr.Number(value=defaults.height, precision=0, label="Height", info="Multiple of 16.")
                     width = gr.Number(value=defaults.width, precision=0, label="Width", info="Multiple of 16.")
@@ -145,6 +149,9 @@ def build_generate_tab(engine, links: dict):
             gr.Info(f"Stopped: {err}. Nothing was saved.")
             return None, f"Stopped: {err}.", None
         return result.video_path, render_timings(result), [result.video_path, str(out_dir / "manifest.json")]
+
+    negative_preset.change(lambda name: negatives[name], negative_preset, negative, queue=False,
+                           api_visibility="private")
 
     def on_stop(cancel):
         cancel["stop"] = True
