@@ -64,59 +64,69 @@ def unload_all():
         _loaded.clear()
 
 
-class Captioner:
-    """Describes an image in words with Florence-2."""
+class _LanguageModel:
+    """A model loaded on first use and shared by every instance with the same source."""
 
-    def __init__(self, source: str = CAPTIONER_ID, max_new_tokens: int = 96, min_new_tokens: int = 1):
+    kind = ""
+
+    def __init__(self, source: str, max_new_tokens: int, min_new_tokens: int = 1):
         self.source = source
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens
 
     def _components(self):
         def load():
-            from transformers import AutoProcessor, Florence2ForConditionalGeneration
-
             device, dtype = _device_and_dtype()
-            processor = AutoProcessor.from_pretrained(self.source)
-            model = Florence2ForConditionalGeneration.from_pretrained(self.source, dtype=dtype).to(device).eval()
-            return processor, model
+            preprocessor, model = self._from_pretrained(dtype)
+            return preprocessor, model.to(device).eval()
 
-        return _load("captioner", self.source, load)
+        return _load(self.kind, self.source, load)
 
-    def caption(self, image) -> str:
+    def _generate(self, model, inputs: dict):
         import torch
 
+        with torch.no_grad():
+            return model.generate(**inputs, max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens,
+                                  do_sample=False, num_beams=1)
+
+
+class Captioner(_LanguageModel):
+    """Describes an image in words with Florence-2."""
+
+    kind = "captioner"
+
+    def __init__(self, source: str = CAPTIONER_ID, max_new_tokens: int = 96, min_new_tokens: int = 1):
+        super().__init__(source, max_new_tokens, min_new_tokens)
+
+    def _from_pretrained(self, dtype):
+        from transformers import AutoProcessor, Florence2ForConditionalGeneration
+
+        return (AutoProcessor.from_pretrained(self.source),
+                Florence2ForConditionalGeneration.from_pretrained(self.source, dtype=dtype))
+
+    def caption(self, image) -> str:
         processor, model = self._components()
         inputs = processor(text=CAPTION_TASK, images=image.convert("RGB"), return_tensors="pt")
         inputs = {k: v.to(model.device, model.dtype if v.is_floating_point() else v.dtype) for k, v in inputs.items()}
-        with torch.no_grad():
-            output = model.generate(**inputs, max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens,
-                                    do_sample=False, num_beams=1)
+        output = self._generate(model, inputs)
         return clean_model_text(processor.batch_decode(output, skip_special_tokens=True)[0])
 
 
-class Rewriter:
+class Rewriter(_LanguageModel):
     """Turns a caption plus metadata words into one prompt with a small instruct LLM."""
 
+    kind = "rewriter"
+
     def __init__(self, source: str = REWRITER_ID, max_new_tokens: int = 160, min_new_tokens: int = 1):
-        self.source = source
-        self.max_new_tokens = max_new_tokens
-        self.min_new_tokens = min_new_tokens
+        super().__init__(source, max_new_tokens, min_new_tokens)
 
-    def _components(self):
-        def load():
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+    def _from_pretrained(self, dtype):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            device, dtype = _device_and_dtype()
-            tokenizer = AutoTokenizer.from_pretrained(self.source)
-            model = AutoModelForCausalLM.from_pretrained(self.source, dtype=dtype).to(device).eval()
-            return tokenizer, model
-
-        return _load("rewriter", self.source, load)
+        return (AutoTokenizer.from_pretrained(self.source),
+                AutoModelForCausalLM.from_pretrained(self.source, dtype=dtype))
 
     def rewrite(self, caption: str, metadata: dict | None = None) -> str:
-        import torch
-
         tokenizer, model = self._components()
         facts = "; ".join(f"{k.replace('_words', '').replace('_', ' ')}: {v}"
                           for k, v in (metadata or {}).items() if v and k != "caption")
@@ -126,9 +136,7 @@ class Rewriter:
         ]
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         ids = {k: v.to(model.device) for k, v in ids.items()}
-        with torch.no_grad():
-            output = model.generate(**ids, max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens,
-                                    do_sample=False)
+        output = self._generate(model, ids)
         new_tokens = output[0, ids["input_ids"].shape[1]:]
         return clean_model_text(tokenizer.decode(new_tokens, skip_special_tokens=True))
 
