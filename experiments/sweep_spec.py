@@ -1,0 +1,233 @@
+"""SweepSpec: a base request plus up to three axes (X columns, Y rows, Z separate grids).
+
+YAML presets in presets/sweeps/ map 1:1 onto SweepSpec; unknown keys are errors. Expanding a spec gives
+one Cell per combination, each with a full GenerationRequest, ordered so the costly switches (LoRA,
+size, control video, reference) happen as rarely as possible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from engine.paths import ASSETS_DIR, PRESETS_DIR
+from engine.request import GenerationRequest
+from experiments.axes import parse_axis_values, value_label
+
+SWEEP_PRESETS = PRESETS_DIR / "sweeps"
+AXIS_NAMES = ("x", "y", "z")
+PRETRAINED = ("none", "pretrained", "")
+LORA_PLACEHOLDER = "$lora"  # in a preset: the LoRA the user picks (--lora, or the UI's LoRA choice)
+DEFAULT_TIERS = {
+    "preview": {"height": 128, "width": 224, "num_frames": 17},
+    "480p": {"height": 480, "width": 832, "num_frames": 81},
+    "blog": {"height": 480, "width": 832, "num_frames": 65},
+}
+
+
+@dataclass
+class Axis:
+    """One varied field and its values, in order."""
+
+    field: str
+    values: list
+
+    @classmethod
+    def from_dict(cls, name: str, data) -> "Axis":
+        if isinstance(data, str):  # command-line form FIELD=VALUES
+            field_name, sep, values = data.partition("=")
+            if not sep:
+                raise ValueError(f"--{name} expects FIELD=VALUES, e.g. guidance_scale=3,5,7.5; got {data!r}")
+            data = {"field": field_name.strip(), "values": values}
+        if not isinstance(data, dict) or set(data) - {"field", "values"} or "field" not in data or "values" not in data:
+            raise ValueError(f"axis {name} must have exactly 'field' and 'values', got {data!r}")
+        return cls(field=data["field"], values=parse_axis_values(data["field"], data["values"]))
+
+    def label(self, value) -> str:
+        if self.field == "lora":
+            return "Pretrained" if value in PRETRAINED else f"LoRA {value_label('lora', value)}"
+        return value_label(self.field, value)
+
+
+@dataclass
+class SweepSpec:
+    """A grid of generations."""
+
+    name: str
+    """Names the run folder and the downloads."""
+    description: str = ""
+    base: dict = field(default_factory=dict)
+    """GenerationRequest fields shared by every cell (the model's defaults fill the rest)."""
+    x: Axis | None = None
+    y: Axis | None = None
+    z: Axis | None = None
+    prompts: dict = field(default_factory=dict)
+    """Named prompt variants a 'prompt' axis picks from."""
+    tiers: dict = field(default_factory=lambda: dict(DEFAULT_TIERS))
+    """Named size/frame tiers a 'tier' axis picks from."""
+    max_cells: int = 64
+    """Refuse bigger grids (a typo in a range should not queue a night of work)."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SweepSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"sweep spec has unknown key(s) {unknown}; known: {sorted(known)}")
+        data = dict(data)
+        for name in AXIS_NAMES:
+            if data.get(name) is not None:
+                data[name] = Axis.from_dict(name, data[name])
+        unknown_fields = sorted(set(data.get("base") or {}) - set(GenerationRequest.field_names()))
+        if unknown_fields:
+            raise ValueError(f"sweep base has unknown field(s) {unknown_fields}")
+        spec = cls(**data)
+        spec.check()
+        return spec
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "SweepSpec":
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ValueError(f"{path.name}: cannot read the sweep spec ({str(err).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path.name}: a sweep spec is a mapping of key: value")
+        return cls.from_dict({"name": path.stem, **data})
+
+    @classmethod
+    def from_preset(cls, name_or_path: str) -> "SweepSpec":
+        preset = SWEEP_PRESETS / f"{name_or_path}.yaml"
+        if preset.is_file() and "/" not in name_or_path:
+            return cls.from_yaml(preset)
+        if Path(name_or_path).suffix in (".yaml", ".yml") and Path(name_or_path).is_file():
+            return cls.from_yaml(name_or_path)
+        raise ValueError(f"unknown sweep preset {name_or_path!r}; presets: {', '.join(preset_names())}")
+
+    def axes(self) -> dict[str, Axis]:
+        return {name: axis for name in AXIS_NAMES if (axis := getattr(self, name)) is not None}
+
+    def check(self):
+        fields = [axis.field for axis in self.axes().values()]
+        if len(fields) != len(set(fields)):
+            raise ValueError(f"each field can vary on one axis only, got {fields}")
+        if self.max_cells < 1:
+            raise ValueError(f"max_cells must be at least 1, got {self.max_cells}")
+        for axis in self.axes().values():
+            if axis.field == "prompt":
+                missing = [v for v in axis.values if v not in self.prompts]
+                if missing:
+                    raise ValueError(f"prompt axis names {missing} that the spec's prompts do not define; "
+                                     f"defined: {list(self.prompts) or 'none'}")
+            if axis.field == "tier":
+                missing = [v for v in axis.values if v not in self.tiers]
+                if missing:
+                    raise ValueError(f"tier axis names {missing}; tiers: {list(self.tiers)}")
+        cells = self.num_cells
+        if cells > self.max_cells:
+            sizes = " x ".join(str(len(a.values)) for a in self.axes().values())
+            raise ValueError(f"the grid has {cells} cells ({sizes}), more than max_cells={self.max_cells}; "
+                             "use fewer values or raise max_cells")
+
+    @property
+    def num_cells(self) -> int:
+        count = 1
+        for axis in self.axes().values():
+            count *= len(axis.values)
+        return count
+
+    def with_changes(self, axes: dict | None = None, base: dict | None = None, **changes) -> "SweepSpec":
+        spec = dataclasses.replace(self, base={**self.base, **(base or {})}, **changes)
+        for name, axis in (axes or {}).items():
+            setattr(spec, name, Axis.from_dict(name, axis) if axis is not None else None)
+        spec.check()
+        return spec
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        for name in AXIS_NAMES:
+            if data[name] is not None:
+                data[name] = {"field": data[name]["field"], "values": data[name]["values"]}
+        return data
+
+
+@dataclass
+class Cell:
+    """One generation of the grid."""
+
+    id: str
+    position: dict
+    """Index on each axis: {'x': 0, 'y': 1}."""
+    values: dict
+    """The varied fields' values: {'guidance_scale': 5.0, 'lora': 'none'}."""
+    labels: dict
+    """Header text per axis: {'x': 'CFG 5.0'}."""
+    request: GenerationRequest
+
+    @property
+    def key(self) -> str:
+        """Hash of the full request: a finished cell is reused only if nothing about it changed."""
+        text = json.dumps(self.request.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in SWEEP_PRESETS.glob("*.yaml"))
+
+
+def expand(spec: SweepSpec, make_request, lora: str | None = None) -> list[Cell]:
+    """Every cell of the grid, cost-ordered. make_request(**fields) builds a request with model defaults."""
+    axes = spec.axes()
+    base = {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),
+            **spec.base}
+    base = _resolve_lora_field(base, lora)
+    cells = []
+    ranges = [range(len(axis.values)) for axis in axes.values()]
+    for indices in itertools.product(*ranges):
+        position = dict(zip(axes, indices))
+        values = {axes[name].field: axes[name].values[i] for name, i in position.items()}
+        fields = dict(base)
+        for field_name, value in values.items():
+            fields.update(_cell_fields(spec, field_name, value, lora))
+        cell_id = "-".join(f"{name}{i:02d}" for name, i in position.items()) or "single"
+        labels = {name: axes[name].label(_shown_value(axes[name].values[i], lora)) for name, i in position.items()}
+        cells.append(Cell(cell_id, position, values, labels, make_request(**fields)))
+    return sorted(cells, key=_switch_cost_order)
+
+
+def _shown_value(value, lora: str | None):
+    return lora if value == LORA_PLACEHOLDER and lora else value
+
+
+def _resolve_lora_field(fields: dict, lora: str | None) -> dict:
+    if fields.get("lora") == LORA_PLACEHOLDER:
+        if not lora:
+            raise ValueError("this sweep uses a LoRA: choose one (--lora FILE on the command line)")
+        fields = {**fields, "lora": lora}
+    return fields
+
+
+def _cell_fields(spec: SweepSpec, field_name: str, value, lora: str | None) -> dict:
+    if field_name == "prompt":
+        return {"prompt": spec.prompts[value]}
+    if field_name == "tier":
+        return dict(spec.tiers[value])
+    if field_name == "lora":
+        if value in PRETRAINED:
+            return {"lora": None}
+        return _resolve_lora_field({"lora": value}, lora)
+    return {field_name: value}
+
+
+def _switch_cost_order(cell: Cell):
+    r = cell.request
+    # Most expensive switch first: loading a LoRA, then resizing (new conditioning encode), then inputs.
+    return (r.lora or "", r.height, r.width, r.num_frames, r.control_video, r.reference or "", cell.id)
+

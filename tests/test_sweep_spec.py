@@ -1,0 +1,86 @@
+import pytest
+import yaml
+
+from engine.request import GenerationRequest
+from experiments.sweep_spec import SweepSpec, expand, preset_names
+
+
+def make_request(**fields):
+    return GenerationRequest(**{"height": 64, "width": 112, "num_frames": 9, **fields})
+
+
+def test_every_sweep_preset_loads_and_expands(lora_files):
+    assert {"blog-guidance", "blog-steps", "blog-prompts", "blog-lora-alpha", "seeds"} <= set(preset_names())
+    for name in preset_names():
+        spec = SweepSpec.from_preset(name)
+        cells = expand(spec, make_request, lora=str(lora_files["diffusers"]))
+        assert len(cells) == spec.num_cells
+
+
+def test_blog_presets_have_the_blogs_values(lora_files):
+    guidance = SweepSpec.from_preset("blog-guidance")
+    assert guidance.x.values == [3.0, 5.0, 7.5] and guidance.y.values == ["none", "$lora"]
+    assert SweepSpec.from_preset("blog-steps").x.values == [20, 30, 50]
+    assert SweepSpec.from_preset("blog-lora-alpha").x.values == [0.3, 0.7, 1.0, 1.5]
+    prompts = SweepSpec.from_preset("blog-prompts").prompts
+    assert prompts["Identity-Focused"].startswith("Detailed portrait-style video of a man with almond-shaped eyes")
+    cells = expand(guidance, make_request, lora=str(lora_files["diffusers"]))
+    assert all(c.request.seed == 1 and c.request.num_inference_steps == 50 for c in cells)
+
+
+def test_expansion_labels_and_lora_choice(lora_files):
+    spec = SweepSpec.from_preset("blog-guidance")
+    cells = expand(spec, make_request, lora=str(lora_files["diffusers"]))
+    by_position = {(c.position["x"], c.position["y"]): c for c in cells}
+    assert by_position[(1, 0)].labels == {"x": "CFG 5.0", "y": "Pretrained"}
+    assert by_position[(1, 0)].request.lora is None and by_position[(1, 1)].request.lora == str(lora_files["diffusers"])
+    assert by_position[(2, 1)].labels == {"x": "CFG 7.5", "y": "LoRA pytorch_lora_weights.safetensors"}
+    with pytest.raises(ValueError, match="this sweep uses a LoRA"):
+        expand(spec, make_request, lora=None)
+
+
+def test_cells_are_ordered_so_costly_switches_happen_least(lora_files):
+    spec = SweepSpec.from_dict({"name": "t", "x": {"field": "guidance_scale", "values": "3,5"},
+                                "y": {"field": "lora", "values": ["none", "$lora"]},
+                                "z": {"field": "tier", "values": ["preview", "480p"]}})
+    cells = expand(spec, make_request, lora=str(lora_files["diffusers"]))
+    switches = sum(1 for a, b in zip(cells, cells[1:]) if a.request.lora != b.request.lora)
+    resizes = sum(1 for a, b in zip(cells, cells[1:]) if a.request.height != b.request.height)
+    assert switches == 1 and resizes == 3  # the LoRA loads once; each LoRA group resizes once, plus the boundary
+
+
+def test_unknown_keys_caps_and_mistakes_are_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown key"):
+        SweepSpec.from_dict({"name": "t", "xaxis": {}})
+    with pytest.raises(ValueError, match="more than max_cells=64"):
+        SweepSpec.from_dict({"name": "t", "x": {"field": "seed", "values": "1-10"},
+                             "y": {"field": "guidance_scale", "values": "1-10"}})
+    with pytest.raises(ValueError, match="one axis only"):
+        SweepSpec.from_dict({"name": "t", "x": {"field": "seed", "values": "1,2"}, "y": {"field": "seed", "values": "3"}})
+    with pytest.raises(ValueError, match="prompts do not define"):
+        SweepSpec.from_dict({"name": "t", "x": {"field": "prompt", "values": "Fancy"}})
+    with pytest.raises(ValueError, match="exactly 'field' and 'values'"):
+        SweepSpec.from_dict({"name": "t", "x": {"field": "seed"}})
+    with pytest.raises(ValueError, match="unknown field"):
+        SweepSpec.from_dict({"name": "t", "base": {"cfg": 5}})
+    (tmp_path / "bad.yaml").write_text(": not yaml : [")
+    with pytest.raises(ValueError, match="bad.yaml: cannot read"):
+        SweepSpec.from_yaml(tmp_path / "bad.yaml")
+    with pytest.raises(ValueError, match="unknown sweep preset"):
+        SweepSpec.from_preset("../../etc/passwd")
+
+
+def test_command_line_axes_override_a_preset():
+    spec = SweepSpec.from_preset("seeds").with_changes(axes={"y": "guidance_scale=3,5"}, base={"num_inference_steps": 4})
+    assert spec.num_cells == 8 and spec.base["num_inference_steps"] == 4
+    with pytest.raises(ValueError, match="expects FIELD=VALUES"):
+        SweepSpec.from_preset("seeds").with_changes(axes={"y": "guidance_scale"})
+    spec_yaml = yaml.safe_dump(spec.to_dict())
+    assert SweepSpec.from_dict(yaml.safe_load(spec_yaml)).num_cells == 8
+
+
+def test_cell_key_changes_with_the_request():
+    spec = SweepSpec.from_dict({"name": "t", "x": {"field": "seed", "values": "1,2"}})
+    first, second = expand(spec, make_request)
+    assert first.key != second.key
+    assert expand(spec, make_request)[0].key == first.key
