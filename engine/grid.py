@@ -155,10 +155,20 @@ def contact_sheet(tiles: dict, rows: list[str], cols: list[str], legend: str = "
     return Image.fromarray(compose_frames(strips, rows, cols, legend, scale)[0])
 
 
+def gif_durations(count: int, fps: float) -> list[int]:
+    """Per-frame durations in ms that keep the clip's real speed.
+
+    GIF stores centiseconds, so 16 fps (62.5 ms) cannot be one value: a flat 60 ms would play at 16.7 fps.
+    Rounding each frame's start time to 10 ms instead gives 60, 60, 70, 60, ... which averages exactly 62.5.
+    """
+    starts = [int(round(i * 100 / fps)) * 10 for i in range(count + 1)]
+    return [max(20, b - a) for a, b in zip(starts, starts[1:])]
+
+
 def save_gif(frames: np.ndarray, path: str | Path, fps: float) -> int:
-    """Write an endlessly looping GIF; returns its size in bytes."""
+    """Write an endlessly looping GIF at the clip's real speed; returns its size in bytes."""
     path = Path(path)
     images = [Image.fromarray(frame) for frame in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, int(round(1000 / fps))), loop=0,
+    images[0].save(path, save_all=True, append_images=images[1:], duration=gif_durations(len(images), fps), loop=0,
                    optimize=False, disposal=1)
     return path.stat().st_size

@@ -77,5 +77,12 @@ def test_gif_has_every_frame_and_loops(tmp_path):
     frames = grid.compose_frames(tiles, ["a", "b"], ["1", "2", "3"])
     size = grid.save_gif(frames, tmp_path / "grid.gif", fps=16)
     with Image.open(tmp_path / "grid.gif") as gif:
-        assert gif.n_frames == 5 and gif.info["loop"] == 0 and gif.info["duration"] == 62
+        assert gif.n_frames == 5 and gif.info["loop"] == 0
     assert size == (tmp_path / "grid.gif").stat().st_size > 0
+
+
+def test_gif_durations_keep_16_fps_exactly_despite_centiseconds():
+    durations = grid.gif_durations(16, fps=16)
+    assert sum(durations) == 1000 and set(durations) == {60, 70}
+    assert sum(grid.gif_durations(81, fps=16)) == 5060  # 81 frames at 16 fps: 5.0625 s, to the nearest 10 ms
+    assert grid.gif_durations(3, fps=10) == [100, 100, 100]
