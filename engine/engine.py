@@ -50,9 +50,9 @@ class Engine:
         self._loras = LoraAdapters(spec.name)
 
     @classmethod
-    def from_name(cls, name: str = "auto", **spec_changes) -> "Engine":
+    def from_name(cls, name: str = "auto", device: str | None = None, **spec_changes) -> "Engine":
         spec = ModelSpec.from_preset(resolve_model_name(name))
-        return cls(spec.with_overrides(**spec_changes) if spec_changes else spec)
+        return cls(spec.with_overrides(**spec_changes) if spec_changes else spec, device=device)
 
     # ---- model state -------------------------------------------------------------------------------
 

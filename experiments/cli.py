@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 
@@ -35,7 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="any GenerationRequest field, e.g. --set guidance_scale=7.5 --set num_frames=49")
     gen.set_defaults(func=run_generate)
     add_prompts_commands(commands)
+    add_sweep_command(commands)
     return parser
+
+
+def add_sweep_command(commands):
+    sweep = commands.add_parser("sweep", help="a grid of generations, rendered as labelled GIF / MP4 / PNG")
+    sweep.add_argument("preset", nargs="?", help="a sweep preset name (see presets/sweeps) or a YAML file")
+    sweep.add_argument("--out", required=True, help="the run folder (re-running the same command resumes it)")
+    add_model_arguments(sweep)
+    sweep.add_argument("--reference", help="reference image (default: the sample in assets/)")
+    sweep.add_argument("--control", help="control video (default: the sample in assets/)")
+    sweep.add_argument("--lora", help="the LoRA a preset's $lora stands for")
+    for axis in ("x", "y", "z"):
+        sweep.add_argument(f"--{axis}", metavar="FIELD=VALUES", help=f"{axis.upper()} axis, e.g. guidance_scale=3,5,7.5")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                       help="a GenerationRequest field for every cell")
+    sweep.add_argument("--max-cells", type=int, help="raise the grid-size cap")
+    sweep.add_argument("--dry-run", action="store_true", help="plan only: cells, steps and an estimated time")
+    sweep.add_argument("--gif-scale", type=float, default=1.0, help="shrink grid tiles to keep the GIF small")
+    sweep.add_argument("--gif-step", type=int, default=1, help="keep every n-th frame in the grid")
+    sweep.add_argument("--zip", action="store_true", help="also write the whole run as a ZIP")
+    sweep.set_defaults(func=run_sweep)
 
 
 def add_prompts_commands(commands):
@@ -172,7 +194,7 @@ def parse_overrides(pairs: list[str]) -> dict:
     return fields
 
 
-def make_engine(args):
+def make_engine(args, device: str | None = None):
     from engine import Engine
 
     changes = {}
@@ -180,7 +202,7 @@ def make_engine(args):
         changes["cpu_offload"] = True
     if args.vae_tiling:
         changes["vae_tiling"] = True
-    return Engine.from_name(args.model, **changes)
+    return Engine.from_name(args.model, device=device, **changes)
 
 
 def run_generate(args) -> int:
@@ -212,6 +234,65 @@ def run_generate(args) -> int:
     )
     print(result.video_path)
     return 0
+
+
+def sweep_spec_from_args(args):
+    from experiments.sweep_spec import SweepSpec
+
+    spec = SweepSpec.from_preset(args.preset) if args.preset else SweepSpec(name="custom")
+    base = parse_overrides(args.overrides)
+    if args.reference:
+        base["reference"] = args.reference
+    if args.control:
+        base["control_video"] = args.control
+    axes = {axis: getattr(args, axis) for axis in ("x", "y", "z") if getattr(args, axis)}
+    changes = {"max_cells": args.max_cells} if args.max_cells else {}
+    return spec.with_changes(axes=axes, base=base, **changes)
+
+
+def run_sweep(args) -> int:
+    from experiments.runner import SweepRunner
+
+    process_index, num_processes, state, device = 0, 1, None, None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under accelerate launch: split the cells
+        import torch
+        from accelerate import PartialState
+
+        # Without CUDA, cpu=True gives a gloo process group, so 2 CPU processes can test the split.
+        state = PartialState(cpu=not torch.cuda.is_available())
+        process_index, num_processes, device = state.process_index, state.num_processes, str(state.device)
+    spec = sweep_spec_from_args(args)
+    engine = make_engine(args, device=device)
+    runner = SweepRunner(engine, spec, args.out, lora=args.lora, process_index=process_index,
+                         num_processes=num_processes)
+    main_process = process_index == 0
+    if main_process:
+        logger.info("%s", engine.banner().replace("**", ""))
+        logger.info("plan: %s", runner.plan(probe=args.dry_run).summary())
+    if args.dry_run:
+        return 0
+
+    def report_cell(cell, record, number, total):
+        logger.info("[%d/%d] %s %s %s", number, total, cell.id, record["status"], record.get("error") or "")
+
+    last = [0.0]
+
+    def report_step(text, fraction):
+        if time.perf_counter() - last[0] > 5:
+            last[0] = time.perf_counter()
+            logger.info("%s (%.0f%%)", text, 100 * fraction)
+
+    outcome = runner.run(on_cell=report_cell, on_step=report_step)
+    if state is not None:
+        state.wait_for_everyone()
+    if not main_process:
+        return 0
+    outputs = runner.finish(outcome, scale=args.gif_scale, frame_step=args.gif_step, make_zip=args.zip)
+    failed = [cid for cid, r in runner.collect_records().items() if r.get("status") == "failed"]
+    logger.info("grid: %s (%.1f MB)%s", outputs["gif"], outputs["gif_bytes"] / 1e6,
+                f"; {len(failed)} cell(s) failed: {', '.join(failed)}" if failed else "")
+    print(args.out)
+    return 130 if outcome.cancelled else 0
 
 
 def main(argv: list[str] | None = None) -> int:

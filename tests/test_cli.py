@@ -97,3 +97,22 @@ def test_prompts_caption_without_weights_is_one_line(reference_png, capsys):
     assert main(["prompts", "caption", str(reference_png)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not available here" in err[0]
+
+
+def test_sweep_command_writes_the_contracts_outputs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["sweep", "seeds", "--out", str(out), "--model", "tiny", "--x", "seed=1,2",
+                 "--set", "num_inference_steps=2", "--set", "num_frames=9", "--gif-scale", "0.5"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    for name in ("manifest.json", "cells.csv", "grid.gif", "grid.mp4", "grid.png", "cells/x00/video.mp4"):
+        assert (out / name).is_file(), name
+    with open(out / "cells.csv") as handle:
+        assert handle.readline().startswith('id,seed,status')
+
+
+def test_sweep_command_errors(tmp_path, capsys):
+    assert main(["sweep", "blog-guidance", "--out", str(tmp_path), "--model", "tiny"]) == 2
+    assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "cfg=3,5"]) == 2
+    assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "seed=1-50", "--y", "guidance_scale=1-5"]) == 2
+    err = capsys.readouterr().err
+    assert "choose one (--lora FILE" in err and "unknown axis field 'cfg'" in err and "more than max_cells=64" in err
