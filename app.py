@@ -17,6 +17,7 @@ logger = logging.getLogger("vace-lab")
 TABS = [
     ("Generate", "generate", "ui.generate_tab", "build_generate_tab"),
     ("Prompts", "prompts", "ui.prompts_tab", "build_prompts_tab"),
+    ("Sweep", "sweep", "ui.sweep_tab", "build_sweep_tab"),
 ]
 
 

@@ -209,7 +209,7 @@ def _shown_value(value, lora: str | None):
 def _resolve_lora_field(fields: dict, lora: str | None) -> dict:
     if fields.get("lora") == LORA_PLACEHOLDER:
         if not lora:
-            raise ValueError("this sweep uses a LoRA: choose one (--lora FILE on the command line)")
+            raise ValueError("this sweep uses a LoRA: choose one (the LoRA list, or --lora FILE on the command line)")
         fields = {**fields, "lora": lora}
     return fields
 

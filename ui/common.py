@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 import uuid
@@ -21,18 +22,32 @@ def user_errors(handler):
     Anything else is a bug: it is logged with its traceback, and the user still sees one line.
     """
 
+    def as_user_error(err: Exception) -> gr.Error:
+        if isinstance(err, gr.Error):
+            return err
+        if isinstance(err, (ValueError, RuntimeError)):
+            return gr.Error(str(err), print_exception=False)
+        logger.exception("unexpected error in %s", handler.__name__)
+        return gr.Error(f"internal error ({type(err).__name__}: {err}); details are in the server log",
+                        print_exception=False)
+
+    if inspect.isgeneratorfunction(handler):  # streaming handlers (a sweep) yield updates as they go
+
+        @functools.wraps(handler)
+        def streaming(*args, **kwargs):
+            try:
+                yield from handler(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - turned into one line for the user
+                raise as_user_error(err) from None
+
+        return streaming
+
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
-        except gr.Error:
-            raise
-        except (ValueError, RuntimeError) as err:
-            raise gr.Error(str(err), print_exception=False) from None
-        except Exception as err:
-            logger.exception("unexpected error in %s", handler.__name__)
-            raise gr.Error(f"internal error ({type(err).__name__}: {err}); details are in the server log",
-                           print_exception=False) from None
+        except Exception as err:  # noqa: BLE001 - turned into one line for the user
+            raise as_user_error(err) from None
 
     return wrapped
 

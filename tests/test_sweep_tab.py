@@ -1,0 +1,40 @@
+"""The Sweep tab through Gradio's queue and HTTP API."""
+
+import pytest
+from PIL import Image
+
+from ui.sweep_tab import axis_widgets_for
+
+
+def sweep_inputs(preset="(custom)", x=("seed", "1,2"), y=("", ""), z=("", ""), overrides="num_inference_steps=2\nnum_frames=9"):
+    return [preset, *x, *y, *z, overrides, "", None, None]
+
+
+def test_presets_fill_the_axis_widgets():
+    assert axis_widgets_for("blog-guidance")[:4] == ["guidance_scale", "3, 5, 7.5", "lora", "none, $lora"]
+    assert axis_widgets_for("(custom)") == ["", ""] * 3
+
+
+def test_plan_then_run_gives_the_grid_and_named_downloads(client):
+    plan = client.predict("", *sweep_inputs(), api_name="/sweep_plan")
+    assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan
+    header, status, cells, gif, sheet, table, files = client.predict("", *sweep_inputs(), api_name="/sweep")
+    assert status.startswith("Done.") and len(cells) == 2
+    with Image.open(gif) as image:
+        assert image.n_frames == 9
+    names = [path.rsplit("/", 1)[-1] for path in files]
+    assert any(n.startswith("sweep-seed-") and n.endswith(".gif") for n in names)
+    assert {"cells.csv", "manifest.json"} <= set(names) and any(n.endswith(".zip") for n in names)
+    assert table["headers"][:3] == ["id", "seed", "status"]
+
+
+def test_sweep_errors_are_one_line(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="this sweep uses a LoRA: choose one"):
+        client.predict("", *sweep_inputs(preset="blog-guidance", x=("guidance_scale", "3,5"), y=("lora", "none, $lora")),
+                       api_name="/sweep_plan")
+    with pytest.raises(AppError, match="'x' is not a number or range"):
+        client.predict("", *sweep_inputs(x=("guidance_scale", "3,x")), api_name="/sweep_plan")
+    with pytest.raises(AppError, match="more than max_cells"):
+        client.predict("", *sweep_inputs(x=("seed", "1-20"), y=("guidance_scale", "1-10")), api_name="/sweep_plan")

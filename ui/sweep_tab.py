@@ -1,0 +1,197 @@
+"""Sweep tab: choose axes (or a preset), see the plan, run with live progress, get the labelled grid."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+import time
+
+import gradio as gr
+
+from engine.paths import ASSETS_DIR
+from engine.prompts import load_prompt_set, prompt_sets_dir
+from experiments.axes import AXIS_FIELDS
+from experiments.runner import SweepRunner
+from experiments.sweep_spec import SweepSpec, preset_names
+from ui.common import image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.generate_tab import lora_choices
+
+CUSTOM = "(custom)"
+DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one with the pretrained model
+NONE = ""
+POLL_SECONDS = 0.5
+
+
+def spec_from_widgets(preset, axes, overrides_text, prompt_set, reference, control) -> SweepSpec:
+    """Widgets -> a validated SweepSpec (ValueError names the problem)."""
+    from experiments.cli import parse_overrides
+
+    spec = SweepSpec.from_preset(preset) if preset and preset != CUSTOM else SweepSpec(name="custom")
+    if prompt_set:
+        spec = spec.with_changes(prompts={**spec.prompts, **load_prompt_set(prompt_set)})
+    lines = [line.strip() for line in (overrides_text or "").splitlines() if line.strip()]
+    base = parse_overrides(lines)
+    base["control_video"] = control or str(ASSETS_DIR / "pose.mp4")
+    base["reference"] = reference or str(ASSETS_DIR / "reference.png")
+    axis_changes = {name: (f"{field}={values}" if field and values else None)
+                    for name, (field, values) in axes.items()}
+    return spec.with_changes(axes=axis_changes, base=base)
+
+
+def axis_widgets_for(preset: str) -> list:
+    """[field, values] x 3 for a preset's axes, to fill the widgets."""
+    if not preset or preset == CUSTOM:
+        return [NONE, ""] * 3
+    spec = SweepSpec.from_preset(preset)
+    values = []
+    for name in ("x", "y", "z"):
+        axis = getattr(spec, name)
+        values += [axis.field, ", ".join(_value_text(v) for v in axis.values)] if axis else [NONE, ""]
+    return values
+
+
+def _value_text(value) -> str:
+    if isinstance(value, list):
+        return "/".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def download_name(spec: SweepSpec) -> str:
+    """Files named for what they are: sweep-guidance_scale-x-lora-20261121-1130."""
+    fields = "-x-".join(axis.field for axis in spec.axes().values()) or "single"
+    return f"sweep-{fields}-{time.strftime('%Y%m%d-%H%M')}"
+
+
+def metrics_table(path) -> list[list]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [row for row in csv.reader(handle)]
+
+
+def build_sweep_tab(engine, links: dict):
+    cancel_flag = new_cancel_flag()
+    with gr.Row():
+        with gr.Column(scale=2):
+            preset = gr.Dropdown([CUSTOM, *preset_names()], value=DEFAULT_PRESET, label="Preset",
+                                 info="The blog's experiments (blog-*: choose a LoRA), or (custom) to set the axes.")
+            initial = axis_widgets_for(DEFAULT_PRESET)
+            axis_widgets = {}
+            for i, (name, title) in enumerate((("x", "X: columns"), ("y", "Y: rows"), ("z", "Z: separate grids"))):
+                with gr.Row():
+                    field = gr.Dropdown([NONE, *AXIS_FIELDS], value=initial[2 * i], label=f"{title} field")
+                    values = gr.Textbox(value=initial[2 * i + 1], label=f"{title} values", max_lines=1,
+                                        info="3, 5, 7.5 · 1-5 · 1-5 (+2) · 1-10 [5] · names for prompt/lora/tier")
+                axis_widgets[name] = (field, values)
+            with gr.Row():
+                lora = gr.Dropdown(lora_choices(), value=NONE, label="LoRA ($lora in presets)",
+                                   info="The fine-tune the preset compares with the pretrained model.")
+                prompt_set = gr.Dropdown([NONE, *sorted(p.stem for p in prompt_sets_dir().glob("*.yaml"))],
+                                         value=NONE, label="Prompt set", allow_custom_value=False,
+                                         info="Saved in the Prompts tab; its names become prompt-axis values.")
+            overrides = gr.Textbox(label="Settings for every cell", lines=2, placeholder="num_inference_steps=20\nseed=3",
+                                   info="One field=value per line (any Generate setting).")
+            with gr.Row():
+                reference = image_upload(label="Reference (empty: the sample)", type="filepath", sources=["upload"],
+                                         height=160)
+                control = gr.Video(label="Control video (empty: the sample)", sources=["upload"], height=160)
+            take_inputs = gr.Button("Use the Generate tab's reference and video")
+            with gr.Row():
+                plan_button = gr.Button("Plan")
+                run_button = gr.Button("Run sweep", variant="primary")
+                stop_button = gr.Button("Stop", variant="stop")
+        with gr.Column(scale=3):
+            plan_text = gr.Markdown()
+            progress_text = gr.Markdown()
+            cells_gallery = gr.Gallery(label="Finished cells", columns=4, height=220)
+            grid_gif = gr.Image(label="Comparison grid", type="filepath", interactive=False)
+            sheet = gr.Image(label="Contact sheet (4 frames per cell)", type="filepath", interactive=False)
+            table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=True)
+            files = gr.File(label="Downloads: grid GIF / MP4 / PNG, cells.csv, manifest, ZIP", file_count="multiple")
+
+    axis_inputs = [w for pair in axis_widgets.values() for w in pair]
+    spec_inputs = [preset, *axis_inputs, overrides, prompt_set, reference, control]
+
+    def spec_from(values) -> SweepSpec:
+        preset_value, *rest = values
+        axes = {name: (rest[2 * i], rest[2 * i + 1]) for i, name in enumerate(("x", "y", "z"))}
+        overrides_text, prompt_set_value, reference_value, control_value = rest[6:]
+        return spec_from_widgets(preset_value, axes, overrides_text, prompt_set_value, reference_value, control_value)
+
+    @user_errors
+    def on_preset(name):
+        return axis_widgets_for(name)
+
+    @user_errors
+    def on_plan(lora_value, *values):
+        runner = SweepRunner(engine, spec_from(values), new_output_dir("sweep-plans"), lora=lora_value or None)
+        return "**Plan:** " + runner.plan(probe=True).summary()
+
+    @user_errors
+    def on_run(lora_value, *values, progress=gr.Progress()):
+        *values, cancel = values
+        cancel["stop"] = False
+        spec = spec_from(values)
+        run_dir = new_output_dir("sweeps")
+        runner = SweepRunner(engine, spec, run_dir, lora=lora_value or None)
+        plan = runner.plan()
+        state = {"text": "starting", "fraction": 0.0, "cells": [], "error": None, "outcome": None}
+
+        def on_cell(cell, record, number, total):
+            label = " · ".join(cell.labels.values()) or cell.id
+            if record["status"] in ("done", "reused"):
+                state["cells"].append((str(run_dir / "cells" / cell.id / "video.mp4"), label))
+            else:
+                state["cells"].append((None, f"{label}: failed: {record.get('error')}"))
+
+        def on_step(text, fraction):
+            state["text"], state["fraction"] = text, fraction
+
+        def work():
+            try:
+                state["outcome"] = runner.run(on_cell=on_cell, on_step=on_step, should_stop=lambda: cancel["stop"])
+            except (ValueError, RuntimeError) as err:
+                state["error"] = str(err)
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        header = f"**Plan:** {plan.summary()}"
+        while thread.is_alive():
+            time.sleep(POLL_SECONDS)
+            progress(state["fraction"], desc=state["text"])
+            shown = [(path, label) for path, label in state["cells"] if path]
+            yield header, state["text"], shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if state["error"]:
+            raise ValueError(state["error"])
+        outcome = state["outcome"]
+        outputs = runner.finish(outcome, make_zip=True)
+        name = download_name(spec)
+        named = []
+        for key, suffix in (("gif", ".gif"), ("mp4", ".mp4"), ("png", ".png"), ("zip", ".zip")):
+            target = run_dir / f"{name}{suffix}"
+            shutil.copyfile(outputs[key], target)
+            named.append(str(target))
+        failed = outcome.failed
+        status = ("Stopped: finished cells are kept; run again to continue. " if outcome.cancelled else "Done. ") + \
+            f"Grid GIF {outputs['gif_bytes'] / 1e6:.1f} MB." + (f" {len(failed)} cell(s) failed." if failed else "")
+        shown = [(path, label) for path, label in state["cells"] if path]
+        rows = metrics_table(outputs["cells_csv"])
+        yield (header, status, shown, outputs["gif"], outputs["png"], gr.Dataframe(value=rows[1:], headers=rows[0]),
+               [*named, outputs["cells_csv"], outputs["manifest"]])
+
+    def on_stop(cancel):
+        cancel["stop"] = True
+        return cancel
+
+    def take_from_generate(ref, video):
+        return ref, video
+
+    preset.change(on_preset, preset, axis_inputs, queue=False, api_visibility="private")
+    lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
+    plan_button.click(on_plan, [lora, *spec_inputs], plan_text, api_name="sweep_plan", concurrency_id="model")
+    run_button.click(on_run, [lora, *spec_inputs, cancel_flag],
+                     [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files],
+                     api_name="sweep", concurrency_id="model")
+    stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
+    take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
+                      [reference, control], queue=False, api_visibility="private")
+    return {}
