@@ -115,4 +115,4 @@ def test_sweep_command_errors(tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "cfg=3,5"]) == 2
     assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "seed=1-50", "--y", "guidance_scale=1-5"]) == 2
     err = capsys.readouterr().err
-    assert "choose one (--lora FILE" in err and "unknown axis field 'cfg'" in err and "more than max_cells=64" in err
+    assert "this sweep uses a LoRA: choose one" in err and "unknown axis field 'cfg'" in err and "more than max_cells=64" in err
