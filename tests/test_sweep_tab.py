@@ -18,7 +18,7 @@ def test_presets_fill_the_axis_widgets():
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     plan = client.predict("", *sweep_inputs(), api_name="/sweep_plan")
     assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan
-    header, status, cells, gif, sheet, table, files = client.predict("", *sweep_inputs(), api_name="/sweep")
+    header, status, cells, gif, sheet, table, files, plot = client.predict("", *sweep_inputs(), api_name="/sweep")
     assert status.startswith("Done.") and len(cells) == 2
     with Image.open(gif) as image:
         assert image.n_frames == 9
@@ -26,6 +26,7 @@ def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     assert any(n.startswith("sweep-seed-") and n.endswith(".gif") for n in names)
     assert {"cells.csv", "manifest.json"} <= set(names) and any(n.endswith(".zip") for n in names)
     assert table["headers"][:3] == ["id", "seed", "status"]
+    assert plot and "motion" in str(plot)
 
 
 def test_sweep_errors_are_one_line(client):

@@ -10,6 +10,7 @@ import time
 import gradio as gr
 
 from engine.paths import ASSETS_DIR
+from engine.plots import METRICS, sweep_figures
 from engine.prompts import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
@@ -68,6 +69,16 @@ def metrics_table(path) -> list[list]:
         return [row for row in csv.reader(handle)]
 
 
+def figure_for(record: dict, metric_name: str):
+    """The plot of one metric for a finished run (None before any run)."""
+    if not record:
+        return None
+    with open(record["cells_csv"], newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    figures = sweep_figures(rows, record["axes"])
+    return figures.get(metric_name)
+
+
 def build_sweep_tab(engine, links: dict):
     cancel_flag = new_cancel_flag()
     with gr.Row():
@@ -106,6 +117,11 @@ def build_sweep_tab(engine, links: dict):
             grid_gif = gr.Image(label="Comparison grid", type="filepath", interactive=False)
             sheet = gr.Image(label="Contact sheet (4 frames per cell)", type="filepath", interactive=False)
             table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=True)
+            with gr.Row():
+                metric = gr.Dropdown(list(METRICS), value="motion", label="Plot",
+                                     info="Metric against the X value, one line per Y; seeds give the error bars.")
+            plot = gr.Plot(label="Metric plot")
+            run_record = gr.State({})
             files = gr.File(label="Downloads: grid GIF / MP4 / PNG, cells.csv, manifest, ZIP", file_count="multiple")
 
     axis_inputs = [w for pair in axis_widgets.values() for w in pair]
@@ -159,7 +175,7 @@ def build_sweep_tab(engine, links: dict):
             time.sleep(POLL_SECONDS)
             progress(state["fraction"], desc=state["text"])
             shown = [(path, label) for path, label in state["cells"] if path]
-            yield header, state["text"], shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield header, state["text"], shown, *[gr.skip()] * 6
         if state["error"]:
             raise ValueError(state["error"])
         outcome = state["outcome"]
@@ -175,8 +191,10 @@ def build_sweep_tab(engine, links: dict):
             f"Grid GIF {outputs['gif_bytes'] / 1e6:.1f} MB." + (f" {len(failed)} cell(s) failed." if failed else "")
         shown = [(path, label) for path, label in state["cells"] if path]
         rows = metrics_table(outputs["cells_csv"])
+        record = {"cells_csv": outputs["cells_csv"],
+                  "axes": {name: axis.field for name, axis in spec.axes().items()}}
         yield (header, status, shown, outputs["gif"], outputs["png"], gr.Dataframe(value=rows[1:], headers=rows[0]),
-               [*named, outputs["cells_csv"], outputs["manifest"]])
+               [*named, outputs["cells_csv"], outputs["manifest"]], record, figure_for(record, "motion"))
 
     def on_stop(cancel):
         cancel["stop"] = True
@@ -189,8 +207,10 @@ def build_sweep_tab(engine, links: dict):
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     plan_button.click(on_plan, [lora, *spec_inputs], plan_text, api_name="sweep_plan", concurrency_id="model")
     run_button.click(on_run, [lora, *spec_inputs, cancel_flag],
-                     [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files],
+                     [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot],
                      api_name="sweep", concurrency_id="model")
+    metric.change(user_errors(lambda record, name: figure_for(record, name)), [run_record, metric], plot,
+                  api_visibility="private")
     stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
     take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
                       [reference, control], queue=False, api_visibility="private")

@@ -1,0 +1,60 @@
+"""Plotly figures of sweep metrics: each metric against the X value, one line per Y value.
+
+When seed is one of the other axes, the line is the mean over seeds and the error bars show the spread
+(one standard deviation): a difference smaller than that is noise.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+METRICS = {"temporal_consistency": "temporal consistency (1 = still)", "motion": "motion (px / frame)",
+           "reference_similarity": "similarity to the reference", "seconds": "runtime (s)"}
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def metric_figure(rows: list[dict], metric: str, x_field: str, y_field: str | None = None):
+    """rows: one dict per cell (cells.csv); returns a plotly Figure."""
+    import plotly.graph_objects as go
+
+    series: dict = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row.get("status") not in ("done", "reused"):
+            continue
+        value = _number(row.get(metric))
+        if value is None:
+            continue
+        series[row.get(y_field, "") if y_field else ""][row[x_field]].append(value)
+    figure = go.Figure()
+    for name, points in series.items():
+        xs = list(points)
+        means = [statistics.fmean(points[x]) for x in xs]
+        spread = [statistics.pstdev(points[x]) if len(points[x]) > 1 else 0.0 for x in xs]
+        figure.add_trace(go.Scatter(
+            x=[_number(x) if _number(x) is not None else x for x in xs], y=means, mode="lines+markers",
+            name=f"{y_field} {name}" if y_field else metric,
+            error_y={"type": "data", "array": spread, "visible": any(spread)},
+        ))
+    figure.update_layout(title=METRICS.get(metric, metric), xaxis_title=x_field, yaxis_title=METRICS.get(metric, metric),
+                         height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    return figure
+
+
+def sweep_figures(rows: list[dict], axis_fields: dict) -> dict:
+    """One figure per metric; axis_fields maps 'x'/'y'/'z' to field names. Seeds become spread, not lines."""
+    x_field = axis_fields.get("x")
+    if not x_field:
+        return {}
+    others = [f for name, f in axis_fields.items() if name != "x" and f != "seed"]
+    y_field = others[0] if others else None
+    figures = {metric: metric_figure(rows, metric, x_field, y_field) for metric in METRICS}
+    if "num_inference_steps" in axis_fields.values() and x_field != "num_inference_steps":
+        figures["runtime_vs_steps"] = metric_figure(rows, "seconds", "num_inference_steps", x_field)
+    return figures
