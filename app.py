@@ -18,6 +18,7 @@ TABS = [
     ("Generate", "generate", "ui.generate_tab", "build_generate_tab"),
     ("Prompts", "prompts", "ui.prompts_tab", "build_prompts_tab"),
     ("Sweep", "sweep", "ui.sweep_tab", "build_sweep_tab"),
+    ("History", "history", "ui.history_tab", "build_history_tab"),
 ]
 
 

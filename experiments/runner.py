@@ -68,6 +68,7 @@ class SweepRunner:
         self.engine = engine
         self.spec = spec
         self.store = RunStore(out_dir)
+        self.lora = lora
         self.cells: list[Cell] = expand(spec, engine.default_request, lora)
         self.process_index, self.num_processes = process_index, num_processes
 
@@ -131,7 +132,7 @@ class SweepRunner:
                             f"ETA {format_seconds(eta)}", done / max(1, steps_total))
 
             try:
-                record = self._run_cell(cell, step_progress, should_stop)
+                record = self.run_cell(cell, step_progress, should_stop)
             except GenerationCancelled:
                 outcome.cancelled = True
                 logger.info("sweep cancelled at cell %s; finished cells are kept", cell.id)
@@ -142,7 +143,7 @@ class SweepRunner:
                 on_cell(cell, record, number, len(cells))
         return outcome
 
-    def _run_cell(self, cell: Cell, on_step, should_stop) -> dict:
+    def run_cell(self, cell: Cell, on_step, should_stop) -> dict:
         folder = self.store.cell_dir(cell.id)
         try:
             result = self.engine.generate(cell.request, on_step=on_step, should_stop=should_stop, out_dir=folder)
@@ -194,6 +195,7 @@ class SweepRunner:
     def manifest(self, records: dict, cancelled: bool) -> dict:
         return {
             "spec": self.spec.to_dict(),
+            "lora_choice": self.lora,
             "status": "cancelled" if cancelled else ("complete" if all(
                 records.get(c.id, {}).get("status") in ("done", "reused") for c in self.cells) else "incomplete"),
             "model": {"name": self.engine.spec.name, "source": self.engine.spec.source, "device": self.engine.device},

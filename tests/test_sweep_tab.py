@@ -39,3 +39,16 @@ def test_sweep_errors_are_one_line(client):
         client.predict("", *sweep_inputs(x=("guidance_scale", "3,x")), api_name="/sweep_plan")
     with pytest.raises(AppError, match="more than max_cells"):
         client.predict("", *sweep_inputs(x=("seed", "1-20"), y=("guidance_scale", "1-10")), api_name="/sweep_plan")
+
+
+def test_history_reopens_a_sweep_compares_cells_and_reruns_one(client):
+    client.predict("", *sweep_inputs(x=("seed", "1,2")), api_name="/sweep")
+    from ui.history_tab import run_names
+
+    name = run_names()[0]
+    summary, gif, sheet, table, first, second, files = client.predict(name, api_name="/history_open")
+    assert "2 cells (2 done)" in summary and gif.endswith(".gif")
+    difference = client.predict(name, "x00", "x01", api_name="/history_diff")
+    assert "| seed | 1 | 2 |" in difference
+    summary, *_ = client.predict(name, "x01", api_name="/history_rerun")
+    assert "2 cells (2 done)" in summary

@@ -1,0 +1,47 @@
+import pytest
+
+from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary
+from experiments.runner import SweepRunner
+from experiments.sweep_spec import SweepSpec
+
+
+@pytest.fixture
+def finished_run(tiny_engine, tmp_path, lora_files):
+    spec = SweepSpec.from_dict({"name": "hist", "base": {"num_inference_steps": 2, "height": 64, "width": 112,
+                                                         "num_frames": 9},
+                                "x": {"field": "lora", "values": ["none", "$lora"]}})
+    # The LoRA "for another model" makes the second cell fail: something worth re-running.
+    runner = SweepRunner(tiny_engine, spec, tmp_path / "runs" / "run-1", lora=str(lora_files["other_model"]))
+    runner.finish(runner.run())
+    return tmp_path / "runs" / "run-1"
+
+
+def test_runs_are_listed_and_names_stay_inside_the_root(finished_run):
+    root = finished_run.parent
+    assert list_runs(root) == [finished_run]
+    assert resolve_run(root, "run-1") == finished_run
+    with pytest.raises(ValueError, match="no run named"):
+        resolve_run(root, "../../etc")
+    summary = run_summary(load_manifest(finished_run))
+    assert summary.startswith("**hist** on tiny · X: lora · 2 cells (1 done, 1 failed)")
+
+
+def test_diff_shows_what_differs_between_two_cells(finished_run):
+    rows = dict((name, (a, b)) for name, a, b in diff_cells(load_manifest(finished_run), "x00", "x01"))
+    assert rows["lora"][0] is None and rows["lora"][1].endswith("other_model.safetensors")
+    assert rows["status"] == ("done", "failed")
+    assert "seed" not in rows
+    with pytest.raises(ValueError, match="no cell 'x09'"):
+        diff_cells(load_manifest(finished_run), "x00", "x09")
+
+
+def test_rerun_one_cell_refreshes_the_run(tiny_engine, finished_run):
+    video = finished_run / "cells" / "x00" / "video.mp4"
+    stamp = video.stat().st_mtime_ns
+    record = rerun_cell(tiny_engine, finished_run, "x00")
+    assert record["status"] == "done" and video.stat().st_mtime_ns != stamp
+    record = rerun_cell(tiny_engine, finished_run, "x01")
+    assert record["status"] == "failed" and "none of its keys match" in record["error"]
+    assert load_manifest(finished_run)["lora_choice"].endswith("other_model.safetensors")
+    with pytest.raises(ValueError, match="no cell"):
+        rerun_cell(tiny_engine, finished_run, "x05")

@@ -1,0 +1,91 @@
+"""History tab: past sweep runs, their grids, what differs between two cells, and re-running a cell."""
+
+from __future__ import annotations
+
+import csv
+
+import gradio as gr
+
+from engine.paths import workspace
+from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary
+from ui.common import user_errors
+
+
+def runs_root():
+    return workspace() / "outputs" / "sweeps"
+
+
+def run_names() -> list[str]:
+    return [run.name for run in list_runs(runs_root())]
+
+
+def cell_choices(manifest: dict) -> list[tuple[str, str]]:
+    return [(f"{cell['id']}: {' · '.join(cell['labels'].values()) or 'single'} ({cell.get('status')})", cell["id"])
+            for cell in manifest["cells"]]
+
+
+def show_run(name: str):
+    run = resolve_run(runs_root(), name)
+    manifest = load_manifest(run)
+    with open(run / "cells.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    choices = cell_choices(manifest)
+    first = choices[0][1] if choices else None
+    second = choices[1][1] if len(choices) > 1 else first
+    files = [str(p) for p in (run / "grid.gif", run / "grid.mp4", run / "grid.png", run / "cells.csv",
+                              run / "manifest.json") if p.is_file()]
+    return (run_summary(manifest), str(run / "grid.gif"), str(run / "grid.png"),
+            gr.Dataframe(value=rows[1:], headers=rows[0]), gr.Dropdown(choices=choices, value=first),
+            gr.Dropdown(choices=choices, value=second), files)
+
+
+def build_history_tab(engine, links: dict):
+    with gr.Row():
+        # Choices change as runs finish; names are checked against the runs folder on every use.
+        run = gr.Dropdown(run_names(), label="Sweep run", info="Runs from the Sweep tab, newest first.",
+                          allow_custom_value=True)
+        refresh = gr.Button("Refresh list")
+    summary = gr.Markdown()
+    with gr.Row():
+        grid_gif = gr.Image(label="Grid", type="filepath", interactive=False)
+        sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
+    table = gr.Dataframe(label="Cells", interactive=False, wrap=True)
+    with gr.Row():
+        first = gr.Dropdown(label="Cell A", info="Compare two cells, or re-run cell A.", allow_custom_value=True)
+        second = gr.Dropdown(label="Cell B", allow_custom_value=True)
+        compare = gr.Button("What differs")
+        rerun = gr.Button("Re-run cell A")
+    difference = gr.Markdown()
+    files = gr.File(label="Files of this run", file_count="multiple")
+    shown = [summary, grid_gif, sheet, table, first, second, files]
+
+    @user_errors
+    def on_select(name):
+        if not name:
+            return [gr.skip()] * len(shown)
+        return show_run(name)
+
+    @user_errors
+    def on_compare(name, a, b):
+        rows = diff_cells(load_manifest(resolve_run(runs_root(), name)), a, b)
+        if not rows:
+            return "The two cells are the same request."
+        lines = "\n".join(f"| {field} | {_short(x)} | {_short(y)} |" for field, x, y in rows)
+        return f"| | {a} | {b} |\n|---|---|---|\n{lines}"
+
+    @user_errors
+    def on_rerun(name, cell_id):
+        record = rerun_cell(engine, resolve_run(runs_root(), name), cell_id)
+        gr.Info(f"Cell {cell_id}: {record['status']}" + (f" ({record.get('error')})" if record.get("error") else ""))
+        return show_run(name)
+
+    refresh.click(lambda: gr.Dropdown(choices=run_names()), None, run, queue=False, api_visibility="private")
+    run.change(on_select, run, shown, api_name="history_open")
+    compare.click(on_compare, [run, first, second], difference, api_name="history_diff")
+    rerun.click(on_rerun, [run, first], shown, api_name="history_rerun", concurrency_id="model")
+    return {}
+
+
+def _short(value) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
