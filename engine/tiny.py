@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import string
+import uuid
 from pathlib import Path
 
 from engine.paths import workspace
@@ -60,10 +63,17 @@ def ensure_tiny_pipeline() -> Path:
         return target
     logger.info("building the tiny WanVACE pipeline in %s", target)
     pipe = build_tiny_pipeline()
-    tmp = target.with_name(target.name + ".partial")
+    # A folder of our own, renamed into place at once: a killed build leaves no half-written model, and
+    # when several processes build at the same time (accelerate launch) the first one to finish wins.
+    tmp = target.with_name(f"{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     pipe.save_pretrained(tmp)
     (tmp / "lab_tiny.json").write_text(json.dumps({"version": TINY_VERSION, "transformer": TINY_TRANSFORMER}))
-    tmp.rename(target)  # atomic: a killed build never leaves a half-written model behind
+    try:
+        tmp.rename(target)
+    except OSError:
+        if not (target / "model_index.json").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

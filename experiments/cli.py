@@ -263,6 +263,11 @@ def run_sweep(args) -> int:
         process_index, num_processes, device = state.process_index, state.num_processes, str(state.device)
     spec = sweep_spec_from_args(args)
     engine = make_engine(args, device=device)
+    if state is not None and engine.spec.is_tiny:
+        # transformers saves weights on rank 0 only once torch.distributed is up: build the tiny model
+        # there first, and let the other processes load the finished copy.
+        with state.main_process_first():
+            engine.model_source()
     runner = SweepRunner(engine, spec, args.out, lora=args.lora, process_index=process_index,
                          num_processes=num_processes)
     main_process = process_index == 0

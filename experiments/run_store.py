@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -29,7 +30,7 @@ class RunStore:
     def prepare(self):
         try:
             (self.folder / "cells").mkdir(parents=True, exist_ok=True)
-            probe = self.folder / ".write-test"
+            probe = self.folder / f".write-test-{os.getpid()}"  # per process: several may share a run
             probe.write_text("ok")
             probe.unlink()
         except OSError as err:
