@@ -18,7 +18,7 @@ def test_presets_fill_the_axis_widgets():
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     plan = client.predict("", *sweep_inputs(), api_name="/sweep_plan")
     assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan
-    header, status, cells, gif, sheet, table, files, plot = client.predict("", *sweep_inputs(), api_name="/sweep")
+    header, status, cells, gif, sheet, table, files, plot = client.predict("", 0.5, 1, *sweep_inputs(), api_name="/sweep")
     assert status.startswith("Done.") and len(cells) == 2
     with Image.open(gif) as image:
         assert image.n_frames == 9
@@ -42,7 +42,7 @@ def test_sweep_errors_are_one_line(client):
 
 
 def test_history_reopens_a_sweep_compares_cells_and_reruns_one(client):
-    client.predict("", *sweep_inputs(x=("seed", "1,2")), api_name="/sweep")
+    client.predict("", 1.0, 2, *sweep_inputs(x=("seed", "1,2")), api_name="/sweep")
     from ui.history_tab import run_names
 
     name = run_names()[0]

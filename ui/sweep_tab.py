@@ -107,6 +107,11 @@ def build_sweep_tab(engine, links: dict):
                 control = gr.Video(label="Control video (empty: the sample)", sources=["upload"], height=160)
             take_inputs = gr.Button("Use the Generate tab's reference and video")
             with gr.Row():
+                gif_scale = gr.Slider(0.1, 1.0, value=1.0, step=0.05, label="Grid tile scale",
+                                      info="Shrink tiles to keep the GIF shareable; its size is reported.")
+                gif_step = gr.Slider(1, 4, value=1, step=1, label="Keep every n-th frame",
+                                     info="Fewer frames, smaller GIF; the timing stays true.")
+            with gr.Row():
                 plan_button = gr.Button("Plan")
                 run_button = gr.Button("Run sweep", variant="primary")
                 stop_button = gr.Button("Stop", variant="stop")
@@ -143,7 +148,7 @@ def build_sweep_tab(engine, links: dict):
         return "**Plan:** " + runner.plan(probe=True).summary()
 
     @user_errors
-    def on_run(lora_value, *values, progress=gr.Progress()):
+    def on_run(lora_value, scale, step, *values, progress=gr.Progress()):
         *values, cancel = values
         cancel["stop"] = False
         spec = spec_from(values)
@@ -179,7 +184,7 @@ def build_sweep_tab(engine, links: dict):
         if state["error"]:
             raise ValueError(state["error"])
         outcome = state["outcome"]
-        outputs = runner.finish(outcome, make_zip=True)
+        outputs = runner.finish(outcome, scale=float(scale), frame_step=int(step), make_zip=True)
         name = download_name(spec)
         named = []
         for key, suffix in (("gif", ".gif"), ("mp4", ".mp4"), ("png", ".png"), ("zip", ".zip")):
@@ -206,7 +211,7 @@ def build_sweep_tab(engine, links: dict):
     preset.change(on_preset, preset, axis_inputs, queue=False, api_visibility="private")
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     plan_button.click(on_plan, [lora, *spec_inputs], plan_text, api_name="sweep_plan", concurrency_id="model")
-    run_button.click(on_run, [lora, *spec_inputs, cancel_flag],
+    run_button.click(on_run, [lora, gif_scale, gif_step, *spec_inputs, cancel_flag],
                      [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot],
                      api_name="sweep", concurrency_id="model")
     metric.change(user_errors(lambda record, name: figure_for(record, name)), [run_record, metric], plot,
