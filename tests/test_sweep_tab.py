@@ -52,3 +52,13 @@ def test_history_reopens_a_sweep_compares_cells_and_reruns_one(client):
     assert "| seed | 1 | 2 |" in difference
     summary, *_ = client.predict(name, "x01", api_name="/history_rerun")
     assert "2 cells (2 done)" in summary
+
+
+def test_a_prompt_set_saved_in_the_prompts_tab_feeds_a_prompt_axis(client):
+    ticks = [True, True] + [False] * 6
+    texts = ["a man dancing in a studio", "a man dancing on a beach"] + [""] * 6
+    client.predict("two-settings", *ticks, *texts, api_name="/save_prompt_set")
+    inputs = sweep_inputs(x=("prompt", "Detailed Default, Lighting & Quality"))
+    inputs[-3] = "two-settings"  # the prompt set widget
+    plan = client.predict("", *inputs, api_name="/sweep_plan")
+    assert plan.startswith("**Plan:** 2 cells")

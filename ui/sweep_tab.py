@@ -58,6 +58,10 @@ def _value_text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def prompt_set_choices() -> list[str]:
+    return [NONE, *sorted(p.stem for p in prompt_sets_dir().glob("*.yaml"))]
+
+
 def download_name(spec: SweepSpec) -> str:
     """Files named for what they are: sweep-guidance_scale-x-lora-20261121-1130."""
     fields = "-x-".join(axis.field for axis in spec.axes().values()) or "single"
@@ -96,8 +100,7 @@ def build_sweep_tab(engine, links: dict):
             with gr.Row():
                 lora = gr.Dropdown(lora_choices(), value=NONE, label="LoRA ($lora in presets)",
                                    info="The fine-tune the preset compares with the pretrained model.")
-                prompt_set = gr.Dropdown([NONE, *sorted(p.stem for p in prompt_sets_dir().glob("*.yaml"))],
-                                         value=NONE, label="Prompt set", allow_custom_value=False,
+                prompt_set = gr.Dropdown(prompt_set_choices(), value=NONE, label="Prompt set", allow_custom_value=True,
                                          info="Saved in the Prompts tab; its names become prompt-axis values.")
             overrides = gr.Textbox(label="Settings for every cell", lines=2, placeholder="num_inference_steps=20\nseed=3",
                                    info="One field=value per line (any Generate setting).")
@@ -210,6 +213,9 @@ def build_sweep_tab(engine, links: dict):
 
     preset.change(on_preset, preset, axis_inputs, queue=False, api_visibility="private")
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
+    # Sets saved in the Prompts tab after the page loaded show up when the list is opened.
+    prompt_set.focus(lambda: gr.Dropdown(choices=prompt_set_choices()), None, prompt_set, queue=False,
+                     api_visibility="private")
     plan_button.click(on_plan, [lora, *spec_inputs], plan_text, api_name="sweep_plan", concurrency_id="model")
     run_button.click(on_run, [lora, gif_scale, gif_step, *spec_inputs, cancel_flag],
                      [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot],
