@@ -44,6 +44,7 @@ def build_history_tab(engine, links: dict):
         # Choices change as runs finish; names are checked against the runs folder on every use.
         run = gr.Dropdown(run_names(), label="Sweep run", info="Runs from the Sweep tab, newest first.",
                           allow_custom_value=True)
+        open_button = gr.Button("Open run", variant="primary")
         refresh = gr.Button("Refresh list")
     summary = gr.Markdown()
     with gr.Row():
@@ -80,7 +81,8 @@ def build_history_tab(engine, links: dict):
         return show_run(name)
 
     refresh.click(lambda: gr.Dropdown(choices=run_names()), None, run, queue=False, api_visibility="private")
-    run.change(on_select, run, shown, api_name="history_open")
+    open_button.click(on_select, run, shown, api_name="history_open")
+    run.select(on_select, run, shown, api_visibility="private")
     compare.click(on_compare, [run, first, second], difference, api_name="history_diff")
     rerun.click(on_rerun, [run, first], shown, api_name="history_rerun", concurrency_id="model")
     return {}
