@@ -107,6 +107,23 @@ def read_video(path: str | Path) -> VideoClip:
     return clip
 
 
+def read_first_frame(path: str | Path) -> np.ndarray:
+    """The first frame of a video, without decoding the rest."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{path.name}: not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
+    import imageio.v2 as imageio
+
+    try:
+        reader = imageio.get_reader(str(path), "pillow" if path.suffix.lower() == ".gif" else "ffmpeg")
+        try:
+            return np.asarray(reader.get_data(0))[..., :3].copy()
+        finally:
+            reader.close()
+    except Exception as err:  # imageio raises several types for unreadable or empty files
+        raise ValueError(f"{path.name}: cannot read its first frame ({_one_line(err)})") from None
+
+
 def _read_gif(path: Path) -> VideoClip:
     frames, durations = [], []
     try:

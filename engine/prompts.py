@@ -240,6 +240,13 @@ def template_values(description: ReferenceDescription, metadata: dict | None = N
     return {**{name: "" for name in METADATA_FIELDS}, **(metadata or {}), **description.fields()}
 
 
+def variants_with_gaps(description: ReferenceDescription, metadata: dict | None = None,
+                       templates: dict[str, PromptTemplate] | None = None) -> dict[str, tuple[str, list[str]]]:
+    """name -> (prompt, required fields it left empty), for showing variants to a person."""
+    values = template_values(description, metadata)
+    return {name: (t.render(values), t.missing(values)) for name, t in (templates or load_templates()).items()}
+
+
 def build_variants(description: ReferenceDescription, metadata: dict | None = None,
                    templates: dict[str, PromptTemplate] | None = None) -> dict[str, str]:
     """Every template filled from the description and metadata words: name -> prompt."""

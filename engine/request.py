@@ -150,6 +150,18 @@ class GenerationRequest:
         return text
 
 
+    @classmethod
+    def parse_overrides(cls, pairs: list[str], source: str = "--set") -> dict:
+        """'field=value' strings (--set, the Sweep tab's settings box) -> typed fields."""
+        fields = {}
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise ValueError(f"{source} expects FIELD=VALUE, got {pair!r}")
+            fields[name.strip()] = cls.parse_field(name.strip(), value)
+        return fields
+
+
 def _parse_float(name: str, text: str) -> float:
     try:
         return float(text)

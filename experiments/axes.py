@@ -116,7 +116,10 @@ def value_label(field: str, value) -> str:
     elif isinstance(value, float):
         shown = f"{value:.1f}" if value == round(value, 1) else f"{value:g}"
     else:
-        shown = str(value)
-        if field in ("reference", "control_video", "lora") and ("/" in shown or "\\" in shown):
-            shown = shown.replace("\\", "/").rsplit("/", 1)[-1]
+        shown = file_name(value) if field in ("reference", "control_video", "lora") else str(value)
     return LABELS[field].format(shown)
+
+
+def file_name(path) -> str:
+    """The last part of a path, whichever separator it uses."""
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1] if path else ""

@@ -122,25 +122,22 @@ def run_prompt_variants(args) -> int:
 
     from engine import Engine
     from engine.aist import parse_aist_name
-    from engine.prompts import build_variants, load_templates, template_values
+    from engine.prompts import load_templates, variants_with_gaps
 
     templates = load_templates([Path(args.templates)] if args.templates else None)
     metadata = {"caption": args.caption}
     if args.clip:
         metadata.update(parse_aist_name(args.clip).words())
-    description = load_description(args.description)
-    variants = build_variants(description, metadata, templates)
-    values = template_values(description, metadata)
+    variants = variants_with_gaps(load_description(args.description), metadata, templates)
     engine = Engine.from_name(args.model)
     limit = engine.spec.max_sequence_length
-    for name, text in variants.items():
+    for name, (text, missing) in variants.items():
         tokens = engine.count_tokens(text)
         flag = " TRUNCATED" if tokens > limit else ""
-        missing = templates[name].missing(values)
         print(f"== {name} ({tokens}/{limit} tokens{flag})" + (f" missing: {', '.join(missing)}" if missing else ""))
         print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps(variants, indent=2, ensure_ascii=False))
+        Path(args.json).write_text(json.dumps({n: t for n, (t, _) in variants.items()}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -185,13 +182,7 @@ def add_model_arguments(parser: argparse.ArgumentParser):
 def parse_overrides(pairs: list[str]) -> dict:
     from engine.request import GenerationRequest
 
-    fields = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"--set expects FIELD=VALUE, got {pair!r}")
-        fields[name.strip()] = GenerationRequest.parse_field(name.strip(), value)
-    return fields
+    return GenerationRequest.parse_overrides(pairs)
 
 
 def make_engine(args, device: str | None = None):

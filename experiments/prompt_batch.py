@@ -56,7 +56,7 @@ def reference_for(clip: Path) -> tuple[str, Image.Image]:
     target = clip.parent / "reference" / f"{clip.stem}.png"
     if target.is_file():
         return str(target.relative_to(clip.parent)), media.load_image(target)
-    first = Image.fromarray(media.read_video(clip).frames[0])
+    first = Image.fromarray(media.read_first_frame(clip))
     target.parent.mkdir(exist_ok=True)
     first.save(target)
     return str(target.relative_to(clip.parent)), first

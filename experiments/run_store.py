@@ -39,12 +39,17 @@ class RunStore:
     def cell_dir(self, cell_id: str) -> Path:
         return self.folder / "cells" / cell_id
 
+    def read_cell(self, cell_id: str) -> dict | None:
+        """A cell's saved record, or None when there is none (or only a broken one)."""
+        try:
+            return json.loads((self.cell_dir(cell_id) / CELL_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+
     def finished(self, cell) -> dict | None:
         """The saved record of a cell that finished with this exact request, or None."""
-        path = self.cell_dir(cell.id) / CELL_FILE
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
+        record = self.read_cell(cell.id)
+        if record is None:
             return None
         video = self.cell_dir(cell.id) / "video.mp4"
         if record.get("status") == "done" and record.get("key") == cell.key and video.is_file():

@@ -8,7 +8,6 @@ Under `accelerate launch`, each process takes every n-th cell and the main proce
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from engine import grid, media
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
 from engine.records import package_versions
+from experiments.axes import file_name
 from experiments.run_store import RunStore
 from experiments.sweep_spec import Cell, SweepSpec, expand
 
@@ -169,15 +169,8 @@ class SweepRunner:
 
     def collect_records(self) -> dict:
         """Every cell's record from disk (other processes wrote theirs too)."""
-        records = {}
-        for cell in self.cells:
-            path = self.store.cell_dir(cell.id) / "cell.json"
-            if path.is_file():
-                try:
-                    records[cell.id] = json.loads(path.read_text())
-                except ValueError:
-                    pass
-        return records
+        records = {cell.id: self.store.read_cell(cell.id) for cell in self.cells}
+        return {cell_id: record for cell_id, record in records.items() if record is not None}
 
     def finish(self, outcome: SweepOutcome, scale: float = 1.0, frame_step: int = 1, make_zip: bool = False) -> dict:
         """Write cells.csv, manifest.json and the grids; returns the output paths (and GIF sizes)."""
@@ -252,7 +245,7 @@ class SweepRunner:
                  ("tier", f"{r.width}x{r.height}, {r.num_frames} frames @ {r.fps} fps")]
         parts += [text for name, text in fixed if name not in varied]
         if "lora" not in varied:
-            parts.append(f"LoRA {media_name(r.lora)} x{r.lora_scale:g}" if r.lora else "pretrained")
+            parts.append(f"LoRA {file_name(r.lora)} x{r.lora_scale:g}" if r.lora else "pretrained")
         elif "lora_scale" not in varied:
             parts.append(f"LoRA strength {r.lora_scale:g}")
         if z is not None:
@@ -269,7 +262,4 @@ def cell_label(cells: list[Cell], axis: str, index: int) -> str | None:
             return cell.labels.get(axis)
     return None
 
-
-def media_name(path: str | None) -> str:
-    return str(path).replace("\\", "/").rsplit("/", 1)[-1] if path else ""
 

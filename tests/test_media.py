@@ -140,3 +140,14 @@ def test_write_mp4_has_exact_fps_and_frame_count(tmp_path):
     path = media.write_mp4(frames, tmp_path / "out.mp4", fps=16)
     clip = media.read_video(path)
     assert len(clip.frames) == 17 and clip.fps == 16.0
+
+
+def test_read_first_frame_matches_the_full_decode(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", numbered_frames(9), fps=16)
+    np.testing.assert_array_equal(media.read_first_frame(path), media.read_video(path).frames[0])
+    frames = [Image.fromarray(f) for f in numbered_frames(3)]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:], duration=100)
+    assert media.read_first_frame(tmp_path / "clip.gif").shape == (64, 96, 3)
+    (tmp_path / "broken.mp4").write_bytes(b"nope")
+    with pytest.raises(ValueError, match="broken.mp4: cannot read its first frame"):
+        media.read_first_frame(tmp_path / "broken.mp4")

@@ -73,3 +73,9 @@ def test_parse_field_converts_command_line_text():
         GenerationRequest.parse_field("num_frames", "4.5")
     with pytest.raises(ValueError, match="unknown field 'cfg'"):
         GenerationRequest.parse_field("cfg", "5")
+
+
+def test_parse_overrides_types_each_pair_and_names_its_source():
+    assert GenerationRequest.parse_overrides(["seed=3", "guidance_scale = 7.5"]) == {"seed": 3, "guidance_scale": 7.5}
+    with pytest.raises(ValueError, match="each settings line expects FIELD=VALUE, got 'seed'"):
+        GenerationRequest.parse_overrides(["seed"], source="each settings line")

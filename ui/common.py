@@ -52,10 +52,17 @@ def user_errors(handler):
     return wrapped
 
 
+SWEEP_RUNS = "sweeps"  # outputs/<kind> folder the Sweep tab writes and the History tab lists
+
+
+def outputs_dir(kind: str) -> Path:
+    return workspace() / "outputs" / kind
+
+
 def new_output_dir(kind: str) -> Path:
     """A fresh folder under the workspace, named by time so runs sort in order."""
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    path = workspace() / "outputs" / kind / name
+    path = outputs_dir(kind) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -6,13 +6,12 @@ import csv
 
 import gradio as gr
 
-from engine.paths import workspace
 from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary
-from ui.common import user_errors
+from ui.common import SWEEP_RUNS, outputs_dir, user_errors
 
 
 def runs_root():
-    return workspace() / "outputs" / "sweeps"
+    return outputs_dir(SWEEP_RUNS)
 
 
 def run_names() -> list[str]:

@@ -10,7 +10,7 @@ from engine.aist import parse_aist_name
 from engine.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
 from engine.paths import workspace
 from engine.prompts import (DESCRIPTIONS_DIR, FALLBACKS, USER_TEMPLATES_DIR_NAME, Clothing, ReferenceDescription, Scene, Subject,
-                            build_variants, load_templates, save_prompt_set, template_values)
+                            load_templates, save_prompt_set, variants_with_gaps)
 from ui.common import image_upload, user_errors
 
 SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
@@ -113,12 +113,10 @@ def build_prompts_tab(engine, links: dict):
     @user_errors
     def on_build(*values):
         *fields, clip, caption_text = values
-        description = description_from(fields)
         metadata, table = metadata_from(clip, caption_text)
-        variants = build_variants(description, metadata, templates)
-        all_values = template_values(description, metadata)
-        texts = [variants[name] for name in templates]
-        token_notes = [token_note(engine, variants[name], templates[name].missing(all_values)) for name in templates]
+        variants = variants_with_gaps(description_from(fields), metadata, templates)
+        texts = [text for text, _ in variants.values()]
+        token_notes = [token_note(engine, text, missing) for text, missing in variants.values()]
         return [table, *texts, *token_notes]
 
     @user_errors

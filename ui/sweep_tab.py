@@ -11,11 +11,12 @@ import gradio as gr
 
 from engine.paths import ASSETS_DIR
 from engine.plots import METRICS, sweep_figures
+from engine.request import GenerationRequest
 from engine.prompts import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, preset_names
-from ui.common import image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import SWEEP_RUNS, image_upload, new_cancel_flag, new_output_dir, user_errors
 from ui.generate_tab import lora_choices
 
 CUSTOM = "(custom)"
@@ -26,13 +27,11 @@ POLL_SECONDS = 0.5
 
 def spec_from_widgets(preset, axes, overrides_text, prompt_set, reference, control) -> SweepSpec:
     """Widgets -> a validated SweepSpec (ValueError names the problem)."""
-    from experiments.cli import parse_overrides
-
     spec = SweepSpec.from_preset(preset) if preset and preset != CUSTOM else SweepSpec(name="custom")
     if prompt_set:
         spec = spec.with_changes(prompts={**spec.prompts, **load_prompt_set(prompt_set)})
     lines = [line.strip() for line in (overrides_text or "").splitlines() if line.strip()]
-    base = parse_overrides(lines)
+    base = GenerationRequest.parse_overrides(lines, source="each settings line")
     base["control_video"] = control or str(ASSETS_DIR / "pose.mp4")
     base["reference"] = reference or str(ASSETS_DIR / "reference.png")
     axis_changes = {name: (f"{field}={values}" if field and values else None)
@@ -155,7 +154,7 @@ def build_sweep_tab(engine, links: dict):
         *values, cancel = values
         cancel["stop"] = False
         spec = spec_from(values)
-        run_dir = new_output_dir("sweeps")
+        run_dir = new_output_dir(SWEEP_RUNS)
         runner = SweepRunner(engine, spec, run_dir, lora=lora_value or None)
         plan = runner.plan()
         state = {"text": "starting", "fraction": 0.0, "cells": [], "error": None, "outcome": None}
