@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".gif", ".m4v"}
 MAX_VIDEO_FRAMES = 5000  # about 3.5 minutes at 24 fps: more than any clip the model can use
+MAX_SOURCE_PIXELS = 4096 * 2304  # 4K-ish; larger frames cost seconds each to decode and fit
 
 
 @dataclass
@@ -93,6 +94,23 @@ def fit_frame(frame: np.ndarray, height: int, width: int, mode: str) -> np.ndarr
     return np.asarray(fitted)
 
 
+def fit_geometry(source_height: int, source_width: int, height: int, width: int, mode: str):
+    """Where fit_frame puts a source pixel: (scale_xy, offset_xy) with target = source * scale + offset."""
+    if mode == "pad":
+        scale = min(height / source_height, width / source_width)
+        new_h, new_w = max(1, int(source_height * scale)), max(1, int(source_width * scale))
+        left, top = (width - new_w) // 2, (height - new_h) // 2
+    elif mode == "crop":
+        scale = max(height / source_height, width / source_width)
+        new_h, new_w = max(height, round(source_height * scale)), max(width, round(source_width * scale))
+        left, top = -((new_w - width) // 2), -((new_h - height) // 2)
+    elif mode == "stretch":
+        new_h, new_w, left, top = height, width, 0, 0
+    else:
+        raise ValueError(f"unknown fit mode {mode!r}")
+    return np.array([new_w / source_width, new_h / source_height]), np.array([left, top], dtype=np.float64)
+
+
 def read_video(path: str | Path) -> VideoClip:
     """Decode a whole video to uint8 RGB frames with its frame rate."""
     path = Path(path)
@@ -165,6 +183,91 @@ def _read_with_ffmpeg(path: Path) -> VideoClip:
     if not fps or not np.isfinite(fps):
         raise ValueError(f"{path.name}: the video has no frame rate")
     return VideoClip(np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8), fps)
+
+
+@dataclass
+class VideoWindow:
+    """Frames picked from a video at exact timestamps: start, start + 1/fps, ... (count of them)."""
+
+    frames: list
+    """The picked frames, each already passed through the caller's `prepare`."""
+    source_fps: float
+    source_size: tuple[int, int]
+    """(height, width) of the source."""
+    source_duration: float | None
+    padded: int
+    """How many frames past the end of the video repeat its last frame."""
+
+
+def read_video_window(path: str | Path, start: float, fps: float, count: int, prepare=lambda frame: frame,
+                      on_frame=None) -> VideoWindow:
+    """Decode only what `count` frames at `fps` from `start` seconds need, preparing each as it comes.
+
+    Long or large videos cost no memory beyond the picked frames; ffmpeg seeks straight to `start`.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{path.name}: not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
+    if start < 0:
+        raise ValueError(f"start must be 0 or more seconds, got {start}")
+    if path.suffix.lower() == ".gif":
+        clip = _read_gif(path)
+        source_fps, duration = clip.fps, len(clip.frames) / clip.fps
+        source = iter(clip.frames[int(np.floor(start * source_fps + 1e-6)):])
+    else:
+        source, source_fps, duration = _stream_with_ffmpeg(path, start)
+    if duration is not None and start >= duration:
+        raise ValueError(f"{path.name}: start {start:g} s is past the end of the video ({duration:.2f} s)")
+    wanted, _ = resample_indices(10**9, source_fps, fps, count)
+    frames, size, last_index, current = [], None, -1, None
+    for index, frame in enumerate(source):
+        if index > wanted[-1]:
+            break
+        size = size or frame.shape[:2]
+        while len(frames) < count and wanted[len(frames)] == index:
+            current = current if last_index == index else prepare(np.asarray(frame)[..., :3])
+            last_index = index
+            frames.append(current)
+            if on_frame:
+                on_frame(len(frames), count)
+    if not frames:
+        raise ValueError(f"{path.name}: no frames at or after {start:g} s")
+    padded = count - len(frames)
+    frames.extend([frames[-1]] * padded)
+    return VideoWindow(frames, source_fps, tuple(size), duration, padded)
+
+
+def _stream_with_ffmpeg(path: Path, start: float):
+    import imageio.v2 as imageio
+
+    try:
+        # -ss before the input seeks by keyframe and then decodes exactly to the timestamp.
+        reader = imageio.get_reader(str(path), "ffmpeg", input_params=["-ss", f"{start:.3f}"] if start else None)
+        meta = reader.get_meta_data()
+    except Exception as err:  # imageio raises several types for unreadable containers
+        raise ValueError(f"{path.name}: cannot open the video, no readable video stream ({_one_line(err)})") from None
+    fps = float(meta.get("fps") or 0)
+    if not fps or not np.isfinite(fps):
+        reader.close()
+        raise ValueError(f"{path.name}: the video has no frame rate")
+    width, height = meta.get("size") or (0, 0)
+    if width * height > MAX_SOURCE_PIXELS:
+        reader.close()
+        raise ValueError(f"{path.name}: {width}x{height} is larger than this lab reads (at most 4096x2304); "
+                         "downscale it first")
+    duration = meta.get("duration")
+    duration = float(duration) if duration and np.isfinite(duration) else None
+
+    def frames():
+        try:
+            for frame in reader:
+                yield frame
+        except Exception as err:  # noqa: BLE001 - a damaged tail: keep what decoded
+            logger.warning("%s: stopped decoding early: %s", path.name, _one_line(err))
+        finally:
+            reader.close()
+
+    return frames(), fps, duration
 
 
 def _one_line(err: Exception) -> str:

@@ -119,3 +119,19 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def fake_dwpose(tmp_path_factory):
+    """Tiny DWPose stand-ins (ONNX, exported here) for rtmlib's real code path."""
+    from tests.helpers import export_fake_dwpose
+
+    return export_fake_dwpose(tmp_path_factory.mktemp("dwpose"))
+
+
+@pytest.fixture(scope="session")
+def moving_person_mp4(tmp_path_factory):
+    """A real person photo sliding left to right across 17 frames at 16 fps, 320x240."""
+    from tests.helpers import moving_person_frames, write_video
+
+    return write_video(tmp_path_factory.mktemp("clips") / "person.mp4", moving_person_frames(), fps=16)

@@ -116,3 +116,114 @@ def save_tiny_qwen2(folder):
     tokenizer.save_pretrained(folder)
     model.save_pretrained(folder)
     return Path(folder)
+
+
+# ---- pose: a real person photo in motion, and tiny fake DWPose ONNX models ------------------------------
+
+
+def person_photo():
+    """A real photo of a person that ships with matplotlib (Grace Hopper, head and shoulders)."""
+    import matplotlib.cbook
+    from PIL import Image
+
+    return Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB")
+
+
+def moving_person_frames(count=17, width=320, height=240, shift=120):
+    """The photo sliding from left to right across a grey frame: the skeleton must follow it."""
+    from PIL import Image
+
+    photo = person_photo().resize((160, 188))
+    frames = []
+    for index in range(count):
+        dx = int(round(-shift / 2 + shift * index / max(1, count - 1)))
+        canvas = Image.new("RGB", (width, height), (40, 40, 40))
+        canvas.paste(photo, ((width - photo.width) // 2 + dx, 30))
+        frames.append(np.asarray(canvas))
+    return frames
+
+
+def bright_figure_frames(boxes_per_frame, width=256, height=192):
+    """Black frames with white rectangles ("people") where the fake DWPose detector will find them."""
+    frames = []
+    for boxes in boxes_per_frame:
+        frame = np.zeros((height, width, 3), np.uint8)
+        for x1, y1, x2, y2 in boxes:
+            frame[y1:y2, x1:x2] = 255
+        frames.append(frame)
+    return frames
+
+
+def _wholebody_template():
+    """133 COCO-WholeBody points (u, v) in the estimator's crop: a person standing, facing the camera."""
+    body = [(0.50, 0.20), (0.53, 0.18), (0.47, 0.18), (0.56, 0.19), (0.44, 0.19), (0.60, 0.30), (0.40, 0.30),
+            (0.65, 0.42), (0.35, 0.42), (0.68, 0.52), (0.32, 0.52), (0.56, 0.55), (0.44, 0.55), (0.57, 0.70),
+            (0.43, 0.70), (0.58, 0.85), (0.42, 0.85)]
+    feet = [(0.60, 0.88), (0.62, 0.88), (0.58, 0.89), (0.40, 0.88), (0.38, 0.88), (0.42, 0.89)]
+    angles = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    face = [(0.50 + 0.04 * np.cos(a), 0.21 + 0.04 * np.sin(a)) for a in angles]
+    hand_angles = np.linspace(-0.6, 0.6, 21)
+    left = [(0.70 + 0.03 * np.sin(a), 0.57 + 0.03 * np.cos(a)) for a in hand_angles]
+    right = [(0.30 + 0.03 * np.sin(a), 0.57 + 0.03 * np.cos(a)) for a in hand_angles]
+    return np.asarray(body + feet + face + left + right, dtype=np.float32)
+
+
+WHOLEBODY_TEMPLATE = _wholebody_template()
+
+
+def export_fake_dwpose(folder, detector_size=(128, 96), estimator_size=(48, 64)):
+    """Tiny ONNX stand-ins for DWPose's two models, exported with torch.onnx, for rtmlib's real code path.
+
+    The detector finds the bright pixels in each half of its input and returns their boxes (YOLOX's
+    end-to-end layout: [1, boxes, x1 y1 x2 y2 score]). The estimator answers every crop with the same
+    standing whole-body template as SimCC vectors, so keypoints land where the box is.
+    Sizes are (width, height). Returns DWPoseModels for the two files.
+    """
+    import warnings
+
+    import torch
+
+    from engine.pose_backends import DWPOSE_DETECTOR, DWPOSE_ESTIMATOR, DWPoseModels
+
+    class HalvesDetector(torch.nn.Module):
+        def forward(self, image):
+            bright = image.mean(dim=1)[0] > 200  # [H, W]; YOLOX pads with grey 114, which stays out
+            height, width = bright.shape
+            boxes = []
+            for columns in (slice(0, width // 2), slice(width // 2, width)):
+                part = bright[:, columns]
+                rows_any, cols_any = part.any(dim=1), part.any(dim=0)
+                ys = torch.arange(height, dtype=torch.float32)
+                xs = torch.arange(part.shape[1], dtype=torch.float32) + columns.start
+                y1 = torch.where(rows_any, ys, torch.tensor(1e9)).min()
+                y2 = torch.where(rows_any, ys, torch.tensor(-1.0)).max() + 1
+                x1 = torch.where(cols_any, xs, torch.tensor(1e9)).min()
+                x2 = torch.where(cols_any, xs, torch.tensor(-1.0)).max() + 1
+                score = rows_any.any().float()
+                boxes.append(torch.stack([x1 * score, y1 * score, x2 * score, y2 * score, score]))
+            return torch.stack(boxes)[None]
+
+    class TemplateEstimator(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            width, height = estimator_size
+            template = torch.from_numpy(WHOLEBODY_TEMPLATE)
+            bins_x = (template[:, 0] * width * 2).round().long()
+            bins_y = (template[:, 1] * height * 2).round().long()
+            self.register_buffer("simcc_x", torch.nn.functional.one_hot(bins_x, width * 2).float()[None])
+            self.register_buffer("simcc_y", torch.nn.functional.one_hot(bins_y, height * 2).float()[None])
+
+        def forward(self, crop):
+            touch = crop.mean() * 0  # keeps the input in the graph
+            return self.simcc_x + touch, self.simcc_y + touch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+        torch.onnx.export(HalvesDetector(), (torch.zeros(1, 3, detector_size[1], detector_size[0]),),
+                          str(folder / DWPOSE_DETECTOR), dynamo=False, input_names=["images"])
+        torch.onnx.export(TemplateEstimator(), (torch.zeros(1, 3, estimator_size[1], estimator_size[0]),),
+                          str(folder / DWPOSE_ESTIMATOR), dynamo=False, input_names=["input"],
+                          output_names=["simcc_x", "simcc_y"])
+    return DWPoseModels(folder / DWPOSE_DETECTOR, folder / DWPOSE_ESTIMATOR, detector_size, estimator_size)

@@ -151,3 +151,49 @@ def test_read_first_frame_matches_the_full_decode(tmp_path):
     (tmp_path / "broken.mp4").write_bytes(b"nope")
     with pytest.raises(ValueError, match="broken.mp4: cannot read its first frame"):
         media.read_first_frame(tmp_path / "broken.mp4")
+
+
+@pytest.mark.parametrize("suffix,codec", [(".mp4", "libx264"), (".mov", "libx264"), (".webm", "libvpx"),
+                                          (".avi", "mjpeg"), (".gif", None)])
+def test_read_video_window_picks_frames_by_timestamp_from_a_start(tmp_path, suffix, codec):
+    frames = numbered_frames(32)  # brightness 8 * index
+    path = tmp_path / f"clip{suffix}"
+    if codec:
+        write_video(path, frames, fps=32, codec=codec)
+    else:
+        from PIL import Image
+
+        images = [Image.fromarray(frame) for frame in frames]
+        images[0].save(path, save_all=True, append_images=images[1:], duration=1000 // 32 + 1, loop=0)
+    window = media.read_video_window(path, start=0.25, fps=16, count=5)
+    assert len(window.frames) == 5 and window.padded == 0
+    indices = [round(float(frame.mean()) / 8) for frame in window.frames]
+    if suffix != ".gif":  # GIF stores centiseconds, so its frame rate is only approximately 32
+        assert indices == [8, 10, 12, 14, 16]
+    assert indices == sorted(indices) and indices[0] >= 7
+
+
+def test_read_video_window_holds_the_last_frame_and_counts_it(tmp_path):
+    path = write_video(tmp_path / "short.mp4", numbered_frames(8), fps=16)
+    window = media.read_video_window(path, start=0, fps=16, count=13)
+    assert len(window.frames) == 13 and window.padded == 5
+    assert np.array_equal(window.frames[-1], window.frames[7])
+
+
+def test_read_video_window_prepares_each_frame_and_refuses_a_late_start(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", numbered_frames(16, height=64, width=96), fps=16)
+    window = media.read_video_window(path, 0, 16, 5, prepare=lambda f: media.fit_frame(f, 32, 32, "crop"))
+    assert window.frames[0].shape == (32, 32, 3) and window.source_size == (64, 96)
+    with pytest.raises(ValueError, match="past the end"):
+        media.read_video_window(path, start=5.0, fps=16, count=5)
+
+
+@pytest.mark.parametrize("mode", ["pad", "crop", "stretch"])
+def test_fit_geometry_says_where_fit_frame_puts_a_pixel(mode):
+    frame = np.zeros((90, 160, 3), np.uint8)
+    frame[30:33, 100:103] = 255  # a bright dot centred on (101, 31)
+    fitted = media.fit_frame(frame, 96, 96, mode)
+    scale, offset = media.fit_geometry(90, 160, 96, 96, mode)
+    x, y = np.array([101.5, 31.5]) * scale + offset
+    ys, xs = np.nonzero(fitted.max(axis=2) > 100)
+    assert abs(xs.mean() + 0.5 - x) < 1.5 and abs(ys.mean() + 0.5 - y) < 1.5
