@@ -16,6 +16,7 @@ logger = logging.getLogger("vace-lab")
 # the widgets other tabs may fill (links[id]), e.g. the Prompts tab sends a prompt to Generate.
 TABS = [
     ("Generate", "generate", "ui.generate_tab", "build_generate_tab"),
+    ("Pose", "pose", "ui.pose_tab", "build_pose_tab"),
     ("Prompts", "prompts", "ui.prompts_tab", "build_prompts_tab"),
     ("Sweep", "sweep", "ui.sweep_tab", "build_sweep_tab"),
     ("History", "history", "ui.history_tab", "build_history_tab"),
@@ -35,6 +36,8 @@ def build_app(engine):
             for title, tab_id, module, function in TABS:
                 with gr.Tab(title, id=tab_id):
                     links[tab_id] = getattr(importlib.import_module(module), function)(engine, links)
+            for connect in links.get("after_build", []):  # links to tabs built later than their source
+                connect()
     return demo
 
 

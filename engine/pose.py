@@ -22,7 +22,7 @@ from PIL import Image
 
 from engine import media
 from engine.aist import try_parse_aist_name
-from engine.pose_backends import DWPoseModels, open_backend, resolve_backend
+from engine.pose_backends import DWPoseModels, find_dwpose_models, open_backend, resolve_backend
 from engine.pose_diagnostics import PoseDiagnostics, compact_ranges, diagnose, smooth_track
 from engine.pose_fit import FIT_MODES, SkeletonFit, apply_fit, plan_fit
 from engine.pose_format import Person, clip_to_frame
@@ -151,6 +151,8 @@ def extract_pose(request: PoseRequest, out_dir: str | Path, on_progress=None, sh
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = on_progress or (lambda fraction, text: None)
     timings, notes = {}, []
+    if not request.keypoints and resolve_backend(request.backend) == "dwpose" and dwpose_models is None:
+        dwpose_models = find_dwpose_models()  # before any decoding: missing models fail fast
 
     started = time.perf_counter()
     frames, source = prepare_frames(request, notes, progress)

@@ -2,6 +2,7 @@
 
     python -m experiments generate --reference IMG --control VIDEO --prompt TEXT --out DIR
                                    [--model M] [--lora FILE] [--set field=value]...
+    python -m experiments pose VIDEO --out DIR [--backend dwpose|mediapipe] [--fps 16] [--frames 81] [--size WxH]
 """
 
 from __future__ import annotations
@@ -35,9 +36,37 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                      help="any GenerationRequest field, e.g. --set guidance_scale=7.5 --set num_frames=49")
     gen.set_defaults(func=run_generate)
+    add_pose_command(commands)
     add_prompts_commands(commands)
     add_sweep_command(commands)
     return parser
+
+
+def add_pose_command(commands):
+    pose = commands.add_parser("pose", help="a DWPose-style skeleton video (+ overlay, first frame) from a driving video")
+    pose.add_argument("video", nargs="?", help="driving video: mp4, mov, webm, avi, gif (optional with --keypoints)")
+    pose.add_argument("--out", required=True, help="folder for pose.mp4, overlay.mp4, first_frame.png, keypoints.json")
+    pose.add_argument("--backend", default="auto", help="dwpose, mediapipe or auto (DWPose where its models are on disk)")
+    pose.add_argument("--fps", type=int, default=16, help="frame rate of the pose video (Wan-VACE: 16)")
+    pose.add_argument("--frames", type=int, default=81, help="frames in the pose video, 4n+1")
+    pose.add_argument("--size", default="832x480", help="WxH of the pose video")
+    pose.add_argument("--start", type=float, default=0.0, help="seconds into the video where the clip starts")
+    pose.add_argument("--fit", choices=("pad", "crop"), default="pad", help="pad with black bars, or crop to fill")
+    pose.add_argument("--reference-frame", type=int, default=0, help="which frame becomes first_frame.png")
+    pose.add_argument("--person", default="largest", help="largest, all, or an index counted from the left")
+    pose.add_argument("--hands", action="store_true", help="draw hands too (VACE's default annotator does not)")
+    pose.add_argument("--no-face", action="store_true", help="do not draw the face")
+    pose.add_argument("--no-body", action="store_true", help="do not draw the body")
+    pose.add_argument("--threshold", type=float, default=0.3, help="confidence below which a point is not drawn")
+    pose.add_argument("--smooth", type=float, default=0.0, help="temporal smoothing, Gaussian sigma in frames")
+    pose.add_argument("--fit-to", metavar="IMAGE", help="fit the skeleton to the person in this photo")
+    pose.add_argument("--fit-mode", choices=("scale", "limbs"), default="scale",
+                      help="with --fit-to: match size and position, or also each limb's length")
+    pose.add_argument("--keypoints", help="import COCO-17 keypoints (AIST++ .pkl, .npy, .npz, .json) instead")
+    pose.add_argument("--keypoints-fps", type=float, help="their frame rate, when the file does not say")
+    pose.add_argument("--keypoints-size", help="WxH they were measured on, when neither file nor video says")
+    pose.add_argument("--camera", type=int, help="AIST++ camera 1-9 (default: the file name's cNN)")
+    pose.set_defaults(func=run_pose)
 
 
 def add_sweep_command(commands):
@@ -227,6 +256,43 @@ def run_generate(args) -> int:
     return 0
 
 
+def pose_request_from_args(args):
+    from engine.pose import PoseRequest, parse_size
+
+    width, height = parse_size(args.size)
+    return PoseRequest(
+        video=args.video, start=args.start, fps=args.fps, num_frames=args.frames, width=width, height=height,
+        fit=args.fit, reference_frame=args.reference_frame, backend=args.backend, person=args.person,
+        body=not args.no_body, hands=args.hands, face=not args.no_face, threshold=args.threshold,
+        smoothing=args.smooth, fit_to_reference=args.fit_mode if args.fit_to else "off",
+        reference_image=args.fit_to, keypoints=args.keypoints, keypoints_fps=args.keypoints_fps,
+        keypoints_size=args.keypoints_size, camera=args.camera,
+    )
+
+
+def run_pose(args) -> int:
+    from engine.pose import extract_pose
+
+    request = pose_request_from_args(args)
+    last = [0.0]
+
+    def report(fraction, text):
+        if time.perf_counter() - last[0] > 2 or fraction >= 1:
+            last[0] = time.perf_counter()
+            logger.info("%s (%.0f%%)", text, 100 * fraction)
+
+    result = extract_pose(request, args.out, on_progress=report)
+    for name, value in result.aist:
+        logger.info("AIST %s: %s", name, value)
+    for line in result.notes + result.diagnostics.summary_lines():
+        logger.info("%s", line)
+    t = result.timings
+    logger.info("%s: %.1f frames/s detection, %.1f ms/frame drawing; wrote %s", result.backend,
+                t["detect_frames_per_s"], t["render_ms_per_frame"], result.pose_video)
+    print(result.out_dir)
+    return 0
+
+
 def sweep_spec_from_args(args):
     from experiments.sweep_spec import SweepSpec
 
@@ -296,10 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     from engine.engine import GenerationCancelled
+    from engine.pose import PoseCancelled
 
     try:
         return args.func(args)
-    except GenerationCancelled as err:
+    except (GenerationCancelled, PoseCancelled) as err:
         print(f"cancelled: {err}", file=sys.stderr)
         return EXIT_CANCELLED
     except ValueError as err:

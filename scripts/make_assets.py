@@ -6,21 +6,22 @@ Wan-VACE saw in training. The figure dances: arms swing, hips sway, one knee lif
 """
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from engine.pose_render import BODY_COLOURS, BODY_LIMBS  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 FPS, SECONDS = 16, 3
 WIDTH, HEIGHT = 832, 480
 
 # OpenPose-18: 0 nose, 1 neck, 2-4 right arm, 5-7 left arm, 8-10 right leg, 11-13 left leg, 14-17 eyes/ears.
-LIMBS = [(1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
-         (1, 0), (0, 14), (14, 16), (0, 15), (15, 17)]
-COLOURS = [(255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
-           (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
-           (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85)]
+# The limb order and colours are the renderer's (engine/pose_render.py).
+LIMBS, COLOURS = BODY_LIMBS, BODY_COLOURS
 
 
 def dancer_keypoints(t: float) -> list[tuple[float, float]]:
@@ -91,8 +92,30 @@ def make_reference(path: Path):
     image.save(path)
 
 
+def make_person_clip(path: Path):
+    """A driving clip with a real person for the Pose tab's sample: the public-domain portrait of Grace
+    Hopper that ships with matplotlib, drifting across the frame and coming closer over two seconds."""
+    import matplotlib.cbook
+
+    from engine.media import write_mp4
+
+    photo = Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB")
+    width, height, count = 480, 360, 2 * FPS + 1
+    frames = []
+    for index in range(count):
+        t = index / (count - 1)
+        scale = 0.45 + 0.12 * t
+        sized = photo.resize((int(photo.width * scale), int(photo.height * scale)), Image.BILINEAR)
+        canvas = Image.new("RGB", (width, height), (58, 62, 70))
+        left = int((width - sized.width) / 2 + 110 * math.sin(math.pi * (t - 0.5)))
+        canvas.paste(sized, (left, height - sized.height + int(8 * math.sin(4 * math.pi * t))))
+        frames.append(np.asarray(canvas))
+    write_mp4(np.stack(frames), path, FPS)
+
+
 if __name__ == "__main__":
     ASSETS.mkdir(exist_ok=True)
     make_reference(ASSETS / "reference.png")
     make_pose_video(ASSETS / "pose.mp4")
-    print("wrote", ASSETS / "reference.png", ASSETS / "pose.mp4")
+    make_person_clip(ASSETS / "person.mp4")
+    print("wrote", ASSETS / "reference.png", ASSETS / "pose.mp4", ASSETS / "person.mp4")

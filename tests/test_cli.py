@@ -116,3 +116,35 @@ def test_sweep_command_errors(tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "seed=1-50", "--y", "guidance_scale=1-5"]) == 2
     err = capsys.readouterr().err
     assert "this sweep uses a LoRA: choose one" in err and "unknown axis field 'cfg'" in err and "more than max_cells=64" in err
+
+
+def test_pose_command_writes_the_contracts_outputs(moving_person_mp4, tmp_path, capsys):
+    out = tmp_path / "pose"
+    code = main(["pose", str(moving_person_mp4), "--out", str(out), "--backend", "mediapipe", "--frames", "9",
+                 "--size", "320x240", "--hands", "--smooth", "1"])
+    assert code == 0 and capsys.readouterr().out.strip() == str(out)
+    for name in ("pose.mp4", "overlay.mp4", "first_frame.png", "keypoints.json", "manifest.json", "before_after.mp4"):
+        assert (out / name).is_file(), name
+    clip = media.read_video(out / "pose.mp4")
+    assert len(clip.frames) == 9 and clip.fps == pytest.approx(16)
+    request = json.loads((out / "manifest.json").read_text())["request"]
+    assert request["hands"] is True and request["smoothing"] == 1.0
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--frames", "80"], "4n+1"),
+    (["--size", "832by480"], "size must look like 832x480"),
+    (["--person", "tallest"], "person must be"),
+])
+def test_pose_bad_input_exits_2_with_one_line(moving_person_mp4, tmp_path, capsys, extra, message):
+    code = main(["pose", str(moving_person_mp4), "--out", str(tmp_path), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_pose_with_an_unreadable_file_from_a_real_process(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"\x00" * 100)
+    proc = subprocess.run([sys.executable, "-m", "experiments", "pose", str(tmp_path / "clip.mp4"), "--out",
+                           str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "clip.mp4: cannot open the video" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -224,4 +224,4 @@ def build_sweep_tab(engine, links: dict):
     stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
     take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
                       [reference, control], queue=False, api_visibility="private")
-    return {}
+    return {"reference": reference, "control": control}
