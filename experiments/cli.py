@@ -3,6 +3,7 @@
     python -m experiments generate --reference IMG --control VIDEO --prompt TEXT --out DIR
                                    [--model M] [--lora FILE] [--set field=value]...
     python -m experiments pose VIDEO --out DIR [--backend dwpose|mediapipe] [--fps 16] [--frames 81] [--size WxH]
+    python -m experiments train PRESET.yaml --data DIR --out DIR [--model M] [--set field=value]...
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=run_generate)
     add_pose_command(commands)
     add_prompts_commands(commands)
+    add_train_command(commands)
     add_sweep_command(commands)
     return parser
 
@@ -67,6 +69,50 @@ def add_pose_command(commands):
     pose.add_argument("--keypoints-size", help="WxH they were measured on, when neither file nor video says")
     pose.add_argument("--camera", type=int, help="AIST++ camera 1-9 (default: the file name's cNN)")
     pose.set_defaults(func=run_pose)
+
+
+def add_train_command(commands):
+    train = commands.add_parser("train", help="train a LoRA on a folder of clips (or a metadata.csv)")
+    train.add_argument("preset", help="a training preset (main-blocks, self-attention, vace-branch, custom-regex) "
+                                      "or a YAML file")
+    train.add_argument("--data", required=True, help="folder with metadata.csv, or a plain folder of clips")
+    train.add_argument("--out", required=True, help="run folder: LoRA, checkpoints, loss.csv, config.yaml")
+    train.add_argument("--model", default="auto", help="tiny, wan-vace-1.3b, a hub id or a folder (auto: 1.3B on CUDA)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                       help="any TrainConfig field, e.g. --set rank=16 --set sampler=uniform")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint-NNNNNN folder to continue from")
+    train.set_defaults(func=run_train)
+
+
+def run_train(args) -> int:
+    from engine.train import Trainer, TrainConfig
+
+    config = TrainConfig.from_preset(args.preset)
+    config = config.with_changes(**TrainConfig.parse_overrides(args.overrides))
+    trainer = Trainer(config, args.data, args.out, model=args.model)
+    main_process = trainer.accelerator.is_main_process
+    trainer.check_data()
+    trainer.load_model()
+    checks = trainer.prepare_data(on_progress=lambda i, n, name: logger.info("encoding %d/%d %s", i + 1, n, name)
+                                  if main_process else None)
+    if main_process:
+        for check in checks:
+            for note in check.notes:
+                logger.info("%s: %s", check.name, note)
+        logger.info("%d samples; %s LoRA parameters trainable (target %s, rank %d)", len(checks),
+                    f"{trainer.trainable_parameters:,}", config.target, config.rank)
+    last = [0.0]
+
+    def report(record):
+        if main_process and (time.perf_counter() - last[0] > 2 or record["step"] == config.max_steps):
+            last[0] = time.perf_counter()
+            logger.info("step %d/%d loss %.4f lr %.2e (%.2f s/step)", record["step"], config.max_steps,
+                        record["loss"], record["lr"], record["seconds"])
+
+    lora = trainer.run(on_step=report, resume=args.resume)
+    if main_process:
+        print(lora)
+    return 0
 
 
 def add_sweep_command(commands):
@@ -363,10 +409,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     from engine.engine import GenerationCancelled
     from engine.pose import PoseCancelled
+    from engine.train import TrainingCancelled
 
     try:
         return args.func(args)
-    except (GenerationCancelled, PoseCancelled) as err:
+    except (GenerationCancelled, PoseCancelled, TrainingCancelled) as err:
         print(f"cancelled: {err}", file=sys.stderr)
         return EXIT_CANCELLED
     except ValueError as err:

@@ -148,3 +148,37 @@ def test_pose_with_an_unreadable_file_from_a_real_process(tmp_path):
                            str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "clip.mp4: cannot open the video" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_train_command_writes_the_lora_and_checkpoints(tmp_path, capsys):
+    from engine.metadata_csv import ClipRow, write_metadata_csv
+    from tests.helpers import numbered_frames, write_video
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_video(data / "clip.mp4", numbered_frames(9, 32, 32), 16)
+    write_video(data / "pose.mp4", numbered_frames(9, 32, 32), 16)
+    write_metadata_csv([ClipRow("clip.mp4", "a dancer", "pose.mp4", "")], data / "metadata.csv")
+    out = tmp_path / "run"
+    code = main(["train", "self-attention", "--data", str(data), "--out", str(out), "--model", "tiny",
+                 "--set", "height=32", "--set", "width=32", "--set", "num_frames=5", "--set", "max_steps=4",
+                 "--set", "checkpoint_every=2"])
+    assert code == 0 and capsys.readouterr().out.strip().endswith("pytorch_lora_weights.safetensors")
+    assert (out / "checkpoint-000002" / "pytorch_lora_weights.safetensors").is_file()
+    # header + 4 steps x 4 micro-batches (the preset accumulates 4) of the one sample
+    assert (out / "loss.csv").read_text().count("\n") == 1 + 4 * 4
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--set", "rank=abc"], "rank takes a int"),
+    (["--set", "rnak=4"], "expected FIELD=VALUE"),
+])
+def test_train_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, message):
+    code = main(["train", "self-attention", "--data", str(tmp_path), "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_with_no_clips_fails_before_loading_a_model(tmp_path, capsys):
+    code = main(["train", "self-attention", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model", "tiny"])
+    assert code == 2 and "no metadata.csv and no video clips" in capsys.readouterr().err

@@ -1,0 +1,527 @@
+"""A small LoRA trainer for WanVACETransformer3DModel, with peft, in the flow-matching objective Wan uses.
+
+    config = TrainConfig.from_preset("self-attention")
+    trainer = Trainer(config, data_dir, out_dir)
+    trainer.run()
+
+Each step: pick samples, draw noise levels (engine/timesteps.py), drop the reference and the prompt now
+and then (so classifier-free guidance still works after training), noise the clip latents
+x_s = (1 - s) x0 + s noise, and regress the velocity noise - x0 on the clip's frames (not on the
+prepended reference frame, which the model only has to copy). AdamW with linear warmup and cosine decay.
+
+Randomness is drawn from generators seeded by (seed, step), so a run resumed from a checkpoint repeats
+the losses of an uninterrupted one exactly. Checkpoints are diffusers LoRA files (they load in the
+Generate and Sweep tabs) with the optimizer and scheduler state and the resolved config beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from engine.paths import PRESETS_DIR
+from engine.timesteps import SAMPLERS, sample_sigmas, timestep_bucket
+
+logger = logging.getLogger(__name__)
+
+TRAIN_PRESETS_DIR = PRESETS_DIR / "train"
+_ATTENTION = r"attn[12]\.(to_q|to_k|to_v|to_out\.0)"
+_FFN = r"ffn\.net\.(0\.proj|2)"
+TARGETS = {
+    # The blog's first run: attention and feed-forward of the main blocks.
+    "main_blocks": rf"^blocks\.\d+\.({_ATTENTION}|{_FFN})$",
+    # Its second run: self-attention only.
+    "self_attention": r"^blocks\.\d+\.attn1\.(to_q|to_k|to_v|to_out\.0)$",
+    # DiffSynth-Studio's VACE recipe: only the VACE branch learns; the base model is left as it was.
+    "vace_branch": rf"^vace_blocks\.\d+\.({_ATTENTION}|{_FFN}|proj_in|proj_out)$",
+}
+CHECKPOINT_PREFIX = "checkpoint-"
+LORA_FILE = "pytorch_lora_weights.safetensors"
+
+
+class TrainingCancelled(RuntimeError):
+    pass
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Every field can come from a YAML preset (presets/train) or --set."""
+
+    target: str = "self_attention"
+    """main_blocks, self_attention, vace_branch, or custom (then target_regex)."""
+    target_regex: str = ""
+    """For target=custom: a regex matched against full module names, e.g. ^blocks\\.\\d+\\.attn1\\.to_q$."""
+    rank: int = 8
+    lora_alpha: float = 8.0
+    lora_dropout: float = 0.0
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 10
+    """Linear learning-rate warmup, then cosine decay to zero at max_steps."""
+    max_steps: int = 200
+    batch_size: int = 1
+    """Samples per micro-batch (each is its own forward pass: clips may differ in shape)."""
+    gradient_accumulation: int = 1
+    """Micro-batches per optimizer step. Large batches, few steps (RealisDance-DiT)."""
+    max_grad_norm: float = 1.0
+    sampler: str = "low_noise_warmup"
+    """uniform, logit_normal, shifted, or low_noise_warmup (RealisDance-DiT)."""
+    logit_mean: float = 0.0
+    logit_std: float = 1.0
+    shift: float = 3.0
+    warmup_alpha: float = 1.0
+    """Low-noise warmup: how strongly early steps favour low noise (0-1)."""
+    warmup_tau: int = 100
+    """Low-noise warmup: the step from which sampling is uniform."""
+    reference_dropout: float = 0.05
+    prompt_dropout: float = 0.05
+    gradient_checkpointing: bool = False
+    mixed_precision: str = "auto"
+    """auto: bf16 autocast on CUDA, fp32 on CPU; or no / bf16."""
+    seed: int = 0
+    height: int = 128
+    width: int = 224
+    num_frames: int = 17
+    fps: int = 16
+    fit: str = "crop"
+    """How clips are fitted to the training size: crop (fill) or pad."""
+    checkpoint_every: int = 50
+    validate_every: int = 0
+    """Render a validation video at a fixed seed every N steps (0: never)."""
+    validation_prompt: str = ""
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        unknown = sorted(set(data) - set(cls.field_names()))
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_preset(cls, name_or_path: str) -> "TrainConfig":
+        path = Path(name_or_path)
+        if not path.suffix:
+            if "/" in name_or_path or "\\" in name_or_path or name_or_path.startswith("."):
+                raise ValueError(f"preset names are plain words, got {name_or_path!r}")
+            path = TRAIN_PRESETS_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            names = ", ".join(sorted(p.stem for p in TRAIN_PRESETS_DIR.glob("*.yaml")))
+            raise ValueError(f"no training preset {name_or_path!r} (built in: {names})")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path.name}: a training preset is a mapping of settings")
+        return cls.from_dict(data)
+
+    def with_changes(self, **changes) -> "TrainConfig":
+        return TrainConfig.from_dict({**asdict(self), **changes})
+
+    @classmethod
+    def parse_overrides(cls, pairs: list[str]) -> dict:
+        """["rank=16", "sampler=uniform"] -> {"rank": 16, "sampler": "uniform"}, typed by the field."""
+        changes = {}
+        kinds = {f.name: f.type for f in fields(cls)}
+        for pair in pairs:
+            name, sep, text = pair.partition("=")
+            name = name.strip()
+            if not sep or name not in kinds:
+                raise ValueError(f"--set {pair!r}: expected FIELD=VALUE with a training setting "
+                                 f"({', '.join(cls.field_names())})")
+            value = yaml.safe_load(text) if text.strip() else ""
+            if kinds[name] == "str":
+                value = text.strip()
+            elif kinds[name] == "float" and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            expected = {"int": int, "float": float, "bool": bool, "str": str}[kinds[name]]
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise ValueError(f"--set {pair!r}: {name} takes a {kinds[name]}")
+            changes[name] = value
+        return changes
+
+    def validate(self):
+        if self.target not in (*TARGETS, "custom"):
+            raise ValueError(f"target must be one of {', '.join((*TARGETS, 'custom'))}, got {self.target!r}")
+        if self.target == "custom" and not self.target_regex:
+            raise ValueError("target custom needs target_regex")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        for name in ("rank", "max_steps", "batch_size", "gradient_accumulation", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("reference_dropout", "prompt_dropout", "lora_dropout", "warmup_alpha"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if (self.num_frames - 1) % 4:
+            raise ValueError(f"num_frames must be 4n+1, got {self.num_frames}")
+        if self.height % 16 or self.width % 16:
+            raise ValueError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
+        if self.fit not in ("crop", "pad"):
+            raise ValueError(f"fit must be crop or pad, got {self.fit!r}")
+        if self.mixed_precision not in ("auto", "no", "bf16"):
+            raise ValueError(f"mixed_precision must be auto, no or bf16, got {self.mixed_precision!r}")
+
+    @property
+    def target_pattern(self) -> str:
+        return self.target_regex if self.target == "custom" else TARGETS[self.target]
+
+
+def learning_rate_factor(step: int, warmup_steps: int, max_steps: int) -> float:
+    """Linear warmup to 1, then cosine to 0 at max_steps."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def add_lora(transformer, config: TrainConfig) -> int:
+    """Freeze the transformer, attach a peft LoRA to the targeted layers; returns trainable parameters."""
+    import re
+
+    import torch
+    from peft import LoraConfig
+
+    names = [name for name, _ in transformer.named_modules() if re.fullmatch(config.target_pattern, name)]
+    if not names:
+        raise ValueError(f"target {config.target!r} matches no layer of this transformer ({config.target_pattern})")
+    transformer.requires_grad_(False)
+    torch.manual_seed(config.seed)  # peft draws the LoRA A matrices from the global generator
+    transformer.add_adapter(LoraConfig(r=config.rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                                       target_modules=config.target_pattern, init_lora_weights=True))
+    trainable = [p for p in transformer.parameters() if p.requires_grad]
+    for parameter in trainable:  # AdamW on bf16 weights loses small updates: train the LoRA in fp32
+        parameter.data = parameter.data.float()
+    return sum(p.numel() for p in trainable)
+
+
+class Trainer:
+    """Owns one pipeline (loaded from `model`), the encoded dataset, the optimizer and the run folder."""
+
+    def __init__(self, config: TrainConfig, data_dir: str | Path, out_dir: str | Path, model: str = "auto",
+                 accelerator=None):
+        import torch
+        from accelerate import Accelerator
+
+        config.validate()
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.out_dir = Path(out_dir)
+        self.model = model
+        mixed = config.mixed_precision
+        if mixed == "auto":
+            mixed = "bf16" if torch.cuda.is_available() else "no"
+        # Without CUDA, cpu=True gives a gloo process group, so `accelerate launch` works with CPU processes.
+        self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed)
+        self.samples = []
+        self.encoded = []
+        self.losses = []
+
+    # ---- set-up ---------------------------------------------------------------------------------------
+
+    def load_model(self):
+        from engine.engine import Engine
+
+        engine = Engine.from_name(self.model, device=str(self.accelerator.device))
+        self.engine_name = engine.spec.name
+        self.pipe = engine.load()
+        self.transformer = self.pipe.transformer
+        self.pipe.vae.requires_grad_(False)
+        self.pipe.text_encoder.requires_grad_(False)
+        self.trainable_parameters = add_lora(self.transformer, self.config)
+        if self.config.gradient_checkpointing:
+            self.transformer.enable_gradient_checkpointing()
+        return self.pipe
+
+    def check_data(self):
+        """Find and validate every sample (no model needed): call it first to fail fast."""
+        from engine.train_data import find_samples, validate_samples
+
+        self.samples = find_samples(self.data_dir)
+        self.checks = validate_samples(self.samples, self.config.num_frames, self.config.fps)
+        return self.checks
+
+    def prepare_data(self, on_progress=None):
+        if not self.samples:
+            self.check_data()
+        self.encoded = []
+        for index, sample in enumerate(self.samples):
+            if on_progress:
+                on_progress(index, len(self.samples), sample.name)
+            self.encoded.append(self.encode_sample(sample))
+        return self.checks
+
+    def encode_sample(self, sample):
+        """Encode once and keep on disk: target latents, conditioning with and without the reference, prompt."""
+        import torch
+
+        from engine.train_data import EncodedSample, ensure_pose_video, read_clip, sample_key
+
+        c = self.config
+        cache = self.out_dir / "cache"
+        key = sample_key(sample, c.height, c.width, c.num_frames, c.fps, self.engine_name)
+        path = cache / f"{key}.pt"
+        if path.is_file():
+            return EncodedSample(**torch.load(path, weights_only=True))
+        pose_path = ensure_pose_video(sample, cache, c.height, c.width, c.num_frames, c.fps)
+        frames = read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)
+        pose = read_clip(pose_path, c.height, c.width, c.num_frames, c.fps, c.fit)
+        reference = self.reference_image(sample, frames)
+        with torch.no_grad():
+            clip_latents = self.encode_video(frames)
+            with_reference = self.encode_conditioning(pose, reference)
+            without_reference = self.encode_conditioning(pose, None)
+            if with_reference.shape[2] != without_reference.shape[2] + 1:
+                raise ValueError(f"{sample.name}: the reference did not reach the conditioning")
+            z = clip_latents.shape[1]
+            reference_latent = with_reference[:, :z, :1]
+            prompt_embeds = self.encode_prompt(sample.prompt)
+        encoded = dict(name=sample.name, target=torch.cat([reference_latent, clip_latents], dim=2).cpu(),
+                       conditioning=with_reference.cpu(), target_without_reference=clip_latents.cpu(),
+                       conditioning_without_reference=without_reference.cpu(), prompt_embeds=prompt_embeds.cpu())
+        cache.mkdir(parents=True, exist_ok=True)
+        torch.save(encoded, path)
+        return EncodedSample(**encoded)
+
+    def reference_image(self, sample, frames):
+        from PIL import Image
+
+        from engine import media
+
+        c = self.config
+        image = media.load_image(sample.reference_image) if sample.reference_image else Image.fromarray(frames[0])
+        placed, _ = media.letterbox(image, c.height, c.width)
+        return placed
+
+    def encode_video(self, frames):
+        import torch
+
+        pipe = self.pipe
+        device = pipe._execution_device
+        video = torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1).to(device, pipe.vae.dtype)
+        latents = pipe.vae.encode(video).latent_dist.mode().float()
+        z = pipe.vae.config.z_dim
+        mean = torch.tensor(pipe.vae.config.latents_mean, device=device).view(1, z, 1, 1, 1)
+        std = torch.tensor(pipe.vae.config.latents_std, device=device).view(1, z, 1, 1, 1)
+        return (latents - mean) / std
+
+    def encode_conditioning(self, pose_frames, reference):
+        import torch
+        from PIL import Image
+
+        pipe, c = self.pipe, self.config
+        device = pipe._execution_device
+        video = [Image.fromarray(frame) for frame in pose_frames]
+        video, mask, references = pipe.preprocess_conditions(
+            video, None, reference, 1, c.height, c.width, c.num_frames, torch.float32, device)
+        latents = pipe.prepare_video_latents(video, mask, references, None, device)
+        masks = pipe.prepare_masks(mask, references, None)
+        return torch.cat([latents, masks], dim=1).float()
+
+    def encode_prompt(self, text: str):
+        import torch
+
+        pipe = self.pipe
+        with torch.no_grad():
+            embeds, _ = pipe.encode_prompt(prompt=text, do_classifier_free_guidance=False,
+                                           device=pipe._execution_device)
+        return embeds.float()
+
+    # ---- training -------------------------------------------------------------------------------------
+
+    def make_optimizer(self):
+        import torch
+
+        c = self.config
+        parameters = [p for p in self.transformer.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(parameters, lr=c.learning_rate, weight_decay=c.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: learning_rate_factor(step, c.warmup_steps, c.max_steps))
+        self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(
+            self.transformer, self.optimizer, self.scheduler)
+        self.empty_prompt = self.encode_prompt("").cpu()
+
+    def step_generator(self, step: int):
+        import torch
+
+        return torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
+
+    def micro_batches(self, step: int) -> list[list[int]]:
+        """Which samples each micro-batch of this step sees: a seeded shuffle, split across processes."""
+        import torch
+
+        c = self.config
+        needed = c.batch_size * c.gradient_accumulation * self.accelerator.num_processes
+        order = []
+        epoch_seed = c.seed * 7919 + step
+        while len(order) < needed:
+            order += torch.randperm(len(self.encoded), generator=torch.Generator().manual_seed(epoch_seed)).tolist()
+            epoch_seed += 1_000_000
+        mine = order[self.accelerator.process_index::self.accelerator.num_processes][:c.batch_size * c.gradient_accumulation]
+        return [mine[i:i + c.batch_size] for i in range(0, len(mine), c.batch_size)]
+
+    def sample_loss(self, sample, sigma: float, generator, drop_reference: bool, drop_prompt: bool):
+        import torch
+
+        device = self.accelerator.device
+        target = (sample.target_without_reference if drop_reference else sample.target).to(device)
+        conditioning = (sample.conditioning_without_reference if drop_reference else sample.conditioning).to(device)
+        prompt = (self.empty_prompt if drop_prompt else sample.prompt_embeds).to(device)
+        noise = torch.randn(target.shape, generator=generator).to(device)
+        noisy = (1 - sigma) * target + sigma * noise
+        timestep = torch.tensor([sigma * 1000.0], device=device)
+        layers = len(self.accelerator.unwrap_model(self.transformer).config.vace_layers)
+        with self.accelerator.autocast():
+            prediction = self.transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=prompt,
+                                          control_hidden_states=conditioning,
+                                          control_hidden_states_scale=torch.ones(layers, device=device),
+                                          return_dict=False)[0]
+        skip = 0 if drop_reference else 1  # the prepended reference frame is copied, not learned
+        velocity = noise - target
+        return torch.nn.functional.mse_loss(prediction[:, :, skip:].float(), velocity[:, :, skip:].float())
+
+    def evaluation_loss(self, sigmas=(0.2, 0.4, 0.6, 0.8), seed: int = 1234) -> float:
+        """Mean loss over every sample at fixed noise levels and fixed noise: comparable between steps."""
+        import torch
+
+        self.transformer.eval()
+        generator = torch.Generator().manual_seed(seed)
+        losses = []
+        with torch.no_grad():
+            for sample in self.encoded:
+                for sigma in sigmas:
+                    losses.append(float(self.sample_loss(sample, sigma, generator, False, False)))
+        return sum(losses) / len(losses)
+
+    def train_step(self, step: int) -> dict:
+        import torch
+
+        c = self.config
+        generator = self.step_generator(step)
+        torch.manual_seed(c.seed * 1_000_003 + step)  # peft's LoRA dropout draws from the global generator
+        self.transformer.train()
+        batches = self.micro_batches(step)
+        count = sum(len(batch) for batch in batches)
+        sigmas = sample_sigmas(count, c.sampler, step, generator=generator, logit_mean=c.logit_mean,
+                               logit_std=c.logit_std, shift=c.shift, warmup_alpha=c.warmup_alpha,
+                               warmup_tau=c.warmup_tau).tolist()
+        drops = torch.rand(count, 2, generator=generator).tolist()
+        total, records, position = 0.0, [], 0
+        for batch in batches:
+            for index in batch:
+                sigma = sigmas[position]
+                drop_reference = drops[position][0] < c.reference_dropout
+                drop_prompt = drops[position][1] < c.prompt_dropout
+                loss = self.sample_loss(self.encoded[index], sigma, generator, drop_reference, drop_prompt)
+                self.accelerator.backward(loss / count)
+                value = float(loss.detach())
+                total += value / count
+                records.append((sigma, value, drop_reference, drop_prompt))
+                position += 1
+        if c.max_grad_norm:
+            self.accelerator.clip_grad_norm_(
+                [p for p in self.transformer.parameters() if p.requires_grad], c.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return {"step": step + 1, "loss": total, "lr": self.scheduler.get_last_lr()[0], "samples": records}
+
+    def run(self, on_step=None, should_stop=None, resume: str | Path | None = None) -> Path:
+        """Train to max_steps; returns the final LoRA file. Cancelling saves a checkpoint first."""
+        c = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if not hasattr(self, "pipe"):
+            self.load_model()
+        if not self.encoded:
+            self.prepare_data()
+        self.make_optimizer()
+        start = self.load_checkpoint(resume) if resume else 0
+        self.write_config()
+        for step in range(start, c.max_steps):
+            if should_stop and should_stop():
+                self.save_checkpoint(step)
+                raise TrainingCancelled(f"stopped at step {step}; checkpoint saved")
+            started = time.perf_counter()
+            record = self.train_step(step)
+            record["seconds"] = time.perf_counter() - started
+            self.losses.append(record)
+            self.append_loss(record)
+            if on_step:
+                on_step(record)
+            if (step + 1) % c.checkpoint_every == 0 and step + 1 < c.max_steps:
+                self.save_checkpoint(step + 1)
+        return self.save_lora(self.out_dir)
+
+    # ---- files ----------------------------------------------------------------------------------------
+
+    def write_config(self):
+        if self.accelerator.is_main_process:
+            (self.out_dir / "config.yaml").write_text(yaml.safe_dump(asdict(self.config), sort_keys=False))
+
+    def append_loss(self, record: dict):
+        if not self.accelerator.is_main_process:
+            return
+        path = self.out_dir / "loss.csv"
+        new = not path.is_file()
+        with path.open("a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(["step", "loss", "lr", "seconds", "sigma", "sample_loss", "bucket"])
+            for sigma, value, _, _ in record["samples"]:
+                writer.writerow([record["step"], f"{record['loss']:.6f}", f"{record['lr']:.3e}",
+                                 f"{record['seconds']:.3f}", f"{sigma:.4f}", f"{value:.6f}", timestep_bucket(sigma)])
+
+    def save_lora(self, folder: Path) -> Path:
+        from diffusers import WanVACEPipeline
+        from peft import get_peft_model_state_dict
+
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.accelerator.is_main_process:
+            layers = get_peft_model_state_dict(self.accelerator.unwrap_model(self.transformer))
+            WanVACEPipeline.save_lora_weights(str(folder), transformer_lora_layers=layers)
+            (folder / "config.yaml").write_text(yaml.safe_dump(asdict(self.config), sort_keys=False))
+        self.accelerator.wait_for_everyone()
+        return folder / LORA_FILE
+
+    def save_checkpoint(self, step: int) -> Path:
+        import torch
+
+        folder = self.out_dir / f"{CHECKPOINT_PREFIX}{step:06d}"
+        self.save_lora(folder)
+        if self.accelerator.is_main_process:
+            torch.save({"step": step, "optimizer": self.optimizer.state_dict(),
+                        "scheduler": self.scheduler.state_dict()}, folder / "training_state.pt")
+        self.accelerator.wait_for_everyone()
+        logger.info("checkpoint %s", folder)
+        return folder
+
+    def load_checkpoint(self, folder: str | Path) -> int:
+        """Restore LoRA weights, optimizer and scheduler; returns the step to continue from."""
+        import torch
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        if not (folder / LORA_FILE).is_file() or not (folder / "training_state.pt").is_file():
+            raise ValueError(f"{folder}: not a training checkpoint (needs {LORA_FILE} and training_state.pt)")
+        weights = load_file(folder / LORA_FILE)
+        weights = {name.removeprefix("transformer."): value for name, value in weights.items()}
+        model = self.accelerator.unwrap_model(self.transformer)
+        set_peft_model_state_dict(model, weights)
+        state = torch.load(folder / "training_state.pt", weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        return int(state["step"])
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    return sorted(Path(run_dir).glob(f"{CHECKPOINT_PREFIX}*/{LORA_FILE}"))

@@ -1,0 +1,155 @@
+"""Training samples: find them, check every one before training, and encode them once to a cache.
+
+A sample is a target clip (num_frames at fps, at the training size), its pose video (extracted when
+missing), a reference image (the clip's first frame when missing) and a prompt. `--data DIR` is a folder
+with metadata.csv (video, prompt; optional pose_video, reference_image; paths relative to DIR) or a plain
+folder of clips (prompts then come from a sidecar .txt, else stay empty and say so).
+
+Validation catches what cost the blog days: clips too short for the frame count, missing files, and a
+reference that never reaches the model (its config passed the image under a key the trainer ignored).
+Here the reference is checked in the encoded conditioning itself: it must add one latent frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine import media
+from engine.metadata_csv import ClipRow, read_metadata_csv
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Sample:
+    video: Path
+    prompt: str
+    pose_video: Path | None
+    reference_image: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.video.name
+
+
+@dataclass
+class EncodedSample:
+    """What one training step needs, already encoded. Tensors live on the CPU in the cache."""
+
+    name: str
+    target: object
+    """Normalised VAE latents of the clip with the reference latent prepended: [1, z, 1 + f, h, w]."""
+    conditioning: object
+    """VACE conditioning (control latents + mask) with the reference: [1, c, 1 + f, h, w]."""
+    target_without_reference: object
+    conditioning_without_reference: object
+    prompt_embeds: object
+
+
+def find_samples(data_dir: str | Path) -> list[Sample]:
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ValueError(f"{data_dir}: no such folder")
+    csv_path = data_dir / "metadata.csv"
+    if csv_path.is_file():
+        rows = read_metadata_csv(csv_path)
+    else:
+        rows = [ClipRow(video=path.name, prompt=_sidecar_prompt(path))
+                for path in sorted(data_dir.iterdir()) if path.suffix.lower() in media.VIDEO_SUFFIXES]
+    if not rows:
+        raise ValueError(f"{data_dir}: no metadata.csv and no video clips")
+
+    def resolve(text: str) -> Path | None:
+        return (data_dir / text) if text else None
+
+    return [Sample(video=data_dir / row.video, prompt=row.prompt, pose_video=resolve(row.pose_video),
+                   reference_image=resolve(row.reference_image)) for row in rows]
+
+
+def _sidecar_prompt(video: Path) -> str:
+    text = video.with_suffix(".txt")
+    return text.read_text().strip() if text.is_file() else ""
+
+
+@dataclass
+class SampleCheck:
+    name: str
+    problems: list[str]
+    notes: list[str]
+
+
+def check_sample(sample: Sample, num_frames: int, fps: int) -> SampleCheck:
+    """Everything that can be checked without the model: files exist and read, clips are long enough."""
+    problems, notes = [], []
+    for label, path in (("video", sample.video), ("pose_video", sample.pose_video)):
+        if path is None:
+            continue
+        if not path.is_file():
+            problems.append(f"{label} {path.name} is missing")
+            continue
+        try:
+            window = media.read_video_window(path, 0, fps, num_frames)
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        if window.padded:
+            have = num_frames - window.padded
+            problems.append(f"{label} {path.name} has {have} frames at {fps} fps; training needs {num_frames}")
+    if sample.pose_video is None:
+        notes.append("no pose video: it will be extracted")
+    if sample.reference_image is None:
+        notes.append("no reference image: the clip's first frame is used")
+    elif not sample.reference_image.is_file():
+        problems.append(f"reference_image {sample.reference_image.name} is missing")
+    else:
+        try:
+            media.load_image(sample.reference_image)
+        except ValueError as err:
+            problems.append(str(err))
+    if not sample.prompt.strip():
+        notes.append("empty prompt")
+    return SampleCheck(sample.name, problems, notes)
+
+
+def validate_samples(samples: list[Sample], num_frames: int, fps: int) -> list[SampleCheck]:
+    """Check every sample; raise one ValueError listing every problem (training starts only when clean)."""
+    checks = [check_sample(sample, num_frames, fps) for sample in samples]
+    bad = [check for check in checks if check.problems]
+    if bad:
+        details = "; ".join(f"{check.name}: {', '.join(check.problems)}" for check in bad)
+        raise ValueError(f"{len(bad)} of {len(samples)} samples cannot be used: {details}")
+    return checks
+
+
+def sample_key(sample: Sample, height: int, width: int, num_frames: int, fps: int, model: str) -> str:
+    """Cache key: the files' contents and the encoding settings."""
+    from engine.records import sha256_file
+
+    digest = hashlib.sha256(repr((height, width, num_frames, fps, model, sample.prompt)).encode())
+    for path in (sample.video, sample.pose_video, sample.reference_image):
+        digest.update((sha256_file(path) if path else "-").encode())
+    return digest.hexdigest()[:24]
+
+
+def read_clip(path: Path, height: int, width: int, num_frames: int, fps: int, fit: str) -> np.ndarray:
+    window = media.read_video_window(path, 0, fps, num_frames,
+                                     prepare=lambda frame: media.fit_frame(frame, height, width, fit))
+    return np.stack(window.frames)
+
+
+def ensure_pose_video(sample: Sample, work_dir: Path, height: int, width: int, num_frames: int, fps: int) -> Path:
+    """The sample's pose video, extracted (and kept in the cache) when the dataset has none."""
+    if sample.pose_video is not None:
+        return sample.pose_video
+    from engine.pose import PoseRequest, extract_pose
+
+    out = work_dir / "poses" / sample.video.stem
+    if not (out / "pose.mp4").is_file():
+        extract_pose(PoseRequest(video=str(sample.video), num_frames=num_frames, fps=fps, width=width, height=height,
+                                 fit="crop"), out)
+    return out / "pose.mp4"

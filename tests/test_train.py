@@ -1,0 +1,131 @@
+"""The LoRA trainer on the tiny model: what changes, that it learns, that its LoRA loads, exact resume."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.metadata_csv import ClipRow, write_metadata_csv
+from engine.train import TRAIN_PRESETS_DIR, Trainer, TrainConfig, learning_rate_factor, list_checkpoints
+from tests.helpers import write_video
+
+FAST = dict(height=32, width=32, num_frames=5, learning_rate=5e-3, warmup_steps=2, sampler="uniform",
+            checkpoint_every=1000)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """One 9-frame clip with its pose video and a prompt, in metadata.csv form."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    frames = [np.clip(80 + 10 * i + rng.integers(0, 40, (32, 32, 3)), 0, 255).astype(np.uint8) for i in range(9)]
+    pose = [np.zeros((32, 32, 3), np.uint8) for _ in range(9)]
+    for i, frame in enumerate(pose):
+        frame[4:28, 10 + i:14 + i] = (255, 0, 0)
+    write_video(folder / "clip.mp4", frames, 16)
+    write_video(folder / "clip_pose.mp4", pose, 16)
+    write_metadata_csv([ClipRow("clip.mp4", "a person dancing", "clip_pose.mp4", "")], folder / "metadata.csv")
+    return folder
+
+
+def make_trainer(dataset, out, **changes):
+    trainer = Trainer(TrainConfig(**(FAST | changes)), dataset, out, model="tiny")
+    trainer.load_model()
+    trainer.prepare_data()
+    return trainer
+
+
+def test_only_lora_parameters_change(dataset, tmp_path):
+    trainer = make_trainer(dataset, tmp_path, max_steps=3)
+    before = {name: p.detach().clone() for name, p in trainer.transformer.named_parameters()}
+    trainer.run()
+    changed = {name for name, p in trainer.transformer.named_parameters() if not torch.equal(p, before[name])}
+    assert changed and all("lora_" in name for name in changed)
+    assert all(".attn1." in name for name in changed)  # the self_attention target
+
+
+def test_loss_falls_when_overfitting_one_clip(dataset, tmp_path):
+    trainer = make_trainer(dataset, tmp_path, max_steps=40, reference_dropout=0, prompt_dropout=0, rank=16,
+                           lora_alpha=16, target="main_blocks")
+    trainer.make_optimizer()
+    before = trainer.evaluation_loss()
+    for step in range(40):
+        trainer.train_step(step)
+    assert trainer.evaluation_loss() < 0.8 * before
+
+
+def test_the_saved_lora_loads_in_the_engine_and_strength_zero_is_the_base(dataset, tmp_path, tiny_engine,
+                                                                          tiny_request):
+    trainer = make_trainer(dataset, tmp_path / "run", max_steps=3, learning_rate=5e-2)
+    lora = trainer.run()
+    assert lora.name == "pytorch_lora_weights.safetensors" and (lora.parent / "config.yaml").is_file()
+    base = tiny_engine.generate(tiny_request).frames
+    zero = tiny_engine.generate(tiny_request.replace(lora=str(lora), lora_scale=0.0)).frames
+    full = tiny_engine.generate(tiny_request.replace(lora=str(lora), lora_scale=1.0)).frames
+    assert np.array_equal(base, zero) and not np.array_equal(base, full)
+
+
+def test_resume_repeats_the_uninterrupted_losses(dataset, tmp_path):
+    straight = make_trainer(dataset, tmp_path / "a", max_steps=6, checkpoint_every=3, reference_dropout=0.5,
+                            prompt_dropout=0.5)
+    straight.run()
+    first = make_trainer(dataset, tmp_path / "b", max_steps=6, checkpoint_every=3, reference_dropout=0.5,
+                         prompt_dropout=0.5)
+    with pytest.raises(Exception, match="stopped at step 3"):
+        first.run(should_stop=lambda: len(first.losses) == 3)
+    checkpoint = list_checkpoints(tmp_path / "b")[-1].parent
+    resumed = make_trainer(dataset, tmp_path / "b", max_steps=6, checkpoint_every=3, reference_dropout=0.5,
+                           prompt_dropout=0.5)
+    resumed.run(resume=checkpoint)
+    expected = [record["loss"] for record in straight.losses]
+    got = [record["loss"] for record in first.losses] + [record["loss"] for record in resumed.losses]
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_dropout_rates_are_what_the_config_says(dataset, tmp_path):
+    trainer = make_trainer(dataset, tmp_path, reference_dropout=0.3, prompt_dropout=0.1, max_steps=1)
+    trainer.make_optimizer()
+    trainer.sample_loss = lambda *args: torch.zeros((), requires_grad=True)  # count the draws, skip the model
+    drops = [sample for step in range(2000) for sample in trainer.train_step(step)["samples"]]
+    reference_rate = np.mean([d[2] for d in drops])
+    prompt_rate = np.mean([d[3] for d in drops])
+    assert abs(reference_rate - 0.3) < 0.035 and abs(prompt_rate - 0.1) < 0.025
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in TRAIN_PRESETS_DIR.glob("*.yaml")))
+def test_every_training_preset_validates_and_targets_real_layers(preset):
+    from engine.tiny import build_tiny_pipeline
+    from engine.train import add_lora
+
+    config = TrainConfig.from_preset(preset)
+    assert add_lora(build_tiny_pipeline().transformer, config) > 0
+
+
+def test_bad_configs_and_data_get_one_line_reasons(tmp_path):
+    with pytest.raises(ValueError, match="unknown training setting"):
+        TrainConfig.from_dict({"rnak": 4})
+    with pytest.raises(ValueError, match="target must be one of"):
+        TrainConfig(target="everything").validate()
+    with pytest.raises(ValueError, match="plain words"):
+        TrainConfig.from_preset("../secrets")
+    (tmp_path / "short.mp4").write_bytes(b"")
+    write_video(tmp_path / "short.mp4", [np.zeros((32, 32, 3), np.uint8)] * 3, 16)
+    from engine.train_data import find_samples, validate_samples
+
+    with pytest.raises(ValueError, match="short.mp4 has 3 frames at 16 fps; training needs 17"):
+        validate_samples(find_samples(tmp_path), num_frames=17, fps=16)
+
+
+def test_learning_rate_warms_up_then_decays():
+    factors = [learning_rate_factor(step, 4, 20) for step in range(20)]
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0] and factors[-1] < 0.05
+    assert all(a >= b for a, b in zip(factors[3:], factors[4:]))
+
+
+def test_the_config_sits_beside_every_checkpoint(dataset, tmp_path):
+    trainer = make_trainer(dataset, tmp_path, max_steps=4, checkpoint_every=2)
+    trainer.run()
+    checkpoints = list_checkpoints(tmp_path)
+    assert [Path(c).parent.name for c in checkpoints] == ["checkpoint-000002"]
+    assert (checkpoints[0].parent / "config.yaml").is_file() and (tmp_path / "loss.csv").is_file()
