@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -289,7 +290,9 @@ class Trainer:
                        conditioning=with_reference.cpu(), target_without_reference=clip_latents.cpu(),
                        conditioning_without_reference=without_reference.cpu(), prompt_embeds=prompt_embeds.cpu())
         cache.mkdir(parents=True, exist_ok=True)
-        torch.save(encoded, path)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        torch.save(encoded, partial)
+        partial.replace(path)  # atomic: another process never reads half a file
         return EncodedSample(**encoded)
 
     def reference_image(self, sample, frames):
@@ -346,8 +349,9 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(parameters, lr=c.learning_rate, weight_decay=c.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: learning_rate_factor(step, c.warmup_steps, c.max_steps))
-        self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(
-            self.transformer, self.optimizer, self.scheduler)
+        # The scheduler stays outside accelerate, which would step it once per process: the learning rate
+        # follows optimizer steps, however many processes share them.
+        self.transformer, self.optimizer = self.accelerator.prepare(self.transformer, self.optimizer)
         self.empty_prompt = self.encode_prompt("").cpu()
 
     def step_generator(self, step: int):
@@ -439,10 +443,12 @@ class Trainer:
         """Train to max_steps; returns the final LoRA file. Cancelling saves a checkpoint first."""
         c = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        if not hasattr(self, "pipe"):
-            self.load_model()
-        if not self.encoded:
-            self.prepare_data()
+        # The main process builds the tiny model and fills the encode cache first; the others then read them.
+        with self.accelerator.main_process_first():
+            if not hasattr(self, "pipe"):
+                self.load_model()
+            if not self.encoded:
+                self.prepare_data()
         self.make_optimizer()
         start = self.load_checkpoint(resume) if resume else 0
         self.write_config()
@@ -501,7 +507,8 @@ class Trainer:
             torch.save({"step": step, "optimizer": self.optimizer.state_dict(),
                         "scheduler": self.scheduler.state_dict()}, folder / "training_state.pt")
         self.accelerator.wait_for_everyone()
-        logger.info("checkpoint %s", folder)
+        if self.accelerator.is_main_process:
+            logger.info("checkpoint %s", folder)
         return folder
 
     def load_checkpoint(self, folder: str | Path) -> int:

@@ -91,10 +91,11 @@ def run_train(args) -> int:
     config = config.with_changes(**TrainConfig.parse_overrides(args.overrides))
     trainer = Trainer(config, args.data, args.out, model=args.model)
     main_process = trainer.accelerator.is_main_process
-    trainer.check_data()
-    trainer.load_model()
-    checks = trainer.prepare_data(on_progress=lambda i, n, name: logger.info("encoding %d/%d %s", i + 1, n, name)
-                                  if main_process else None)
+    checks = trainer.check_data()
+    with trainer.accelerator.main_process_first():  # the main process builds the model and encode cache first
+        trainer.load_model()
+        trainer.prepare_data(on_progress=lambda i, n, name: logger.info("encoding %d/%d %s", i + 1, n, name)
+                             if main_process else None)
     if main_process:
         for check in checks:
             for note in check.notes:

@@ -129,3 +129,25 @@ def test_the_config_sits_beside_every_checkpoint(dataset, tmp_path):
     checkpoints = list_checkpoints(tmp_path)
     assert [Path(c).parent.name for c in checkpoints] == ["checkpoint-000002"]
     assert (checkpoints[0].parent / "config.yaml").is_file() and (tmp_path / "loss.csv").is_file()
+
+
+def test_two_cpu_processes_train_one_lora_with_accelerate(dataset, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "-m", "experiments", "train", "self-attention", "--data", str(dataset), "--out", str(tmp_path),
+               "--model", "tiny", "--set", "height=32", "--set", "width=32", "--set", "num_frames=5",
+               "--set", "max_steps=4", "--set", "checkpoint_every=2", "--set", "gradient_accumulation=1"]
+    result = subprocess.run(command, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "pytorch_lora_weights.safetensors").is_file()
+    assert (tmp_path / "checkpoint-000002" / "training_state.pt").is_file()
+    rows = (tmp_path / "loss.csv").read_text().strip().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["1", "2", "3", "4"]  # one writer, one row per step
+    assert rows[0].split(",")[2] == "2.000e-05"  # the schedule counts optimizer steps, not processes
