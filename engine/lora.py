@@ -28,6 +28,18 @@ def list_loras() -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def lora_label(path: Path) -> str:
+    """A name to show: trained runs save every file as pytorch_lora_weights.safetensors, so name those by
+    their run (and checkpoint) folder instead."""
+    path = Path(path)
+    if path.name != "pytorch_lora_weights.safetensors":
+        return path.name
+    for folder in lora_dirs():
+        if folder in path.parents:
+            return str(path.parent.relative_to(folder))
+    return str(path.parent.name)
+
+
 def resolve_lora(name_or_path: str) -> Path:
     """A path to a .safetensors file, or the name of one in the lab's LoRA folders."""
     path = Path(name_or_path)

@@ -86,6 +86,7 @@ class Trainer:
         from engine.engine import Engine
 
         engine = Engine.from_name(self.model, device=str(self.accelerator.device))
+        self.engine = engine  # also renders the validation videos, with the LoRA as it is being trained
         self.engine_name = engine.spec.name
         self.pipe = engine.load()
         self.transformer = self.pipe.transformer
@@ -95,6 +96,15 @@ class Trainer:
         if self.config.gradient_checkpointing:
             self.transformer.enable_gradient_checkpointing()
         return self.pipe
+
+    def estimate(self):
+        """Tokens, FLOPs, memory and a time floor for one sample-step at the configured size."""
+        from engine.train_estimate import estimate_step
+
+        c = self.config
+        model = self.accelerator.unwrap_model(self.transformer)
+        return estimate_step(dict(model.config), c.height, c.width, c.num_frames, self.trainable_parameters,
+                             c.gradient_checkpointing, parameters=sum(p.numel() for p in model.parameters()))
 
     def check_data(self):
         """Find and validate every sample (no model needed): call it first to fail fast."""
@@ -107,11 +117,15 @@ class Trainer:
     def prepare_data(self, on_progress=None):
         if not self.samples:
             self.check_data()
-        self.encoded = []
+        self.encoded, self.pose_videos = [], []
         for index, sample in enumerate(self.samples):
             if on_progress:
                 on_progress(index, len(self.samples), sample.name)
             self.encoded.append(self.encode_sample(sample))
+        self.empty_prompt = self.encode_prompt("").cpu()
+        if self.accelerator.device.type == "cuda" and not self.config.validate_every:
+            # Prompts are encoded: the text encoder (UMT5-XXL, ~11 GB in bf16) is not needed on the GPU.
+            self.pipe.text_encoder.to("cpu")
         return self.checks
 
     def encode_sample(self, sample):
@@ -124,9 +138,10 @@ class Trainer:
         cache = self.out_dir / "cache"
         key = sample_key(sample, c.height, c.width, c.num_frames, c.fps, self.engine_name)
         path = cache / f"{key}.pt"
+        pose_path = ensure_pose_video(sample, cache, c.height, c.width, c.num_frames, c.fps)
+        self.pose_videos.append(pose_path)
         if path.is_file():
             return EncodedSample(**torch.load(path, weights_only=True))
-        pose_path = ensure_pose_video(sample, cache, c.height, c.width, c.num_frames, c.fps)
         frames = read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)
         pose = read_clip(pose_path, c.height, c.width, c.num_frames, c.fps, c.fit)
         reference = self.reference_image(sample, frames)
@@ -205,7 +220,6 @@ class Trainer:
         # The scheduler stays outside accelerate, which would step it once per process: the learning rate
         # follows optimizer steps, however many processes share them.
         self.transformer, self.optimizer = self.accelerator.prepare(self.transformer, self.optimizer)
-        self.empty_prompt = self.encode_prompt("").cpu()
 
     def step_generator(self, step: int):
         import torch
@@ -290,7 +304,10 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return {"step": step + 1, "loss": total, "lr": self.scheduler.get_last_lr()[0], "samples": records}
+        record = {"step": step + 1, "loss": total, "lr": self.scheduler.get_last_lr()[0], "samples": records}
+        if self.accelerator.device.type == "cuda":
+            record["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
+        return record
 
     def run(self, on_step=None, should_stop=None, resume: str | Path | None = None) -> Path:
         """Train to max_steps; returns the final LoRA file. Cancelling saves a checkpoint first."""
@@ -318,7 +335,35 @@ class Trainer:
                 on_step(record)
             if (step + 1) % c.checkpoint_every == 0 and step + 1 < c.max_steps:
                 self.save_checkpoint(step + 1)
+            if c.validate_every and (step + 1) % c.validate_every == 0:
+                self.render_validation(step + 1)
         return self.save_lora(self.out_dir)
+
+    def render_validation(self, step: int) -> Path | None:
+        """A video at a fixed seed from the first sample's pose and reference, to watch what the LoRA learns.
+
+        The blog saw identity and background leaking into its LoRA only after three days; a video every
+        few hundred steps shows it early.
+        """
+        if not self.accelerator.is_main_process:
+            return None
+        c = self.config
+        sample = self.samples[0]
+        folder = self.out_dir / "validation"
+        folder.mkdir(parents=True, exist_ok=True)
+        reference = folder / "reference.png"
+        if not reference.is_file():
+            from engine.train_data import read_clip
+
+            self.reference_image(sample, read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)).save(reference)
+        request = self.engine.default_request(
+            control_video=str(self.pose_videos[0]), reference=str(reference),
+            prompt=c.validation_prompt or sample.prompt, seed=c.seed, height=c.height, width=c.width,
+            num_frames=c.num_frames, fps=c.fps, control_fit=c.fit)
+        result = self.engine.generate(request, out_dir=folder / f"step-{step:06d}")
+        self.transformer.train()
+        logger.info("validation video %s", result.video_path)
+        return Path(result.video_path)
 
     # ---- files ----------------------------------------------------------------------------------------
 

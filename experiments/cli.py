@@ -100,8 +100,8 @@ def run_train(args) -> int:
         for check in checks:
             for note in check.notes:
                 logger.info("%s: %s", check.name, note)
-        logger.info("%d samples; %s LoRA parameters trainable (target %s, rank %d)", len(checks),
-                    f"{trainer.trainable_parameters:,}", config.target, config.rank)
+        logger.info("%d samples; target %s, rank %d", len(checks), config.target, config.rank)
+        logger.info("estimate: %s", trainer.estimate().summary())
     last = [0.0]
 
     def report(record):

@@ -121,3 +121,12 @@ def test_two_cpu_processes_train_one_lora_with_accelerate(dataset, tmp_path):
     rows = (tmp_path / "loss.csv").read_text().strip().splitlines()[1:]
     assert [row.split(",")[0] for row in rows] == ["1", "2", "3", "4"]  # one writer, one row per step
     assert rows[0].split(",")[2] == "2.000e-05"  # the schedule counts optimizer steps, not processes
+
+
+def test_validation_videos_at_a_fixed_seed_and_the_estimate(dataset, tmp_path):
+    trainer = make_trainer(dataset, tmp_path, max_steps=2, validate_every=1)
+    trainer.run()
+    videos = sorted(tmp_path.glob("validation/step-*/video.mp4"))
+    assert [v.parent.name for v in videos] == ["step-000001", "step-000002"]
+    estimate = trainer.estimate()  # 2 latent frames + the reference, 2 x 2 patches
+    assert estimate.tokens == 3 * 2 * 2 and estimate.trainable_parameters == trainer.trainable_parameters

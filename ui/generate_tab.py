@@ -7,7 +7,7 @@ import logging
 import gradio as gr
 
 from engine.engine import GenerationCancelled
-from engine.lora import list_loras
+from engine.lora import list_loras, lora_label
 from engine.paths import ASSETS_DIR
 from engine.prompts import negative_prompts
 from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
@@ -23,7 +23,7 @@ SAMPLE_PROMPT = (
 
 
 def lora_choices() -> list[tuple[str, str]]:
-    return [("none", NO_LORA)] + [(path.name, str(path)) for path in list_loras()]
+    return [("none", NO_LORA)] + [(lora_label(path), str(path)) for path in list_loras()]
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
