@@ -19,6 +19,7 @@ TABS = [
     ("Pose", "pose", "ui.pose_tab", "build_pose_tab"),
     ("Prompts", "prompts", "ui.prompts_tab", "build_prompts_tab"),
     ("Sweep", "sweep", "ui.sweep_tab", "build_sweep_tab"),
+    ("Train", "train", "ui.train_tab", "build_train_tab"),
     ("History", "history", "ui.history_tab", "build_history_tab"),
 ]
 

@@ -58,3 +58,35 @@ def sweep_figures(rows: list[dict], axis_fields: dict) -> dict:
     if "num_inference_steps" in axis_fields.values() and x_field != "num_inference_steps":
         figures["runtime_vs_steps"] = metric_figure(rows, "seconds", "num_inference_steps", x_field)
     return figures
+
+
+def smoothed(values: list[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction, as TensorBoard smooths loss curves."""
+    out, average = [], 0.0
+    for count, value in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * value
+        out.append(average / (1 - weight ** count))
+    return out
+
+
+def training_loss_figure(rows: list[dict]):
+    """rows: loss.csv (one row per sample per step). Raw and smoothed step loss, and loss by noise level."""
+    import plotly.graph_objects as go
+
+    steps: dict = {}
+    buckets: dict = defaultdict(list)
+    for row in rows:
+        steps[int(row["step"])] = float(row["loss"])
+        buckets[int(row["bucket"])].append((int(row["step"]), float(row["sample_loss"])))
+    xs = sorted(steps)
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=xs, y=[steps[x] for x in xs], mode="lines", name="loss", opacity=0.35))
+    figure.add_trace(go.Scatter(x=xs, y=smoothed([steps[x] for x in xs]), mode="lines", name="smoothed"))
+    for bucket in sorted(buckets):
+        points = buckets[bucket]
+        low, high = bucket / 4, (bucket + 1) / 4
+        figure.add_trace(go.Scatter(x=[p[0] for p in points], y=smoothed([p[1] for p in points]), mode="lines",
+                                    name=f"noise {low:.2f}-{high:.2f}", line={"dash": "dot"}))
+    figure.update_layout(title="Training loss (raw, smoothed, and by noise level)", xaxis_title="step",
+                         yaxis_title="flow-matching loss", height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    return figure

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 SAMPLERS = ("uniform", "logit_normal", "shifted", "low_noise_warmup")
 
 
@@ -32,8 +30,10 @@ def warmup_density(sigma, iteration: int, alpha: float, tau: int):
     return 1.0 + warmup_tilt(iteration, alpha, tau) * (0.5 - sigma)
 
 
-def invert_warmup_cdf(uniform: torch.Tensor, tilt: float) -> torch.Tensor:
-    """Solve s + (c/2)(s - s^2) = u for s in [0, 1]."""
+def invert_warmup_cdf(uniform, tilt: float):
+    """Solve s + (c/2)(s - s^2) = u for s in [0, 1] (u a tensor of uniforms)."""
+    import torch
+
     if tilt < 1e-8:
         return uniform
     half = tilt / 2
@@ -41,10 +41,12 @@ def invert_warmup_cdf(uniform: torch.Tensor, tilt: float) -> torch.Tensor:
     return (b - torch.sqrt(b * b - 4 * half * uniform)) / (2 * half)
 
 
-def sample_sigmas(batch: int, sampler: str, iteration: int = 0, *, generator: torch.Generator | None = None,
+def sample_sigmas(batch: int, sampler: str, iteration: int = 0, *, generator=None,
                   logit_mean: float = 0.0, logit_std: float = 1.0, shift: float = 3.0, warmup_alpha: float = 1.0,
-                  warmup_tau: int = 500) -> torch.Tensor:
-    """`batch` noise levels in (0, 1) for one training step at `iteration`."""
+                  warmup_tau: int = 500):
+    """A tensor of `batch` noise levels in (0, 1) for one training step at `iteration`."""
+    import torch  # lazily: the Train tab reads SAMPLERS at start-up
+
     if sampler == "uniform":
         sigmas = torch.rand(batch, generator=generator)
     elif sampler == "logit_normal":

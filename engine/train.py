@@ -428,5 +428,13 @@ class Trainer:
         return int(state["step"])
 
 
+def read_loss_csv(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "loss.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
     return sorted(Path(run_dir).glob(f"{CHECKPOINT_PREFIX}*/{LORA_FILE}"))

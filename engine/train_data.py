@@ -149,7 +149,11 @@ def ensure_pose_video(sample: Sample, work_dir: Path, height: int, width: int, n
     from engine.pose import PoseRequest, extract_pose
 
     out = work_dir / "poses" / sample.video.stem
+    # Detect at 256 px or more on the short side (small training sizes would starve the detector); the
+    # pose video is fitted to the training size when it is read, like the clip.
+    scale = max(1.0, 256 / min(height, width))
     if not (out / "pose.mp4").is_file():
-        extract_pose(PoseRequest(video=str(sample.video), num_frames=num_frames, fps=fps, width=width, height=height,
-                                 fit="crop"), out)
+        extract_pose(PoseRequest(video=str(sample.video), num_frames=num_frames, fps=fps, fit="crop",
+                                 width=int(round(width * scale / 16)) * 16, height=int(round(height * scale / 16)) * 16),
+                     out)
     return out / "pose.mp4"

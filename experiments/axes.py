@@ -116,8 +116,18 @@ def value_label(field: str, value) -> str:
     elif isinstance(value, float):
         shown = f"{value:.1f}" if value == round(value, 1) else f"{value:g}"
     else:
-        shown = file_name(value) if field in ("reference", "control_video", "lora") else str(value)
+        shown = lora_name(value) if field == "lora" else (
+            file_name(value) if field in ("reference", "control_video") else str(value))
     return LABELS[field].format(shown)
+
+
+def lora_name(path) -> str:
+    """Trained runs save every LoRA as pytorch_lora_weights.safetensors: name those by their folder
+    (the run, or checkpoint-000050)."""
+    parts = str(path).replace("\\", "/").split("/")
+    if parts[-1] == "pytorch_lora_weights.safetensors" and len(parts) > 1 and parts[-2]:
+        return parts[-2]
+    return parts[-1]
 
 
 def file_name(path) -> str:

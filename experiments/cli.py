@@ -81,6 +81,8 @@ def add_train_command(commands):
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                        help="any TrainConfig field, e.g. --set rank=16 --set sampler=uniform")
     train.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint-NNNNNN folder to continue from")
+    train.add_argument("--stop-file", metavar="PATH", help="stop (saving a checkpoint) when this file appears; "
+                                                          "the Train tab's Stop button creates it")
     train.set_defaults(func=run_train)
 
 
@@ -110,7 +112,8 @@ def run_train(args) -> int:
             logger.info("step %d/%d loss %.4f lr %.2e (%.2f s/step)", record["step"], config.max_steps,
                         record["loss"], record["lr"], record["seconds"])
 
-    lora = trainer.run(on_step=report, resume=args.resume)
+    should_stop = (lambda: os.path.exists(args.stop_file)) if args.stop_file else None
+    lora = trainer.run(on_step=report, should_stop=should_stop, resume=args.resume)
     if main_process:
         print(lora)
     return 0

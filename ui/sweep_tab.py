@@ -210,7 +210,8 @@ def build_sweep_tab(engine, links: dict):
     def take_from_generate(ref, video):
         return ref, video
 
-    preset.change(on_preset, preset, axis_inputs, queue=False, api_visibility="private")
+    # .input, not .change: other tabs set the preset and the axes together, and must not be overwritten.
+    preset.input(on_preset, preset, axis_inputs, queue=False, api_visibility="private")
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     # Sets saved in the Prompts tab after the page loaded show up when the list is opened.
     prompt_set.focus(lambda: gr.Dropdown(choices=prompt_set_choices()), None, prompt_set, queue=False,
@@ -224,4 +225,4 @@ def build_sweep_tab(engine, links: dict):
     stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
     take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
                       [reference, control], queue=False, api_visibility="private")
-    return {"reference": reference, "control": control}
+    return {"reference": reference, "control": control, "preset": preset, "axes": axis_widgets}

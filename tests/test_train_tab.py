@@ -1,0 +1,59 @@
+"""Train tab: widgets -> TrainConfig, datasets that stay in their folder, and a run end to end over the API."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ui.train_tab import add_dataset, build_config, checkpoint_values, resolve_dataset, safe_name
+
+DEFAULTS = dict(preset="self-attention", max_steps=2, rank=4, learning_rate=1e-3, sampler="uniform",
+                gradient_accumulation=1, checkpoint_every=1, validate_every=0, height=32, width=32, num_frames=5,
+                gradient_checkpointing=False, more="")
+
+
+def config_values(**changes):
+    return list((DEFAULTS | changes).values())
+
+
+def test_widgets_become_a_config_preset_first_then_fields_then_settings():
+    config = build_config(*config_values(more="seed=7\nreference_dropout=0.1"))
+    assert config.target == "self_attention" and config.rank == 4 and config.lora_alpha == 4.0
+    assert config.seed == 7 and config.reference_dropout == 0.1
+
+
+@pytest.mark.parametrize("changes,reason", [
+    (dict(num_frames=6), "4n\\+1"),
+    (dict(more="rnak=3"), "expected FIELD=VALUE"),
+    (dict(preset="../../etc/passwd"), "plain words"),
+])
+def test_bad_settings_name_the_problem(changes, reason):
+    with pytest.raises(ValueError, match=reason):
+        build_config(*config_values(**changes))
+
+
+def test_dataset_names_cannot_leave_the_datasets_folder(tmp_path):
+    assert safe_name("../../etc") == "etc" and safe_name("my dances!") == "my-dances"
+    clip = tmp_path / "a clip.mp4"
+    clip.write_bytes(b"x")
+    folder = add_dataset("../escape", [str(clip)])
+    assert folder.parent.name == "datasets" and (folder / "a_clip.mp4").is_file()
+    with pytest.raises(ValueError, match="no dataset"):
+        resolve_dataset("nothing-here")
+
+
+def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
+    assert client.predict(api_name="/train_sample_dataset")["value"] == "sample"
+    estimate = client.predict(*config_values(), api_name="/train_estimate")
+    assert "Before launch" in estimate and "trainable" in estimate
+    started = time.time()
+    status, plot, validation, log, files = client.predict("sample", *config_values(), api_name="/train")
+    assert status.startswith("Done"), log
+    names = sorted(Path(f).name for f in files)
+    assert names == ["config.yaml", "loss.csv", "pytorch_lora_weights.safetensors", "train.log"]
+    from ui.train_tab import runs_dir
+
+    run_dir = next(runs_dir().glob("*-self-attention"))
+    values = checkpoint_values(run_dir)
+    assert values.count("checkpoint-") == 1 and values.endswith("pytorch_lora_weights.safetensors")
+    assert time.time() - started < 120
