@@ -60,7 +60,7 @@ def measure_gif(height: int, width: int, scale: float) -> dict:
     clip = media.read_video(ASSETS_DIR / "pose.mp4").frames
     frames = np.stack([media.fit_frame(clip[i % len(clip)], height, width, "pad") for i in range(81)])
     tiles = {(r, c): grid.Tile(frames=np.roll(frames, 3 * (4 * r + c), axis=0)) for r in range(3) for c in range(4)}
-    rows, cols = ["Pretrained", "LoRA α 0.7", "LoRA α 1.0"], ["CFG 3.0", "CFG 5.0", "CFG 7.5", "CFG 9.0"]
+    rows, cols = ["Pretrained", "LoRA alpha 0.7", "LoRA alpha 1.0"], ["CFG 3.0", "CFG 5.0", "CFG 7.5", "CFG 9.0"]
     start = time.perf_counter()
     composed = grid.compose_frames(tiles, rows, cols, "model tiny · seed 1 · 50 steps", scale=scale)
     compose_seconds = time.perf_counter() - start

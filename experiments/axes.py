@@ -25,7 +25,7 @@ _RANGE = re.compile(r"^(?P<start>[-+]?\d*\.?\d+)\s*-\s*(?P<end>[-+]?\d*\.?\d+)"
                     r"(?:\s*\((?P<step>[-+]?\d*\.?\d+)\)|\s*\[(?P<count>\d+)\])?$")
 
 # How a value reads in a grid header.
-LABELS = {"guidance_scale": "CFG {}", "num_inference_steps": "Steps {}", "lora_scale": "LoRA α {}",
+LABELS = {"guidance_scale": "CFG {}", "num_inference_steps": "Steps {}", "lora_scale": "LoRA alpha {}",
           "seed": "Seed {}", "flow_shift": "Shift {}", "conditioning_scale": "Control {}", "prompt": "{}",
           "negative_prompt": "Neg: {}", "lora": "{}", "reference": "Ref: {}", "control_video": "Pose: {}",
           "tier": "{}"}
@@ -110,7 +110,7 @@ def _one_value(field: str, value):
 
 
 def value_label(field: str, value) -> str:
-    """How one value reads in a grid header: 'CFG 5.0', 'LoRA α 0.7', 'Seed 3'."""
+    """How one value reads in a grid header: 'CFG 5.0', 'LoRA alpha 0.7', 'Seed 3'."""
     if isinstance(value, list):
         shown = "/".join(f"{v:g}" for v in value)
     elif isinstance(value, float):
