@@ -213,13 +213,15 @@ class Trainer:
         import torch
 
         c = self.config
-        parameters = [p for p in self.transformer.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(parameters, lr=c.learning_rate, weight_decay=c.weight_decay)
+        self.trainable = [p for p in self.transformer.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.trainable, lr=c.learning_rate, weight_decay=c.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: learning_rate_factor(step, c.warmup_steps, c.max_steps))
         # The scheduler stays outside accelerate, which would step it once per process: the learning rate
         # follows optimizer steps, however many processes share them.
         self.transformer, self.optimizer = self.accelerator.prepare(self.transformer, self.optimizer)
+        layers = len(self.accelerator.unwrap_model(self.transformer).config.vace_layers)
+        self.vace_scale = torch.ones(layers, device=self.accelerator.device)
 
     def step_generator(self, step: int):
         import torch
@@ -250,11 +252,9 @@ class Trainer:
         noise = torch.randn(target.shape, generator=generator).to(device)
         noisy = (1 - sigma) * target + sigma * noise
         timestep = torch.tensor([sigma * 1000.0], device=device)
-        layers = len(self.accelerator.unwrap_model(self.transformer).config.vace_layers)
         with self.accelerator.autocast():
             prediction = self.transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=prompt,
-                                          control_hidden_states=conditioning,
-                                          control_hidden_states_scale=torch.ones(layers, device=device),
+                                          control_hidden_states=conditioning, control_hidden_states_scale=self.vace_scale,
                                           return_dict=False)[0]
         skip = 0 if drop_reference else 1  # the prepended reference frame is copied, not learned
         velocity = noise - target
@@ -299,8 +299,7 @@ class Trainer:
                 records.append((sigma, value, drop_reference, drop_prompt))
                 position += 1
         if c.max_grad_norm:
-            self.accelerator.clip_grad_norm_(
-                [p for p in self.transformer.parameters() if p.requires_grad], c.max_grad_norm)
+            self.accelerator.clip_grad_norm_(self.trainable, c.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
