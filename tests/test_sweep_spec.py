@@ -34,7 +34,8 @@ def test_expansion_labels_and_lora_choice(lora_files):
     by_position = {(c.position["x"], c.position["y"]): c for c in cells}
     assert by_position[(1, 0)].labels == {"x": "CFG 5.0", "y": "Pretrained"}
     assert by_position[(1, 0)].request.lora is None and by_position[(1, 1)].request.lora == str(lora_files["diffusers"])
-    assert by_position[(2, 1)].labels == {"x": "CFG 7.5", "y": "LoRA pytorch_lora_weights.safetensors"}
+    # A file saved by diffusers is always pytorch_lora_weights.safetensors: it is named by its folder.
+    assert by_position[(2, 1)].labels == {"x": "CFG 7.5", "y": "LoRA diffusers"}
     with pytest.raises(ValueError, match="this sweep uses a LoRA"):
         expand(spec, make_request, lora=None)
 
