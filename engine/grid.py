@@ -18,6 +18,7 @@ BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
 FAILED_FILL = (200, 200, 200)
 FAILED_INK = (170, 0, 0)
+NOT_RUN_INK = (110, 110, 110)
 GAP = 4
 
 
@@ -27,6 +28,8 @@ class Tile:
 
     frames: np.ndarray | None = None
     error: str | None = None
+    not_run: bool = False
+    """A cell a stopped sweep never reached: grey and labelled so, not drawn as a failure."""
 
 
 @dataclass
@@ -98,14 +101,14 @@ def grid_background(layout: GridLayout) -> Image.Image:
     return canvas
 
 
-def draw_failed(canvas: Image.Image, layout: GridLayout, row: int, col: int, error: str):
+def draw_failed(canvas: Image.Image, layout: GridLayout, row: int, col: int, text: str, ink=FAILED_INK):
     x, y = layout.tile_origin(row, col)
     draw = ImageDraw.Draw(canvas)
-    draw.rectangle([x, y, x + layout.tile_w - 1, y + layout.tile_h - 1], fill=FAILED_FILL, outline=FAILED_INK, width=3)
+    draw.rectangle([x, y, x + layout.tile_w - 1, y + layout.tile_h - 1], fill=FAILED_FILL, outline=ink, width=3)
     small = font(max(10, layout.font_size - 4))
-    lines = textwrap.wrap(f"failed: {error}", max(10, int(layout.tile_w / (small.size * 0.55))))
+    lines = textwrap.wrap(text, max(10, int(layout.tile_w / (small.size * 0.55))))
     for i, line in enumerate(lines[: max(1, layout.tile_h // (small.size + 3) - 1)]):
-        draw.text((x + 6, y + 6 + i * (small.size + 3)), line, fill=FAILED_INK, font=small)
+        draw.text((x + 6, y + 6 + i * (small.size + 3)), line, fill=ink, font=small)
 
 
 def compose_frames(tiles: dict, rows: list[str], cols: list[str], legend: str = "", scale: float = 1.0,
@@ -115,7 +118,10 @@ def compose_frames(tiles: dict, rows: list[str], cols: list[str], legend: str = 
     background = grid_background(layout)
     for (row, col), tile in tiles.items():
         if tile.frames is None:
-            draw_failed(background, layout, row, col, tile.error or "no output")
+            if tile.not_run:
+                draw_failed(background, layout, row, col, "not run yet", ink=NOT_RUN_INK)
+            else:
+                draw_failed(background, layout, row, col, f"failed: {tile.error or 'no output'}")
     length = max((len(t.frames) for t in tiles.values() if t.frames is not None), default=1)
     resized = {pos: _resize_frames(t.frames, layout) for pos, t in tiles.items() if t.frames is not None}
     frames = []

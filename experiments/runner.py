@@ -227,7 +227,7 @@ class SweepRunner:
 
     def _tile(self, cell: Cell, record: dict | None) -> grid.Tile:
         if not record:
-            return grid.Tile(error="not run")
+            return grid.Tile(not_run=True)
         if record.get("status") == "failed":
             return grid.Tile(error=record.get("error"))
         try:

@@ -86,3 +86,13 @@ def test_gif_durations_keep_16_fps_exactly_despite_centiseconds():
     assert sum(durations) == 1000 and set(durations) == {60, 70}
     assert sum(grid.gif_durations(81, fps=16)) == 5060  # 81 frames at 16 fps: 5.0625 s, to the nearest 10 ms
     assert grid.gif_durations(3, fps=10) == [100, 100, 100]
+
+
+def test_a_cell_a_stopped_sweep_never_reached_is_grey_not_a_red_failure():
+    from engine.grid import FAILED_INK, NOT_RUN_INK, Tile, compose_frames
+
+    frames = compose_frames({(0, 0): Tile(not_run=True), (0, 1): Tile(error="boom")}, ["r"], ["a", "b"])
+    pixels = {tuple(p) for p in frames[0].reshape(-1, 3)}
+    assert NOT_RUN_INK in pixels and FAILED_INK in pixels
+    left_half = frames[0][:, : frames.shape[2] // 2].reshape(-1, 3)
+    assert not any(tuple(p) == FAILED_INK for p in left_half)

@@ -89,7 +89,7 @@ def build_generate_tab(engine, links: dict):
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed",
                                  info="Same inputs and seed give the same video.")
                 lora = gr.Dropdown(choices=lora_choices(), value=NO_LORA, label="LoRA",
-                                   info="Files in loras/ (safetensors only).")
+                                   info="Files in loras/ and trained runs (safetensors only).", elem_id="generate-lora")
                 lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label="LoRA strength",
                                        info="0 gives the base model's output; no reload when you change it.")
             with gr.Accordion("Negative prompt and advanced settings", open=False):
@@ -111,7 +111,7 @@ def build_generate_tab(engine, links: dict):
                                            info="How the control video fills the frame; pad keeps proportions.")
             with gr.Row():
                 inspect_button = gr.Button("Inspect inputs")
-                generate_button = gr.Button("Generate", variant="primary")
+                generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")
                 stop_button = gr.Button("Stop", variant="stop")
     with gr.Row():
         with gr.Column():
@@ -121,7 +121,7 @@ def build_generate_tab(engine, links: dict):
                 received = gr.Gallery(label="Control frames as sampled", columns=2, height=220, object_fit="contain")
             received_text = gr.Markdown()
         with gr.Column():
-            video = gr.Video(label="Result", height=300, autoplay=True, loop=True)
+            video = gr.Video(label="Result", height=300, autoplay=True, loop=True, elem_id="generate-result")
             timings = gr.Markdown()
             files = gr.File(label="Video and manifest", file_count="multiple")
 

@@ -74,7 +74,8 @@ def build_pose_tab(engine, links):
     outputs_state = gr.State({})
     with gr.Row():
         with gr.Column():
-            video = gr.Video(label="Driving video (mp4, mov, webm, avi, gif)", sources=["upload"], height=240)
+            video = gr.Video(label="Driving video (mp4, mov, webm, avi, gif)", sources=["upload"], height=240,
+                             elem_id="pose-video")
             aist = gr.Markdown()
             with gr.Row():
                 start = gr.Number(0, label="Start (s)", minimum=0, info="where in the video the clip begins")
@@ -116,7 +117,7 @@ def build_pose_tab(engine, links):
                     camera = gr.Number(None, label="Camera 1-9", precision=0,
                                        info="for AIST++ files holding all nine views; empty: the name's cNN")
             with gr.Row():
-                extract_button = gr.Button("Extract pose", variant="primary")
+                extract_button = gr.Button("Extract pose", variant="primary", elem_id="pose-extract")
                 stop_button = gr.Button("Stop")
         with gr.Column():
             with gr.Row():
@@ -125,14 +126,14 @@ def build_pose_tab(engine, links):
             with gr.Row():
                 first_frame = gr.Image(label="First frame (reference)", height=200, interactive=False)
                 fit_preview = gr.Image(label="Reference | driving | fitted", height=200, interactive=False)
-            diagnostics = gr.Markdown()
+            diagnostics = gr.Markdown(elem_id="pose-diagnostics")
             detection_plot = gr.Plot(label="Detection rate")
             before_after = gr.Video(label="Smoothing: before | after", height=200, autoplay=True, loop=True)
             files = gr.File(label="pose.mp4, overlay.mp4, first_frame.png, keypoints.json, manifest.json",
                             file_count="multiple")
             with gr.Row():
                 to_generate = gr.Button("Use in Generate")
-                to_sweep = gr.Button("Use in Sweep")
+                to_sweep = gr.Button("Use in Sweep", elem_id="pose-to-sweep")
 
     widgets = [video, start, fps, num_frames, width, height, fit, reference_frame, backend, person, body, hands,
                face, threshold, smoothing, fit_mode, fit_photo, keypoints, keypoints_fps, keypoints_size, camera]

@@ -115,13 +115,13 @@ def build_sweep_tab(engine, links: dict):
                                      info="Fewer frames, smaller GIF; the timing stays true.")
             with gr.Row():
                 plan_button = gr.Button("Plan")
-                run_button = gr.Button("Run sweep", variant="primary")
-                stop_button = gr.Button("Stop", variant="stop")
+                run_button = gr.Button("Run sweep", variant="primary", elem_id="sweep-run")
+                stop_button = gr.Button("Stop", variant="stop", elem_id="sweep-stop")
         with gr.Column(scale=3):
             plan_text = gr.Markdown()
-            progress_text = gr.Markdown()
+            progress_text = gr.Markdown(elem_id="sweep-progress")
             cells_gallery = gr.Gallery(label="Finished cells", columns=4, height=220)
-            grid_gif = gr.Image(label="Comparison grid", type="filepath", interactive=False)
+            grid_gif = gr.Image(label="Comparison grid", type="filepath", interactive=False, elem_id="sweep-grid")
             sheet = gr.Image(label="Contact sheet (4 frames per cell)", type="filepath", interactive=False)
             table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=True)
             with gr.Row():
@@ -129,7 +129,8 @@ def build_sweep_tab(engine, links: dict):
                                      info="Metric against the X value, one line per Y; seeds give the error bars.")
             plot = gr.Plot(label="Metric plot")
             run_record = gr.State({})
-            files = gr.File(label="Downloads: grid GIF / MP4 / PNG, cells.csv, manifest, ZIP", file_count="multiple")
+            files = gr.File(label="Downloads: grid GIF / MP4 / PNG, cells.csv, manifest, ZIP", file_count="multiple",
+                            elem_id="sweep-files")
 
     axis_inputs = [w for pair in axis_widgets.values() for w in pair]
     spec_inputs = [preset, *axis_inputs, overrides, prompt_set, reference, control]

@@ -171,7 +171,7 @@ def build_train_tab(engine, links):
                                  info="main-blocks (the blog's run 1), self-attention (run 2), vace-branch "
                                       "(DiffSynth-Studio), custom-regex")
             with gr.Row():
-                max_steps = gr.Number(20, label="Steps", precision=0, info="optimizer steps")
+                max_steps = gr.Number(20, label="Steps", precision=0, info="optimizer steps", elem_id="train-steps")
                 rank = gr.Number(8, label="Rank", precision=0, info="LoRA rank (alpha = rank)")
                 learning_rate = gr.Number(1e-4, label="Learning rate", info="AdamW, warmup then cosine")
             with gr.Row():
@@ -180,27 +180,30 @@ def build_train_tab(engine, links):
                 gradient_accumulation = gr.Number(1, label="Accumulate", precision=0,
                                                   info="micro-batches per step: large batches, few steps")
             with gr.Row():
-                checkpoint_every = gr.Number(10, label="Checkpoint every", precision=0, info="steps")
-                validate_every = gr.Number(10, label="Validation video every", precision=0, info="steps; 0: never")
+                checkpoint_every = gr.Number(10, label="Checkpoint every", precision=0, info="steps",
+                                             elem_id="train-checkpoint-every")
+                validate_every = gr.Number(10, label="Validation video every", precision=0, info="steps; 0: never",
+                                           elem_id="train-validate-every")
             with gr.Row():
-                height = gr.Number(128, label="Height", precision=0, info="training size, multiple of 16")
-                width = gr.Number(224, label="Width", precision=0, info="multiple of 16")
-                num_frames = gr.Number(17, label="Frames", precision=0, info="4n+1 at 16 fps")
+                height = gr.Number(128, label="Height", precision=0, info="training size, multiple of 16",
+                                   elem_id="train-height")
+                width = gr.Number(224, label="Width", precision=0, info="multiple of 16", elem_id="train-width")
+                num_frames = gr.Number(17, label="Frames", precision=0, info="4n+1 at 16 fps", elem_id="train-frames")
             gradient_checkpointing = gr.Checkbox(False, label="Gradient checkpointing",
                                                  info="far less activation memory for about a third more time")
             more = gr.Textbox(label="More settings", lines=2, placeholder="reference_dropout=0.05\nseed=1",
                               info="One field=value per line (any TrainConfig field)")
             with gr.Row():
                 estimate_button = gr.Button("Estimate")
-                train_button = gr.Button("Train", variant="primary")
+                train_button = gr.Button("Train", variant="primary", elem_id="train-run")
                 stop_button = gr.Button("Stop (saves a checkpoint)", variant="stop")
         with gr.Column():
-            status = gr.Markdown()
+            status = gr.Markdown(elem_id="train-status")
             loss_plot = gr.Plot(label="Loss")
             validation = gr.Video(label="Latest validation video (fixed seed)", height=200, autoplay=True, loop=True)
             log = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False)
             files = gr.File(label="LoRA, loss.csv, config.yaml, log", file_count="multiple")
-            sweep_button = gr.Button("Sweep checkpoints x LoRA strength")
+            sweep_button = gr.Button("Sweep checkpoints x LoRA strength", elem_id="train-to-sweep")
 
     config_inputs = [preset, max_steps, rank, learning_rate, sampler, gradient_accumulation, checkpoint_every,
                      validate_every, height, width, num_frames, gradient_checkpointing, more]

@@ -1,0 +1,121 @@
+"""End to end in a real browser: Debian's Chromium, headless, driven by Playwright, against the app on
+127.0.0.1 with the tiny engine. Screenshots are kept in test-artifacts/ (CI keeps that folder).
+
+These need Debian's `chromium` (.ci/run installs it with apt) and the playwright package
+(requirements.txt). Without them the tests skip and say which is missing.
+"""
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = REPO / "test-artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LONG = 240_000  # ms: a 2-core CI machine running a sweep of the tiny model
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does it)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(app_url, wait_until="load")
+    page.wait_for_selector("#engine-banner", timeout=60_000)
+    return page
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def set_number(page, elem_id, value):
+    field = page.locator(f"#{elem_id} input").first
+    field.fill(str(value))
+    field.press("Tab")
+
+
+def test_pose_then_sweep_then_the_grid_and_the_zip(browser, app_url, tmp_path):
+    page = open_page(browser, app_url)
+    page.get_by_role("tab", name="Pose").click()
+    page.locator("td:visible", has_text="368").first.click()  # the sample row: a real person clip
+    page.wait_for_selector("#pose-video video", timeout=30_000)
+    page.locator("#pose-extract").click()
+    page.wait_for_selector("#pose-diagnostics >> text=A person was found", timeout=LONG)
+    screenshot(page, "pose-extracted")
+    page.locator("#pose-to-sweep").click()
+    page.wait_for_selector("#sweep-run", state="visible")
+    page.locator("#sweep-run").click()
+    page.wait_for_selector("#sweep-grid img", timeout=LONG)
+    zip_link = page.locator('#sweep-files a[download$=".zip"]')
+    zip_link.first.wait_for(timeout=LONG)
+    screenshot(page, "pose-sweep-grid")
+    with page.expect_download() as download_info:
+        zip_link.first.click()
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        names = archive.namelist()
+    assert any(name.endswith("grid.gif") for name in names) and any(name.endswith("manifest.json") for name in names)
+    page.context.close()
+
+
+def test_train_a_few_steps_then_the_lora_appears_then_an_alpha_sweep(browser, app_url):
+    page = open_page(browser, app_url)
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_role("button", name="Use the sample clip").click()
+    for elem_id, value in (("train-steps", 4), ("train-checkpoint-every", 2), ("train-validate-every", 0),
+                           ("train-height", 64), ("train-width", 64), ("train-frames", 5)):
+        set_number(page, elem_id, value)
+    page.locator("#train-run").click()
+    page.wait_for_selector("#train-status >> text=Done:", timeout=LONG)
+    screenshot(page, "train-done")
+    run_name = re.search(r"Done: (\S+)\.", page.locator("#train-status").inner_text()).group(1)
+
+    page.get_by_role("tab", name="Generate").click()
+    page.locator("#generate-lora input").click()
+    page.get_by_role("option", name=re.compile(re.escape(run_name))).first.wait_for(timeout=10_000)
+    page.keyboard.press("Escape")
+
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#train-to-sweep").click()
+    page.wait_for_selector("#sweep-run", state="visible")
+    page.locator("#sweep-run").click()
+    page.wait_for_selector("#sweep-grid img", timeout=LONG)
+    screenshot(page, "train-alpha-sweep")
+    assert "6 of 6" in page.locator("#sweep-progress").inner_text() or page.locator("#sweep-grid img").count()
+    page.context.close()
+
+
+def test_two_sessions_queue_and_a_long_sweep_stops_from_the_page(browser, app_url):
+    first, second = open_page(browser, app_url), open_page(browser, app_url)
+    first.get_by_role("tab", name="Sweep").click()
+    first.locator("#sweep-run").click()  # the default preset: several cells, the model queue is busy
+    first.wait_for_selector("#sweep-progress >> text=/cell/i", timeout=LONG)
+    second.locator("td:visible", has_text="young man").first.click()  # Generate's sample: joins the queue
+    second.wait_for_selector("text=/queue/i", timeout=30_000)
+    screenshot(second, "second-session-queued")
+    first.locator("#sweep-stop").click()
+    second.wait_for_selector("#generate-result video", timeout=LONG)
+    first.wait_for_selector("#sweep-progress >> text=/stop/i", timeout=LONG)
+    screenshot(first, "first-session-stopped")
+    assert first.locator("#generate-result video").count() == 0  # each session sees only its own results
+    first.context.close()
+    second.context.close()
