@@ -42,11 +42,28 @@ def build_app(engine):
     return demo
 
 
+MAX_UPLOAD = os.environ.get("VACE_LAB_MAX_UPLOAD", "200mb")  # larger uploads are refused before they land
+
+
+def default_host() -> str:
+    if os.environ.get("GRADIO_SERVER_NAME"):
+        return os.environ["GRADIO_SERVER_NAME"]
+    return "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"
+
+
+def launch_options() -> dict:
+    """What every launch shares (tests use it too): the browser may read only files in the workspace,
+    and uploads have a size limit."""
+    from engine.paths import workspace
+
+    return {"allowed_paths": [str(workspace())], "max_file_size": MAX_UPLOAD, "show_error": True}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Start VACE Lab in the browser.")
     parser.add_argument("--model", default=os.environ.get("VACE_LAB_MODEL", "auto"),
                         help="tiny, wan-vace-1.3b, wan-vace-14b, a hub id or a local folder (auto: 1.3B on CUDA, else tiny)")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=default_host(), help="127.0.0.1 here; 0.0.0.0 on a Hugging Face Space")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 7860)))
     parser.add_argument("--cpu-offload", action="store_true", help="model CPU offload for small GPUs")
     parser.add_argument("--vae-tiling", action="store_true", help="tile the VAE to cut peak memory")
@@ -65,7 +82,6 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     from engine import Engine
-    from engine.paths import workspace
 
     changes = {k: True for k, on in (("cpu_offload", args.cpu_offload), ("vae_tiling", args.vae_tiling)) if on}
     try:
@@ -75,9 +91,7 @@ def main(argv=None):
     logger.info(engine.banner().replace("**", ""))
     threading.Thread(target=warm_up, args=(engine,), daemon=True).start()
     demo = build_app(engine)
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name=args.host, server_port=args.port, allowed_paths=[str(workspace())], show_error=True,
-    )
+    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, **launch_options())
 
 
 if __name__ == "__main__":

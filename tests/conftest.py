@@ -104,12 +104,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url(tiny_engine):
-    from app import build_app
+    from app import build_app, launch_options
 
     demo = build_app(tiny_engine)
     port = _free_port()
     demo.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1", server_port=port,
-                                                   prevent_thread_lock=True, quiet=True, show_error=True)
+                                                   prevent_thread_lock=True, quiet=True, **launch_options())
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import time
 import uuid
 from pathlib import Path
@@ -50,6 +51,30 @@ def user_errors(handler):
             raise as_user_error(err) from None
 
     return wrapped
+
+
+# On a ZeroGPU Space each model job gets a GPU for at most this long (seconds); the environment variable
+# changes it. A longer limit waits longer in ZeroGPU's queue, so sweeps get more than single videos.
+GPU_SECONDS = {
+    "generate": ("VACE_LAB_GPU_SECONDS", 120),
+    "sweep": ("VACE_LAB_SWEEP_GPU_SECONDS", 600),
+    "pose": ("VACE_LAB_POSE_GPU_SECONDS", 120),
+}
+
+
+def gpu_job(kind: str):
+    """Wrap a model entry point in ZeroGPU's @spaces.GPU when the `spaces` package is installed (on a
+    Hugging Face Space); anywhere else the handler is returned unchanged."""
+
+    def wrap(handler):
+        try:
+            import spaces
+        except ImportError:
+            return handler
+        variable, default = GPU_SECONDS[kind]
+        return spaces.GPU(duration=int(os.environ.get(variable, default)))(handler)
+
+    return wrap
 
 
 SWEEP_RUNS = "sweeps"  # outputs/<kind> folder the Sweep tab writes and the History tab lists

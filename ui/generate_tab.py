@@ -11,7 +11,7 @@ from engine.lora import list_loras, lora_label
 from engine.paths import ASSETS_DIR
 from engine.prompts import negative_prompts
 from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
-from ui.common import image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import gpu_job, image_upload, new_cancel_flag, new_output_dir, user_errors
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ def build_generate_tab(engine, links: dict):
         return render_inspection(engine.inspect(build_request(engine, *values)))
 
     @user_errors
+    @gpu_job("generate")
     def on_generate(*values, progress=gr.Progress()):
         *widget_values, cancel = values
         cancel["stop"] = False

@@ -11,7 +11,7 @@ from engine.aist import try_parse_aist_name
 from engine.paths import ASSETS_DIR
 from engine.pose import PoseCancelled, PoseRequest, extract_pose
 from engine.pose_backends import default_backend
-from ui.common import image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import gpu_job, image_upload, new_cancel_flag, new_output_dir, user_errors
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +141,7 @@ def build_pose_tab(engine, links):
                       before_after, files, outputs_state]
 
     @user_errors
+    @gpu_job("pose")
     def on_extract(*values, progress=gr.Progress()):
         *widget_values, cancel = values
         cancel["stop"] = False

@@ -16,7 +16,7 @@ from engine.prompts import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, preset_names
-from ui.common import SWEEP_RUNS, image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import SWEEP_RUNS, gpu_job, image_upload, new_cancel_flag, new_output_dir, user_errors
 from ui.generate_tab import lora_choices
 
 CUSTOM = "(custom)"
@@ -151,6 +151,7 @@ def build_sweep_tab(engine, links: dict):
         return "**Plan:** " + runner.plan(probe=True).summary()
 
     @user_errors
+    @gpu_job("sweep")
     def on_run(lora_value, scale, step, *values, progress=gr.Progress()):
         *values, cancel = values
         cancel["stop"] = False

@@ -1,0 +1,72 @@
+"""ui/common.py and the launch settings: ZeroGPU wrapping, upload limits, one-line errors."""
+
+import sys
+import types
+
+import pytest
+
+from ui.common import gpu_job
+
+
+def test_without_the_spaces_package_handlers_are_left_alone(monkeypatch):
+    monkeypatch.setitem(sys.modules, "spaces", None)  # import spaces -> ImportError, as off Spaces
+
+    def handler():
+        return "ran"
+
+    assert gpu_job("generate")(handler) is handler
+
+
+def test_on_zerogpu_model_jobs_get_a_gpu_for_their_configured_time(monkeypatch):
+    # ZeroGPU itself only exists on Hugging Face's machines: a stand-in `spaces` module records what the
+    # real one is asked for (the decorator with a duration, as documented for spaces.GPU).
+    asked = []
+    fake = types.ModuleType("spaces")
+
+    def gpu(duration):
+        def decorate(function):
+            def on_gpu(*args, **kwargs):
+                asked.append(duration)
+                return function(*args, **kwargs)
+            return on_gpu
+        return decorate
+
+    fake.GPU = gpu
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    monkeypatch.setenv("VACE_LAB_SWEEP_GPU_SECONDS", "900")
+    assert gpu_job("generate")(lambda: "video")() == "video"
+    assert gpu_job("sweep")(lambda: "grid")() == "grid"
+    assert asked == [120, 900]
+
+
+def test_oversized_uploads_are_refused_with_a_reason(monkeypatch, tiny_engine, tmp_path):
+    import app
+    from gradio_client import Client, handle_file
+
+    from engine.paths import ASSETS_DIR
+    from tests.conftest import _free_port
+
+    monkeypatch.setattr(app, "MAX_UPLOAD", "20kb")
+    demo = app.build_app(tiny_engine)
+    port = _free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                        **app.launch_options())
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        big = ASSETS_DIR / "person.mp4"  # 350 kB
+        assert big.stat().st_size > 20_000
+        with pytest.raises(Exception, match="(?i)size|large"):
+            client.predict(handle_file(str(big)), 0, 16, 9, 256, 192, "pad", 0, "mediapipe", "largest", True,
+                           False, True, 0.3, 0, "off", None, None, None, "", None, api_name="/pose")
+    finally:
+        demo.close()
+
+
+def test_the_host_is_local_unless_on_a_space(monkeypatch):
+    import app
+
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert app.default_host() == "127.0.0.1"
+    monkeypatch.setenv("SPACE_ID", "someone/vace-lab")
+    assert app.default_host() == "0.0.0.0"
