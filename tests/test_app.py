@@ -1,5 +1,6 @@
 """The app through Gradio's real queue and HTTP API, with the tiny engine."""
 
+import re
 import threading
 import time
 
@@ -36,7 +37,9 @@ def test_generate_returns_the_video_timings_and_manifest(client, reference_png, 
     clip = media.read_video(video)
     assert len(clip.frames) == 9 and clip.fps == 16.0
     assert "9 frames at 16 fps" in timings and "s/step" in timings
-    assert sorted(p.rsplit("/", 1)[-1] for p in outputs) == ["manifest.json", "video.mp4"]
+    names = sorted(p.rsplit("/", 1)[-1] for p in outputs)  # named for what they are
+    assert re.fullmatch(r"vace-tiny-pose-seed1-cfg5-3steps-\d{8}-\d{4}-manifest\.json", names[0]), names
+    assert names[1] == names[0].replace("-manifest.json", ".mp4")
 
 
 def test_inspect_shows_the_placed_reference_and_numbers(client, reference_png, pose_mp4):
@@ -92,3 +95,15 @@ def test_two_sessions_each_get_their_own_results(app_url, reference_png, pose_mp
         thread.join(timeout=120)
     assert "seed 1" in results[1][1] and "seed 2" in results[2][1]
     assert results[1][0] != results[2][0]
+
+
+def test_every_control_has_a_short_info_text(tiny_engine):
+    import gradio as gr
+
+    from app import build_app
+
+    demo = build_app(tiny_engine)
+    with_info = (gr.Textbox, gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.Checkbox, gr.CheckboxGroup)
+    missing = [f"{type(block).__name__} {block.label!r}" for block in demo.blocks.values()
+               if isinstance(block, with_info) and block.interactive is not False and not block.info]
+    assert missing == []

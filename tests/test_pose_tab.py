@@ -45,8 +45,10 @@ def test_pose_endpoint_returns_the_videos_diagnostics_and_downloads(client):
     assert video_path(pose_video).endswith("pose.mp4") and video_path(overlay_video).endswith("overlay.mp4")
     assert first_frame and fit_preview is None and before_after is None
     assert "A person was found in 9 of 9 frames" in diagnostics
+    # Downloads are named for what they are: the clip, fps and frames, then the kind of file.
     assert sorted(name.rsplit("/", 1)[-1] for name in files) == [
-        "first_frame.png", "keypoints.json", "manifest.json", "overlay.mp4", "pose.mp4"]
+        "person-16fps-9f-first-frame.png", "person-16fps-9f-keypoints.json", "person-16fps-9f-overlay.mp4",
+        "person-16fps-9f-pose-manifest.json", "person-16fps-9f-pose.mp4"]
 
 
 def test_pose_endpoint_errors_are_one_line_and_it_keeps_serving(client, tmp_path):

@@ -50,10 +50,14 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
     status, plot, validation, log, files = client.predict("sample", *config_values(), api_name="/train")
     assert status.startswith("Done"), log
     names = sorted(Path(f).name for f in files)
-    assert names == ["config.yaml", "loss.csv", "pytorch_lora_weights.safetensors", "train.log"]
+    assert [name.split("-")[0] for name in names] == ["config", "lora", "loss", "train"]
+    assert names[1].endswith("-self-attention.safetensors")  # lora-<run>.safetensors
     from ui.train_tab import runs_dir
 
     run_dir = next(runs_dir().glob("*-self-attention"))
     values = checkpoint_values(run_dir)
+    from engine.lora import list_loras
+
+    assert not any(path.name.startswith("lora-") for path in list_loras())  # downloads are not extra LoRAs
     assert values.count("checkpoint-") == 1 and values.endswith("pytorch_lora_weights.safetensors")
     assert time.time() - started < 120

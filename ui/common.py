@@ -6,6 +6,7 @@ import functools
 import inspect
 import logging
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -90,6 +91,28 @@ def new_output_dir(kind: str) -> Path:
     path = outputs_dir(kind) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def named_copy(path: str | Path, name: str, folder: Path | None = None) -> str:
+    """The file again under a name that says what it is, for downloads (a hard link where possible, so
+    a large file is not stored twice), beside it or in `folder`. The original keeps its contract name."""
+    path = Path(path)
+    target = (folder or path.parent) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+    return str(target)
+
+
+def download_stem(path: str | Path | None, fallback: str) -> str:
+    """A safe file-name stem from an uploaded file's name."""
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(path).stem if path else "").strip("-")
+    return stem[:48] or fallback
 
 
 def new_cancel_flag() -> gr.State:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import gradio as gr
 
@@ -11,7 +12,8 @@ from engine.lora import list_loras, lora_label
 from engine.paths import ASSETS_DIR
 from engine.prompts import negative_prompts
 from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
-from ui.common import gpu_job, image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+                       user_errors)
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +151,11 @@ def build_generate_tab(engine, links: dict):
         except GenerationCancelled as err:
             gr.Info(f"Stopped: {err}. Nothing was saved.")
             return None, f"Stopped: {err}.", None
-        return result.video_path, render_timings(result), [result.video_path, str(out_dir / "manifest.json")]
+        name = (f"vace-{engine.spec.name}-{download_stem(request.control_video, 'pose')}-seed{request.seed}"
+                f"-cfg{request.guidance_scale:g}-{request.num_inference_steps}steps-{time.strftime('%Y%m%d-%H%M')}")
+        downloads = [named_copy(result.video_path, f"{name}.mp4"),
+                     named_copy(out_dir / "manifest.json", f"{name}-manifest.json")]
+        return result.video_path, render_timings(result), downloads
 
     negative_preset.change(lambda name: negatives[name], negative_preset, negative, queue=False,
                            api_visibility="private")

@@ -52,7 +52,7 @@ def build_history_tab(engine, links: dict):
     table = gr.Dataframe(label="Cells", interactive=False, wrap=True)
     with gr.Row():
         first = gr.Dropdown(label="Cell A", info="Compare two cells, or re-run cell A.", allow_custom_value=True)
-        second = gr.Dropdown(label="Cell B", allow_custom_value=True)
+        second = gr.Dropdown(label="Cell B", allow_custom_value=True, info="the cell to compare with A")
         compare = gr.Button("What differs")
         rerun = gr.Button("Re-run cell A")
     difference = gr.Markdown()

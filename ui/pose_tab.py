@@ -11,7 +11,8 @@ from engine.aist import try_parse_aist_name
 from engine.paths import ASSETS_DIR
 from engine.pose import PoseCancelled, PoseRequest, extract_pose
 from engine.pose_backends import default_backend
-from ui.common import gpu_job, image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+                       user_errors)
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +96,9 @@ def build_pose_tab(engine, links):
                 person = gr.Dropdown(PERSON_CHOICES, value="largest", label="Person", allow_custom_value=True,
                                      info="whom to draw: the largest, everyone, or an index from the left")
             with gr.Row():
-                body = gr.Checkbox(True, label="Body")
+                body = gr.Checkbox(True, label="Body", info="OpenPose-18 limbs")
                 hands = gr.Checkbox(False, label="Hands", info="VACE's own annotator draws body + face")
-                face = gr.Checkbox(True, label="Face")
+                face = gr.Checkbox(True, label="Face", info="68 face points")
             with gr.Row():
                 threshold = gr.Slider(0, 1, 0.3, step=0.05, label="Confidence threshold",
                                       info="points below it are not drawn")
@@ -154,8 +155,12 @@ def build_pose_tab(engine, links):
         except PoseCancelled as err:
             gr.Info(f"Stopped: {err}.")
             return [None] * (len(result_outputs) - 1) + [{}]
-        downloads = [str(path) for path in (result.pose_video, result.overlay_video, result.first_frame,
-                                            result.keypoints, result.manifest) if path]
+        stem = f"{download_stem(request.video or request.keypoints, 'clip')}-{request.fps}fps-{request.num_frames}f"
+        downloads = [named_copy(result.pose_video, f"{stem}-pose.mp4"),
+                     named_copy(result.overlay_video, f"{stem}-overlay.mp4"),
+                     named_copy(result.first_frame, f"{stem}-first-frame.png"),
+                     named_copy(result.keypoints, f"{stem}-keypoints.json"),
+                     named_copy(result.manifest, f"{stem}-pose-manifest.json")]
         sent = {"control": str(result.pose_video), "reference": str(result.reference_for_generation)}
         return (str(result.pose_video), str(result.overlay_video), str(result.first_frame),
                 str(result.fit_preview) if result.fit_preview else None, render_diagnostics(result),
@@ -187,9 +192,12 @@ def build_pose_tab(engine, links):
                        queue=False, api_visibility="private")
 
     links.setdefault("after_build", []).append(connect_sweep)
-    gr.Examples(
+    sample = gr.Examples(
         examples=[[str(ASSETS_DIR / "person.mp4"), 0, 16, 33, 480, 368]],
         inputs=[video, start, fps, num_frames, width, height],
-        label="Sample: a real person (the public-domain portrait of Grace Hopper) moving across the frame",
+        label="Sample: one click extracts the pose of a real person (the public-domain portrait of Grace Hopper) "
+              "moving across the frame",
     )
+    sample.load_input_event.then(on_extract, widgets + [cancel_flag], result_outputs, api_visibility="private",
+                                 concurrency_id="pose", concurrency_limit=2)
     return {"video": video}

@@ -17,10 +17,10 @@ SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
 REWRITTEN = "LLM rewrite"
 
 
-def field_help(name: str) -> str | None:
+def field_help(name: str, example: str = "") -> str:
     if name in FALLBACKS:
         return f"Short form some templates use; left empty, it comes from '{FALLBACKS[name]}'."
-    return None
+    return f"e.g. {example}" if example else "What the picture shows; leave empty if it does not show it."
 
 
 def field_names() -> list[tuple[str, str]]:
@@ -73,7 +73,8 @@ def build_prompts_tab(engine, links: dict):
                 with gr.Accordion(section.capitalize(), open=section == "subject"):
                     for f in dataclasses.fields(cls):
                         field_boxes.append(gr.Textbox(label=f.name.replace("_", " "), max_lines=1,
-                                                      placeholder=blog.get(f.name, ""), info=field_help(f.name)))
+                                                      placeholder=blog.get(f.name, ""),
+                                                      info=field_help(f.name, blog.get(f.name, ""))))
             with gr.Accordion("Clip metadata and caption", open=True):
                 clip_name = gr.Textbox(label="Clip file name", placeholder="gBR_sBM_c01_d04_mBR0_ch01.mp4",
                                        info="AIST++ names add genre, situation, camera and dancers.")
@@ -89,7 +90,8 @@ def build_prompts_tab(engine, links: dict):
             include, boxes, notes = [], [], []
             for name, template in [*templates.items(), (REWRITTEN, None)]:
                 with gr.Group():
-                    include.append(gr.Checkbox(value=name in list(templates)[:3], label=f"include {name}"))
+                    include.append(gr.Checkbox(value=name in list(templates)[:3], label=f"include {name}",
+                                               info="ticked variants are saved as a prompt set"))
                     info = template.description if template else f"Caption + metadata rewritten by {REWRITER_ID}."
                     boxes.append(gr.Textbox(label=name, info=info, lines=3, interactive=True))
                     notes.append(gr.Markdown())
@@ -100,7 +102,8 @@ def build_prompts_tab(engine, links: dict):
                 save_button = gr.Button("Save ticked prompts")
             saved = gr.File(label="Saved prompt set")
             with gr.Row():
-                chosen = gr.Dropdown([*templates, REWRITTEN], value=next(iter(templates)), label="Variant to use")
+                chosen = gr.Dropdown([*templates, REWRITTEN], value=next(iter(templates)), label="Variant to use",
+                                     info="the variant 'Use in Generate' sends")
                 send_button = gr.Button("Use in Generate")
 
     names = [*templates, REWRITTEN]

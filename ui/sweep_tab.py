@@ -92,7 +92,8 @@ def build_sweep_tab(engine, links: dict):
             axis_widgets = {}
             for i, (name, title) in enumerate((("x", "X: columns"), ("y", "Y: rows"), ("z", "Z: separate grids"))):
                 with gr.Row():
-                    field = gr.Dropdown([NONE, *AXIS_FIELDS], value=initial[2 * i], label=f"{title} field")
+                    field = gr.Dropdown([NONE, *AXIS_FIELDS], value=initial[2 * i], label=f"{title} field",
+                                        info="the setting that changes along this axis")
                     values = gr.Textbox(value=initial[2 * i + 1], label=f"{title} values", max_lines=1,
                                         info="3, 5, 7.5 · 1-5 · 1-5 (+2) · 1-10 [5] · names for prompt/lora/tier")
                 axis_widgets[name] = (field, values)

@@ -24,7 +24,7 @@ import yaml
 from engine.paths import ASSETS_DIR, REPO_ROOT, workspace
 from engine.timesteps import SAMPLERS
 from engine.train_config import TRAIN_PRESETS_DIR, TrainConfig
-from ui.common import user_errors
+from ui.common import named_copy, outputs_dir, user_errors
 from ui.sweep_tab import CUSTOM, NONE
 
 logger = logging.getLogger(__name__)
@@ -136,8 +136,11 @@ def latest_validation(run_dir: Path) -> str | None:
 def run_outputs(run_dir: Path) -> list[str]:
     from engine.train import LORA_FILE
 
-    names = [LORA_FILE, "loss.csv", "config.yaml", "train.log"]
-    return [str(run_dir / name) for name in names if (run_dir / name).is_file()]
+    named = {LORA_FILE: f"lora-{run_dir.name}.safetensors", "loss.csv": f"loss-{run_dir.name}.csv",
+             "config.yaml": f"config-{run_dir.name}.yaml", "train.log": f"train-{run_dir.name}.log"}
+    # Outside the LoRA folder, or the renamed copy would show up as one more LoRA in the lists.
+    folder = outputs_dir("train-downloads") / run_dir.name
+    return [named_copy(run_dir / name, label, folder) for name, label in named.items() if (run_dir / name).is_file()]
 
 
 def checkpoint_values(run_dir: Path) -> str:
