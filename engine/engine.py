@@ -316,6 +316,8 @@ class Engine:
     def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop):
         import torch
 
+        from engine.step_cache import apply_step_cache, remove_step_cache
+
         total = request.num_inference_steps
         step_times: list[float] = []
 
@@ -329,6 +331,9 @@ class Engine:
 
         store = pipe.lab_condition_store
         store.key = conditions.key
+        cache = None
+        if request.step_cache is not None:
+            cache = apply_step_cache(pipe.transformer, request.step_cache)
         if self.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
         started = time.perf_counter()
@@ -357,6 +362,8 @@ class Engine:
             ) from None
         finally:
             store.key = None
+            if cache is not None:
+                remove_step_cache(pipe.transformer)
         finished = time.perf_counter()
         frames = _to_uint8(output)
         denoise = step_times[-1] - store.finished_at
@@ -366,6 +373,7 @@ class Engine:
             "s_per_step": denoise / total,
             "decode": finished - step_times[-1],
             "pipeline_call": finished - started,
+            "step_cache_skipped": cache.skipped_fraction if cache is not None else 0.0,
         }
 
     def _peak_memory_mb(self) -> tuple[float, str]:

@@ -69,6 +69,9 @@ class GenerationRequest:
     """Frame rate of the control video as sampled and of the saved MP4."""
     control_fit: str = "pad"
     """How the control video fills the frame: pad (black bars), crop, or stretch."""
+    step_cache: float | None = None
+    """Skip the main transformer blocks on steps whose first block barely changed (a VACE-aware First
+    Block Cache): the threshold, e.g. 0.05-0.2; None is off. Faster and approximate."""
 
     def __post_init__(self):
         self.control_video = str(self.control_video)
@@ -111,6 +114,8 @@ class GenerationRequest:
             raise ValueError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
         if self.flow_shift <= 0:
             raise ValueError(f"flow_shift must be > 0, got {self.flow_shift}")
+        if self.step_cache is not None and not 0 <= self.step_cache <= 1:
+            raise ValueError(f"step_cache must be between 0 and 1 (or none), got {self.step_cache}")
 
     @property
     def uses_cfg(self) -> bool:
@@ -143,10 +148,10 @@ class GenerationRequest:
                 return int(text)
             except ValueError:
                 raise ValueError(f"{name} must be an integer, got {text!r}") from None
-        if hint is float:
-            return _parse_float(name, text)
         if text.lower() in ("none", "") and type(None) in typing.get_args(hint):
             return None
+        if hint is float or float in typing.get_args(hint):
+            return _parse_float(name, text)
         return text
 
 

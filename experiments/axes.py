@@ -16,7 +16,7 @@ import math
 import re
 
 NUMERIC_FIELDS = {"guidance_scale": float, "num_inference_steps": int, "lora_scale": float, "seed": int,
-                  "flow_shift": float, "conditioning_scale": float}
+                  "flow_shift": float, "conditioning_scale": float, "step_cache": float}
 TEXT_FIELDS = ("prompt", "negative_prompt", "lora", "reference", "control_video", "tier")
 AXIS_FIELDS = (*NUMERIC_FIELDS, *TEXT_FIELDS)
 MAX_VALUES = 100
@@ -28,7 +28,7 @@ _RANGE = re.compile(r"^(?P<start>[-+]?\d*\.?\d+)\s*-\s*(?P<end>[-+]?\d*\.?\d+)"
 LABELS = {"guidance_scale": "CFG {}", "num_inference_steps": "Steps {}", "lora_scale": "LoRA alpha {}",
           "seed": "Seed {}", "flow_shift": "Shift {}", "conditioning_scale": "Control {}", "prompt": "{}",
           "negative_prompt": "Neg: {}", "lora": "{}", "reference": "Ref: {}", "control_video": "Pose: {}",
-          "tier": "{}"}
+          "tier": "{}", "step_cache": "Cache {}"}
 
 
 def parse_axis_values(field: str, values) -> list:
