@@ -47,7 +47,8 @@ class Engine:
         self._lock = threading.RLock()
         self._prompt_cache: OrderedDict = OrderedDict()
         self._condition_cache: OrderedDict = OrderedDict()
-        self._loras = LoraAdapters(spec.name)
+        # Compiled blocks keep one LoRA slot and hotswap files into it, so nothing recompiles.
+        self._loras = LoraAdapters(spec.name, hotswap=spec.compile_blocks)
 
     @classmethod
     def from_name(cls, name: str = "auto", device: str | None = None, **spec_changes) -> "Engine":
@@ -115,10 +116,13 @@ class Engine:
             raise _load_error(source, err) from None
         if self.spec.cpu_offload and self.device == "cuda":
             pipe.enable_model_cpu_offload()
+        elif self.spec.group_offload and self.device == "cuda":
+            apply_group_offload(pipe)
         else:
             pipe.to(self.device)
         if self.spec.vae_tiling:
             pipe.vae.enable_tiling()
+        apply_speed_options(pipe, self.spec)
         pipe.set_progress_bar_config(disable=True)
         pipe.lab_condition_store = ConditionStore()
         self._tokenizer = pipe.tokenizer
@@ -382,6 +386,31 @@ class Engine:
 
             return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"
+
+
+def apply_group_offload(pipe):
+    """Transformer and text encoder stream their layers to the GPU as they run; the VAE stays there."""
+    import torch
+    from diffusers.hooks import apply_group_offloading
+
+    for component in (pipe.transformer, pipe.text_encoder):
+        apply_group_offloading(component, onload_device=torch.device("cuda"), offload_device=torch.device("cpu"),
+                               offload_type="leaf_level", use_stream=True)
+    pipe.vae.to("cuda")
+
+
+def apply_speed_options(pipe, spec: ModelSpec):
+    """The attention backend, and regional compilation of the repeated blocks with LoRA hotswap."""
+    if spec.attention_backend != "native":
+        try:
+            pipe.transformer.set_attention_backend(spec.attention_backend)
+        except Exception as err:  # noqa: BLE001 - missing kernels raise several types
+            raise RuntimeError(f"attention backend {spec.attention_backend!r} is not available here "
+                               f"({str(err).splitlines()[0][:200]}); use native") from None
+    if spec.compile_blocks:
+        # Hotswap must be enabled before any LoRA loads; the first LoRA still compiles once (new layers).
+        pipe.enable_lora_hotswap(target_rank=spec.lora_max_rank)
+        pipe.transformer.compile_repeated_blocks(fullgraph=True)
 
 
 def _load_error(source: str, err: Exception) -> RuntimeError:

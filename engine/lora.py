@@ -78,14 +78,20 @@ class LoraAdapters:
     A file is loaded once; changing strength only calls set_adapters, never reloads the model.
     """
 
-    def __init__(self, model_name: str, capacity: int = MAX_LOADED_LORAS):
+    HOTSWAP_SLOT = "lab_lora"
+
+    def __init__(self, model_name: str, capacity: int = MAX_LOADED_LORAS, hotswap: bool = False):
         self.model_name = model_name
         self.capacity = capacity
+        self.hotswap = hotswap
         self._names: OrderedDict = OrderedDict()  # sha256 -> adapter name
         self._active = False
+        self._slot_sha: str | None = None  # hotswap mode: which file is in the one slot
 
     def activate(self, pipe, lora: str | None, scale: float) -> str | None:
         """Make `lora` (a path or name) the only active adapter at `scale`; None turns LoRAs off."""
+        if self.hotswap:
+            return self._activate_hotswapped(pipe, lora, scale)
         if lora is None:
             if self._active:
                 pipe.disable_lora()
@@ -104,6 +110,28 @@ class LoraAdapters:
     def clear(self):
         self._names.clear()
         self._active = False
+        self._slot_sha = None
+
+    def _activate_hotswapped(self, pipe, lora: str | None, scale: float) -> str | None:
+        """One adapter slot for a compiled transformer: files are hotswapped in, and "no LoRA" is strength
+        0 (exactly the base output), because disabling the adapter would change the compiled graph."""
+        if lora is None:
+            if self._slot_sha is not None:
+                pipe.set_adapters([self.HOTSWAP_SLOT], adapter_weights=[0.0])
+            return None
+        path = resolve_lora(lora)
+        sha = sha256_file(path)
+        if sha != self._slot_sha:
+            state = read_lora_state_dict(path)
+            try:
+                pipe.load_lora_weights(state, adapter_name=self.HOTSWAP_SLOT, hotswap=self._slot_sha is not None)
+            except (ValueError, KeyError, RuntimeError) as err:
+                raise ValueError(f"{path.name}: cannot be hotswapped into the compiled model "
+                                 f"({str(err).splitlines()[0][:300]})") from None
+            self._slot_sha = sha
+            logger.info("hotswapped LoRA %s into the compiled transformer", path.name)
+        pipe.set_adapters([self.HOTSWAP_SLOT], adapter_weights=[scale])
+        return sha
 
     def _load(self, pipe, path: Path, sha: str):
         name = f"lora_{sha[:16]}"

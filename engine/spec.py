@@ -39,6 +39,17 @@ class ModelSpec:
     """diffusers' model CPU offload: moves each component to the GPU only while it runs."""
     vae_tiling: bool = False
     """Decode/encode the VAE in tiles to cut peak memory at large sizes."""
+    group_offload: bool = False
+    """diffusers' group offload of the transformer and text encoder (leaf level, with CUDA streams): for GPUs
+    of 16 GB or less; slower than cpu_offload's whole-model moves but with a much lower peak."""
+    attention_backend: str = "native"
+    """diffusers attention backend: native (PyTorch SDPA), flash, _flash_3, sage, _native_cudnn, ... where
+    installed; see diffusers.models.attention_dispatch.AttentionBackendName."""
+    compile_blocks: bool = False
+    """torch.compile the repeated transformer blocks (regional compilation), with LoRA hotswap so loading
+    another LoRA or changing its strength does not recompile."""
+    lora_max_rank: int = 64
+    """With compile_blocks: the largest LoRA rank that can be hotswapped in."""
     max_sequence_length: int = 512
     """Prompt tokens the text encoder sees; longer prompts are truncated (Wan uses 512)."""
     defaults: dict = field(default_factory=dict)
@@ -56,6 +67,15 @@ class ModelSpec:
             raise ValueError(f"model preset defaults has unknown field(s) {unknown}; allowed: {list(DEFAULTABLE_FIELDS)}")
         if self.max_sequence_length < 1:
             raise ValueError(f"max_sequence_length must be positive, got {self.max_sequence_length}")
+        if self.cpu_offload and self.group_offload:
+            raise ValueError("choose cpu_offload or group_offload, not both")
+        if self.attention_backend != "native":  # checked lazily: importing diffusers costs seconds at start-up
+            from diffusers.models.attention_dispatch import AttentionBackendName
+
+            backends = [backend.value for backend in AttentionBackendName]
+            if self.attention_backend not in backends:
+                raise ValueError(f"attention_backend must be one of {', '.join(backends)}, "
+                                 f"got {self.attention_backend!r}")
 
     @property
     def is_tiny(self) -> bool:

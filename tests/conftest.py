@@ -67,7 +67,8 @@ def lora_files(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("loras")
     layers = tiny_lora_layers()
-    files = {"diffusers": save_diffusers_lora(folder / "diffusers", layers)}
+    files = {"diffusers": save_diffusers_lora(folder / "diffusers", layers),
+             "diffusers_b": save_diffusers_lora(folder / "diffusers_b", tiny_lora_layers(seed=1))}
     save_file(to_original_wan_names(layers), folder / "diffsynth.safetensors")
     save_file(to_original_wan_names(layers, "diffusion_model."), folder / "original.safetensors")
     files["diffsynth"] = folder / "diffsynth.safetensors"

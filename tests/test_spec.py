@@ -76,3 +76,13 @@ def test_14b_preset_builds_with_eight_vace_blocks():
     total, vace = _meta_parameter_counts("wan-vace-14b")
     assert 16e9 < total < 18e9
     assert len(ModelSpec.from_preset("wan-vace-14b").transformer_config["vace_layers"]) == 8
+
+
+def test_speed_options_are_checked():
+    from engine.spec import ModelSpec
+
+    with pytest.raises(ValueError, match="attention_backend must be one of"):
+        ModelSpec(name="x", source="tiny", attention_backend="warp-speed")
+    with pytest.raises(ValueError, match="cpu_offload or group_offload"):
+        ModelSpec(name="x", source="tiny", cpu_offload=True, group_offload=True)
+    assert ModelSpec(name="x", source="tiny", attention_backend="flash").attention_backend == "flash"
