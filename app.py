@@ -67,6 +67,9 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 7860)))
     parser.add_argument("--cpu-offload", action="store_true", help="model CPU offload for small GPUs")
     parser.add_argument("--vae-tiling", action="store_true", help="tile the VAE to cut peak memory")
+    from experiments.cli import add_speed_arguments
+
+    add_speed_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -83,9 +86,10 @@ def main(argv=None):
     args = parse_args(argv)
     from engine import Engine
 
-    changes = {k: True for k, on in (("cpu_offload", args.cpu_offload), ("vae_tiling", args.vae_tiling)) if on}
+    from experiments.cli import speed_changes
+
     try:
-        engine = Engine.from_name(args.model, **changes)
+        engine = Engine.from_name(args.model, **speed_changes(args))
     except ValueError as err:
         raise SystemExit(f"error: {err}")
     logger.info(engine.banner().replace("**", ""))

@@ -256,6 +256,24 @@ def add_model_arguments(parser: argparse.ArgumentParser):
                              "auto: wan-vace-1.3b on CUDA, else tiny")
     parser.add_argument("--cpu-offload", action="store_true", help="model CPU offload (GPUs with little memory)")
     parser.add_argument("--vae-tiling", action="store_true", help="tile the VAE to cut peak memory")
+    add_speed_arguments(parser)
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser):
+    """Engine speed options (ModelSpec fields); the app takes the same flags."""
+    parser.add_argument("--group-offload", action="store_true", help="group offload, for GPUs of 16 GB or less")
+    parser.add_argument("--attention-backend", default=None,
+                        help="diffusers attention backend: native, flash, _flash_3, sage, _native_cudnn, ...")
+    parser.add_argument("--compile-blocks", action="store_true",
+                        help="torch.compile the repeated blocks (LoRAs are hotswapped: no recompiles)")
+
+
+def speed_changes(args) -> dict:
+    changes = {name: True for name in ("cpu_offload", "vae_tiling", "group_offload", "compile_blocks")
+               if getattr(args, name, False)}
+    if getattr(args, "attention_backend", None):
+        changes["attention_backend"] = args.attention_backend
+    return changes
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -267,12 +285,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 def make_engine(args, device: str | None = None):
     from engine import Engine
 
-    changes = {}
-    if args.cpu_offload:
-        changes["cpu_offload"] = True
-    if args.vae_tiling:
-        changes["vae_tiling"] = True
-    return Engine.from_name(args.model, device=device, **changes)
+    return Engine.from_name(args.model, device=device, **speed_changes(args))
 
 
 def run_generate(args) -> int:

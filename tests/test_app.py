@@ -13,7 +13,7 @@ def widget_values(reference, control, **changes):
     """The Generate tab's inputs in order, with the tiny engine's small defaults."""
     values = dict(reference=reference, control=control, prompt="a man dancing", negative="blurry",
                   guidance=5.0, steps=3, seed=1, lora="", lora_scale=1.0, height=64, width=112, num_frames=9,
-                  fps=16, flow_shift=3.0, conditioning_scale="1.0", control_fit="pad")
+                  fps=16, flow_shift=3.0, conditioning_scale="1.0", control_fit="pad", step_cache=0)
     values.update(changes)
     return list(values.values())
 

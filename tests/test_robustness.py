@@ -50,7 +50,7 @@ def generate_ui_values(control, reference=None):
     from gradio_client import handle_file
 
     return [handle_file(str(reference or REFERENCE)), handle_file(str(control)), "a dancer", "", 5.0, 2, 1, "",
-            1.0, 64, 112, 9, 16, 3.0, "1.0", "pad"]
+            1.0, 64, 112, 9, 16, 3.0, "1.0", "pad", 0]
 
 
 @pytest.mark.parametrize("case", ["text file as video", "corrupt video", "zero-frame video"])

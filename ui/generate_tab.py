@@ -29,7 +29,8 @@ def lora_choices() -> list[tuple[str, str]]:
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
-                  height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit) -> GenerationRequest:
+                  height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
+                  step_cache=0) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value)."""
     if not control:
         raise ValueError("add a control (pose) video first")
@@ -50,6 +51,7 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         flow_shift=float(flow_shift),
         conditioning_scale=GenerationRequest.parse_field("conditioning_scale", str(conditioning_scale)),
         control_fit=control_fit,
+        step_cache=float(step_cache) if step_cache else None,
     )
 
 
@@ -70,6 +72,8 @@ def render_timings(result) -> str:
         f"| prompt encode | {t['prompt_encode']:.3f} |\n| condition encode | {t['condition_encode']:.3f} |\n"
         f"| denoise ({t['s_per_step']:.3f} s/step) | {t['denoise']:.3f} |\n| decode | {t['decode']:.3f} |\n"
         f"| total | {t['total']:.3f} |\n\n{memory}: {result.peak_memory_mb:.0f} MB; {hits}"
+        + (f"; step cache skipped {t['step_cache_skipped']:.0%} of transformer calls"
+           if t.get("step_cache_skipped") else "")
     )
 
 
@@ -111,6 +115,9 @@ def build_generate_tab(engine, links: dict):
                                                     info="VACE control strength: one number, or one per VACE layer (comma-separated).")
                     control_fit = gr.Radio(["pad", "crop", "stretch"], value=defaults.control_fit, label="Control fit",
                                            info="How the control video fills the frame; pad keeps proportions.")
+                    step_cache = gr.Number(value=0, minimum=0, maximum=1, label="Step cache",
+                                           info="0 is off. 0.05-0.2 skips the main blocks on steps that barely "
+                                                "change: faster, approximate (the Sweep tab can compare values).")
             with gr.Row():
                 inspect_button = gr.Button("Inspect inputs")
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")
@@ -128,7 +135,7 @@ def build_generate_tab(engine, links: dict):
             files = gr.File(label="Video and manifest", file_count="multiple")
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
-               height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit]
+               height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache]
 
     @user_errors
     def on_inspect(*values):
