@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_pose_command(commands)
     add_prompts_commands(commands)
     add_train_command(commands)
+    bench = commands.add_parser("bench", help="measure speed: stages, s/step, speed options, overhead ratios, startup")
+    bench.add_argument("--quick", action="store_true", help="small sizes only (a minute or two on a CPU)")
+    bench.add_argument("--json", help="also write the results here")
+    bench.add_argument("--model", default="tiny", help="the engine to measure end to end (default: tiny)")
+    bench.set_defaults(func=run_bench_command)
     add_sweep_command(commands)
     return parser
 
@@ -69,6 +74,12 @@ def add_pose_command(commands):
     pose.add_argument("--keypoints-size", help="WxH they were measured on, when neither file nor video says")
     pose.add_argument("--camera", type=int, help="AIST++ camera 1-9 (default: the file name's cNN)")
     pose.set_defaults(func=run_pose)
+
+
+def run_bench_command(args) -> int:
+    from experiments.bench import main as bench_main
+
+    return bench_main(args)
 
 
 def add_train_command(commands):

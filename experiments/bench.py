@@ -1,0 +1,215 @@
+"""`python -m experiments bench`: how fast the lab is, where the time goes, and how close to the limit.
+
+On a CPU it measures the tiny engine (ratios mean something there; absolute seconds do not). On CUDA it
+also builds the real 1.3B transformer, VAE and text encoder from their configs with random weights (no
+download) and times them at 480x832x81 and 320x576x49, with peak memory and the fraction of the FLOP floor.
+
+Everything is measured side by side in one run and written as a table and as JSON, with the keys
+`engine_overhead_ratio`, `sweep_amortization_ratio` and `startup_seconds` for CI dashboards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+logger = logging.getLogger("experiments.bench")
+
+SIZES = ((480, 832, 81), (320, 576, 49))
+QUICK_SIZE = (128, 224, 17)
+REAL_MODEL = "wan-vace-1.3b"
+
+
+def run_bench(quick: bool = False, model: str = "tiny") -> dict:
+    import torch
+
+    from engine.paths import REPO_ROOT
+
+    cuda = torch.cuda.is_available()
+    results = {"device": torch.cuda.get_device_name() if cuda else "cpu", "quick": quick, "model": model,
+               "startup_seconds": startup_seconds(REPO_ROOT)}
+    engine, request = tiny_engine_and_request(model, quick)
+    results["stages"] = [stage_timings(engine, request.replace(height=h, width=w, num_frames=f))
+                         for h, w, f in ((QUICK_SIZE,) if quick else (QUICK_SIZE, *SIZES))]
+    results["speed_options"] = speed_options(engine, request.replace(height=QUICK_SIZE[0], width=QUICK_SIZE[1],
+                                                                     num_frames=QUICK_SIZE[2]))
+    from benchmarks.engine_overhead import measure
+    from benchmarks.sweep_amortization import measure_sweep
+
+    overhead = measure(engine, request.replace(height=QUICK_SIZE[0], width=QUICK_SIZE[1], num_frames=QUICK_SIZE[2]),
+                       reps=2 if quick else 3)
+    results["engine_overhead_ratio"] = overhead["engine_overhead_ratio"]
+    results["cached_second_request_ratio"] = overhead["cached_second_request_ratio"]
+    results["sweep_amortization_ratio"] = measure_sweep(engine)["sweep_amortization_ratio"]
+    if cuda:
+        results["real_architecture"] = real_architecture(quick)
+    return results
+
+
+def tiny_engine_and_request(model: str, quick: bool):
+    from engine import Engine
+    from engine.paths import ASSETS_DIR
+
+    engine = Engine.from_name(model)
+    engine.load()
+    request = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"),
+                                     reference=str(ASSETS_DIR / "reference.png"),
+                                     prompt="A young man dances in a bright studio.", num_inference_steps=2 if quick else 4)
+    return engine, request
+
+
+def stage_timings(engine, request) -> dict:
+    """Prompt encode, conditioning encode, s/step, decode and peak memory for one request, caches cold."""
+    engine.clear_caches()
+    result = engine.generate(request)
+    t = result.timings
+    row = {"size": f"{request.height}x{request.width}x{request.num_frames}", "steps": request.num_inference_steps,
+           "prompt_encode_s": t["prompt_encode"], "condition_encode_s": t["condition_encode"],
+           "s_per_step": t["s_per_step"], "decode_s": t["decode"], "peak_memory_mb": result.peak_memory_mb,
+           "memory_kind": result.memory_kind}
+    flops = step_flops(engine, request)
+    row["tflop_per_step"] = flops / 1e12
+    row["achieved_tflops"] = flops / t["s_per_step"] / 1e12
+    return row
+
+
+def step_flops(engine, request) -> float:
+    """FLOPs of one denoising step: two transformer forwards with CFG (one without)."""
+    from engine.train_estimate import count_tokens, transformer_parameters
+
+    config = engine.spec.transformer_config or dict(engine.load().transformer.config)
+    tokens = count_tokens(config, request.height, request.width, request.num_frames,
+                          with_reference=request.reference is not None)
+    width = config["num_attention_heads"] * config["attention_head_dim"]
+    blocks = config["num_layers"] + len(config.get("vace_layers", []))
+    forward = 2 * transformer_parameters(config) * tokens + blocks * (4 * tokens * tokens * width + 4 * tokens * 512 * width)
+    return forward * (2 if request.uses_cfg else 1)
+
+
+def speed_options(engine, request) -> list[dict]:
+    """Each option on and off, on the same request: s/step ratios (and what the option gave up)."""
+    import numpy as np
+
+    def run(r):
+        engine.clear_caches()
+        result = engine.generate(r)
+        return result.timings["s_per_step"], result
+
+    rows = []
+    base_s, base = run(request)
+    no_cfg_s, _ = run(request.replace(guidance_scale=1.0))
+    rows.append({"option": "guidance <= 1 skips the unconditional pass", "on_s_per_step": no_cfg_s,
+                 "off_s_per_step": base_s, "ratio": no_cfg_s / base_s})
+    cached_s, cached = run(request.replace(step_cache=0.2, num_inference_steps=max(8, request.num_inference_steps)))
+    plain_s, plain = run(request.replace(num_inference_steps=max(8, request.num_inference_steps)))
+    rows.append({"option": "step cache 0.2", "on_s_per_step": cached_s, "off_s_per_step": plain_s,
+                 "ratio": cached_s / plain_s, "skipped": cached.timings["step_cache_skipped"],
+                 "mean_abs_pixel_difference": float(np.abs(cached.frames.astype(int) - plain.frames.astype(int)).mean())})
+    return rows
+
+
+def startup_seconds(repo_root: Path) -> float:
+    """Launch `python app.py` on a free port and time it until the page answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "VACE_LAB_HOME": tempfile.mkdtemp(prefix="bench-"), "HF_HUB_OFFLINE": "1"}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--model", "tiny"], cwd=repo_root,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - started < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.1)
+        return float("nan")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def real_architecture(quick: bool) -> list[dict]:
+    """CUDA only: the 1.3B transformer (random weights, bf16) at the real sizes; s/step with CFG, peak
+    memory, and the fraction of the FLOP floor at PEAK_TFLOPS."""
+    import torch
+    from diffusers import WanVACETransformer3DModel
+
+    from engine.spec import ModelSpec
+    from engine.train_estimate import PEAK_TFLOPS, count_tokens, transformer_parameters
+
+    config = ModelSpec.from_preset(REAL_MODEL).transformer_config
+    with torch.device("cuda"):
+        transformer = WanVACETransformer3DModel.from_config(config).to(torch.bfloat16).eval()
+    parameters = transformer_parameters(config)
+    rows = []
+    for height, width, frames in SIZES[1:] if quick else SIZES:
+        latent_frames = (frames - 1) // 4 + 2  # + the reference frame
+        shape = (1, 16, latent_frames, height // 8, width // 8)
+        latents = torch.randn(shape, device="cuda", dtype=torch.bfloat16)
+        control = torch.randn((1, 96, *shape[2:]), device="cuda", dtype=torch.bfloat16)
+        prompt = torch.randn((1, 512, 4096), device="cuda", dtype=torch.bfloat16)
+        scale = torch.ones(len(config["vace_layers"]), device="cuda")
+        torch.cuda.reset_peak_memory_stats()
+        times = []
+        with torch.no_grad():
+            for index in range(4):
+                torch.cuda.synchronize()
+                started = time.perf_counter()
+                for _ in range(2):  # classifier-free guidance: two forwards per step
+                    transformer(hidden_states=latents, timestep=torch.tensor([500.0], device="cuda"),
+                                encoder_hidden_states=prompt, control_hidden_states=control,
+                                control_hidden_states_scale=scale, return_dict=False)
+                torch.cuda.synchronize()
+                if index:
+                    times.append(time.perf_counter() - started)
+        tokens = count_tokens(config, height, width, frames)
+        dim = config["num_attention_heads"] * config["attention_head_dim"]
+        blocks = config["num_layers"] + len(config["vace_layers"])
+        flops = 2 * (2 * parameters * tokens + blocks * (4 * tokens * tokens * dim + 4 * tokens * 512 * dim))
+        seconds = statistics.median(times)
+        rows.append({"size": f"{height}x{width}x{frames}", "s_per_step": seconds,
+                     "peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9, "tflop_per_step": flops / 1e12,
+                     "fraction_of_floor": flops / 1e12 / PEAK_TFLOPS / seconds})
+    return rows
+
+
+def print_table(results: dict):
+    lines = [f"device {results['device']}, model {results['model']}, startup {results['startup_seconds']:.1f} s",
+             f"{'size':>14} {'prompt s':>9} {'cond s':>7} {'s/step':>8} {'decode s':>9} {'peak MB':>8} {'TFLOP/step':>11}"]
+    for row in results["stages"]:
+        lines.append(f"{row['size']:>14} {row['prompt_encode_s']:>9.3f} {row['condition_encode_s']:>7.3f} "
+                     f"{row['s_per_step']:>8.3f} {row['decode_s']:>9.3f} {row['peak_memory_mb']:>8.0f} "
+                     f"{row['tflop_per_step']:>11.4f}")
+    for row in results["speed_options"]:
+        extra = f", skipped {row['skipped']:.0%}" if "skipped" in row else ""
+        lines.append(f"{row['option']}: {row['ratio']:.2f}x the s/step{extra}")
+    lines.append(f"engine_overhead_ratio {results['engine_overhead_ratio']:.2f}, "
+                 f"sweep_amortization_ratio {results['sweep_amortization_ratio']:.2f}, "
+                 f"cached second request {results['cached_second_request_ratio']:.2f}")
+    for row in results.get("real_architecture", []):
+        lines.append(f"1.3B {row['size']}: {row['s_per_step']:.2f} s/step, peak {row['peak_memory_gb']:.1f} GB, "
+                     f"{row['fraction_of_floor']:.0%} of the FLOP floor")
+    print("\n".join(lines))
+
+
+def main(args) -> int:
+    import diffusers
+
+    diffusers.utils.logging.set_verbosity_error()
+    results = run_bench(quick=args.quick, model=args.model)
+    print_table(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=float))
+    return 0
