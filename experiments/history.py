@@ -69,6 +69,20 @@ def reopen(engine, run: Path) -> SweepRunner:
     return runner
 
 
+def render_full(engine, run: Path, cell_id: str) -> Path:
+    """A (preview) cell again at the model's full settings: its default size, frame count and steps, with the
+    cell's seed, prompt, guidance and LoRA. Written to <run>/full/<cell>/; the sweep itself is unchanged."""
+    runner = reopen(engine, run)
+    cell = next((c for c in runner.cells if c.id == cell_id), None)
+    if cell is None:
+        raise ValueError(f"no cell {cell_id!r} in {run.name}")
+    full = engine.default_request(control_video=cell.request.control_video)
+    request = cell.request.replace(height=full.height, width=full.width, num_frames=full.num_frames,
+                                   num_inference_steps=full.num_inference_steps)
+    result = engine.generate(request, out_dir=run / "full" / cell_id)
+    return Path(result.video_path)
+
+
 def rerun_cell(engine, run: Path, cell_id: str) -> dict:
     """Generate one cell again (e.g. one that failed), then refresh cells.csv, the manifest and the grids."""
     runner = reopen(engine, run)

@@ -25,7 +25,7 @@ AXIS_NAMES = ("x", "y", "z")
 PRETRAINED = ("none", "pretrained", "")
 LORA_PLACEHOLDER = "$lora"  # in a preset: the LoRA the user picks (--lora, or the UI's LoRA choice)
 DEFAULT_TIERS = {
-    "preview": {"height": 128, "width": 224, "num_frames": 17},
+    "preview": {"height": 128, "width": 224, "num_frames": 17, "num_inference_steps": 10},
     "480p": {"height": 480, "width": 832, "num_frames": 81},
     "blog": {"height": 480, "width": 832, "num_frames": 65},
 }

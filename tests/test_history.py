@@ -45,3 +45,21 @@ def test_rerun_one_cell_refreshes_the_run(tiny_engine, finished_run):
     assert load_manifest(finished_run)["lora_choice"].endswith("other_model.safetensors")
     with pytest.raises(ValueError, match="no cell"):
         rerun_cell(tiny_engine, finished_run, "x05")
+
+
+def test_a_preview_cell_renders_in_full_at_the_models_settings(tiny_engine, tmp_path):
+    from engine import media
+    from experiments.history import render_full
+
+    spec = SweepSpec.from_dict({"name": "t", "x": {"field": "tier", "values": "preview"},
+                                "tiers": {"preview": {"height": 64, "width": 112, "num_frames": 9,
+                                                      "num_inference_steps": 2}}})
+    runner = SweepRunner(tiny_engine, spec, tmp_path / "run")
+    runner.finish(runner.run())
+    video = render_full(tiny_engine, tmp_path / "run", runner.cells[0].id)
+    full = tiny_engine.default_request(control_video=runner.cells[0].request.control_video)
+    clip = media.read_video(video)
+    assert video.parent == tmp_path / "run" / "full" / runner.cells[0].id
+    assert clip.frames.shape[:3] == (full.num_frames, full.height, full.width)
+    with pytest.raises(ValueError, match="no cell"):
+        render_full(tiny_engine, tmp_path / "run", "x99")

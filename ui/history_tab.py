@@ -6,7 +6,8 @@ import csv
 
 import gradio as gr
 
-from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary
+from experiments.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
+                                 run_summary)
 from ui.common import SWEEP_RUNS, outputs_dir, user_errors
 
 
@@ -51,11 +52,14 @@ def build_history_tab(engine, links: dict):
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
     table = gr.Dataframe(label="Cells", interactive=False, wrap=True)
     with gr.Row():
-        first = gr.Dropdown(label="Cell A", info="Compare two cells, or re-run cell A.", allow_custom_value=True)
+        first = gr.Dropdown(label="Cell A", info="Compare two cells, re-run cell A, or render it in full.",
+                            allow_custom_value=True)
         second = gr.Dropdown(label="Cell B", allow_custom_value=True, info="the cell to compare with A")
         compare = gr.Button("What differs")
         rerun = gr.Button("Re-run cell A")
+        full_button = gr.Button("Render cell A in full")
     difference = gr.Markdown()
+    full_video = gr.Video(label="Cell A at the model's full size, frames and steps", height=240)
     files = gr.File(label="Files of this run", file_count="multiple")
     shown = [summary, grid_gif, sheet, table, first, second, files]
 
@@ -79,7 +83,12 @@ def build_history_tab(engine, links: dict):
         gr.Info(f"Cell {cell_id}: {record['status']}" + (f" ({record.get('error')})" if record.get("error") else ""))
         return show_run(name)
 
+    @user_errors
+    def on_render_full(name, cell_id):
+        return str(render_full(engine, resolve_run(runs_root(), name), cell_id))
+
     refresh.click(lambda: gr.Dropdown(choices=run_names()), None, run, queue=False, api_visibility="private")
+    full_button.click(on_render_full, [run, first], full_video, api_name="history_render_full", concurrency_id="model")
     open_button.click(on_select, run, shown, api_name="history_open")
     run.select(on_select, run, shown, api_visibility="private")
     compare.click(on_compare, [run, first, second], difference, api_name="history_diff")
