@@ -201,3 +201,21 @@ def test_compiled_blocks_hotswap_loras_and_change_strength_without_recompiling(l
     engine.generate(request.replace(lora=str(lora_files["diffusers_b"]), lora_scale=0.7))  # hotswapped in
     engine.generate(request)  # no LoRA: strength 0 in the slot
     assert counters["stats"]["unique_graphs"] == graphs
+
+
+def test_an_attention_backend_from_the_spec_is_applied(pose_mp4, reference_png):
+    """_native_math (PyTorch's reference SDPA kernel) runs on a CPU; flash, sage and cuDNN need a GPU."""
+    plain = Engine.from_name("tiny")
+    math_backend = Engine.from_name("tiny", attention_backend="_native_math")
+    request = plain.default_request(control_video=str(pose_mp4), reference=str(reference_png), prompt="x",
+                                    height=64, width=112, num_frames=9, num_inference_steps=2)
+    processor = math_backend.load().transformer.blocks[0].attn1.processor
+    assert processor._attention_backend == "_native_math"  # a str enum
+    difference = np.abs(plain.generate(request).frames.astype(int) - math_backend.generate(request).frames.astype(int))
+    assert difference.max() <= 2  # the same attention, computed by another kernel
+
+
+def test_an_attention_backend_that_is_not_installed_is_a_one_line_error(pose_mp4, reference_png):
+    engine = Engine.from_name("tiny", attention_backend="sage")
+    with pytest.raises(RuntimeError, match="attention backend 'sage' is not available here"):
+        engine.load()
