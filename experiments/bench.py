@@ -44,8 +44,10 @@ def run_bench(quick: bool = False, model: str = "tiny") -> dict:
     sizes = TINY_SIZES if engine.spec.is_tiny else SIZES
     results["stages"] = [stage_timings(engine, request.replace(height=h, width=w, num_frames=f))
                          for h, w, f in (sizes[:1] if quick else sizes)]
-    results["speed_options"] = speed_options(engine, request.replace(height=QUICK_SIZE[0], width=QUICK_SIZE[1],
-                                                                     num_frames=QUICK_SIZE[2]))
+    small = request.replace(height=QUICK_SIZE[0], width=QUICK_SIZE[1], num_frames=QUICK_SIZE[2])
+    results["speed_options"] = speed_options(engine, small)
+    if not quick:
+        results["speed_options"].append(compiled_blocks(model, small))
     from benchmarks.engine_overhead import measure
     from benchmarks.sweep_amortization import measure_sweep
 
@@ -121,6 +123,21 @@ def speed_options(engine, request) -> list[dict]:
     return rows
 
 
+def compiled_blocks(model: str, request) -> dict:
+    """Regional torch.compile on and off: s/step after the first (compiling) call, and the compile time."""
+    from engine import Engine
+
+    timings = {}
+    for name, changes in (("off", {}), ("on", {"compile_blocks": True})):
+        engine = Engine.from_name(model, **changes)
+        started = time.perf_counter()
+        engine.generate(request)
+        first = time.perf_counter() - started
+        timings[name] = (engine.generate(request).timings["s_per_step"], first)
+    return {"option": "regional torch.compile", "on_s_per_step": timings["on"][0], "off_s_per_step": timings["off"][0],
+            "ratio": timings["on"][0] / timings["off"][0], "first_call_s": timings["on"][1]}
+
+
 def startup_seconds(repo_root: Path) -> float:
     """Launch `python app.py` on a free port and time it until the page answers."""
     with socket.socket() as probe:
@@ -158,7 +175,8 @@ def real_architecture(quick: bool) -> list[dict]:
         transformer = WanVACETransformer3DModel.from_config(config).to(torch.bfloat16).eval()
     parameters = transformer_parameters(config)
     rows = []
-    for height, width, frames in SIZES[1:] if quick else SIZES:
+    sizes = SIZES[1:] if quick else SIZES
+    for height, width, frames in sizes:
         latent_frames = (frames - 1) // 4 + 2  # + the reference frame
         shape = (1, 16, latent_frames, height // 8, width // 8)
         latents = torch.randn(shape, device="cuda", dtype=torch.bfloat16)
@@ -185,7 +203,39 @@ def real_architecture(quick: bool) -> list[dict]:
         seconds = statistics.median(times)
         rows.append({"size": f"{height}x{width}x{frames}", "s_per_step": seconds,
                      "peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9, "tflop_per_step": flops / 1e12,
-                     "fraction_of_floor": flops / 1e12 / PEAK_TFLOPS / seconds})
+                     "fraction_of_floor": flops / 1e12 / PEAK_TFLOPS / seconds, "attention_backend": "native"})
+        if (height, width, frames) == sizes[-1]:
+            rows += other_attention_backends(transformer, latents, control, prompt, scale, rows[-1])
+    return rows
+
+
+def other_attention_backends(transformer, latents, control, prompt, scale, native: dict) -> list[dict]:
+    """The same CFG step with each attention backend that is installed; the others say why not."""
+    import torch
+
+    rows = []
+    for backend in ("_native_cudnn", "flash", "_flash_3", "sage"):
+        row = {"size": native["size"], "attention_backend": backend}
+        try:
+            transformer.set_attention_backend(backend)
+            times = []
+            with torch.no_grad():
+                for index in range(3):
+                    torch.cuda.synchronize()
+                    started = time.perf_counter()
+                    for _ in range(2):
+                        transformer(hidden_states=latents, timestep=torch.tensor([500.0], device="cuda"),
+                                    encoder_hidden_states=prompt, control_hidden_states=control,
+                                    control_hidden_states_scale=scale, return_dict=False)
+                    torch.cuda.synchronize()
+                    if index:
+                        times.append(time.perf_counter() - started)
+            row["s_per_step"] = statistics.median(times)
+            row["ratio_to_native"] = row["s_per_step"] / native["s_per_step"]
+        except Exception as err:  # noqa: BLE001 - a missing kernel raises ImportError, RuntimeError, ...
+            row["unavailable"] = str(err).splitlines()[0][:160]
+        rows.append(row)
+    transformer.set_attention_backend("native")
     return rows
 
 
@@ -203,8 +253,14 @@ def print_table(results: dict):
                  f"sweep_amortization_ratio {results['sweep_amortization_ratio']:.2f}, "
                  f"cached second request {results['cached_second_request_ratio']:.2f}")
     for row in results.get("real_architecture", []):
-        lines.append(f"1.3B {row['size']}: {row['s_per_step']:.2f} s/step, peak {row['peak_memory_gb']:.1f} GB, "
-                     f"{row['fraction_of_floor']:.0%} of the FLOP floor")
+        if "unavailable" in row:
+            lines.append(f"1.3B {row['size']} {row['attention_backend']}: not available ({row['unavailable']})")
+        elif "ratio_to_native" in row:
+            lines.append(f"1.3B {row['size']} {row['attention_backend']}: {row['s_per_step']:.2f} s/step, "
+                         f"{row['ratio_to_native']:.2f}x native")
+        else:
+            lines.append(f"1.3B {row['size']}: {row['s_per_step']:.2f} s/step, peak {row['peak_memory_gb']:.1f} GB, "
+                         f"{row['fraction_of_floor']:.0%} of the FLOP floor")
     print("\n".join(lines))
 
 
