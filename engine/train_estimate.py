@@ -50,6 +50,13 @@ def count_tokens(config: dict, height: int, width: int, num_frames: int, with_re
     return (latent_frames // patch_t) * (height // 8 // patch_h) * (width // 8 // patch_w)
 
 
+def forward_flops(config: dict, tokens: int, parameters: int, text_tokens: int = 512) -> float:
+    """One transformer forward: the weights (2 N T) plus self- and cross-attention in every block."""
+    width = config["num_attention_heads"] * config["attention_head_dim"]
+    blocks = config["num_layers"] + len(config.get("vace_layers", []))
+    return 2 * parameters * tokens + blocks * (4 * tokens * tokens * width + 4 * tokens * text_tokens * width)
+
+
 def transformer_parameters(config: dict) -> int:
     """Parameter count of a WanVACETransformer3DModel with this config, built on the meta device."""
     from accelerate import init_empty_weights
@@ -67,8 +74,7 @@ def estimate_step(config: dict, height: int, width: int, num_frames: int, traina
     tokens = count_tokens(config, height, width, num_frames)
     width_d = config["num_attention_heads"] * config["attention_head_dim"]
     blocks = config["num_layers"] + len(config.get("vace_layers", []))
-    forward = 2 * parameters * tokens + blocks * (4 * tokens * tokens * width_d + 4 * tokens * text_tokens * width_d)
-    tflop = 3 * forward / 1e12
+    tflop = 3 * forward_flops(config, tokens, parameters, text_tokens) / 1e12
     # fp32 LoRA weights, their gradients and AdamW's two moments.
     optimizer_bytes = trainable_parameters * 4 * 4
     per_block = BYTES_PER_ACTIVATION * tokens * width_d

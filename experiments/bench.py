@@ -90,15 +90,12 @@ def stage_timings(engine, request) -> dict:
 
 def step_flops(engine, request) -> float:
     """FLOPs of one denoising step: two transformer forwards with CFG (one without)."""
-    from engine.train_estimate import count_tokens, transformer_parameters
+    from engine.train_estimate import count_tokens, forward_flops, transformer_parameters
 
     config = engine.spec.transformer_config or dict(engine.load().transformer.config)
     tokens = count_tokens(config, request.height, request.width, request.num_frames,
                           with_reference=request.reference is not None)
-    width = config["num_attention_heads"] * config["attention_head_dim"]
-    blocks = config["num_layers"] + len(config.get("vace_layers", []))
-    forward = 2 * transformer_parameters(config) * tokens + blocks * (4 * tokens * tokens * width + 4 * tokens * 512 * width)
-    return forward * (2 if request.uses_cfg else 1)
+    return forward_flops(config, tokens, transformer_parameters(config)) * (2 if request.uses_cfg else 1)
 
 
 def speed_options(engine, request) -> list[dict]:
@@ -168,7 +165,7 @@ def real_architecture(quick: bool) -> list[dict]:
     from diffusers import WanVACETransformer3DModel
 
     from engine.spec import ModelSpec
-    from engine.train_estimate import PEAK_TFLOPS, count_tokens, transformer_parameters
+    from engine.train_estimate import PEAK_TFLOPS, count_tokens, forward_flops, transformer_parameters
 
     config = ModelSpec.from_preset(REAL_MODEL).transformer_config
     with torch.device("cuda"):
@@ -182,55 +179,46 @@ def real_architecture(quick: bool) -> list[dict]:
         latents = torch.randn(shape, device="cuda", dtype=torch.bfloat16)
         control = torch.randn((1, 96, *shape[2:]), device="cuda", dtype=torch.bfloat16)
         prompt = torch.randn((1, 512, 4096), device="cuda", dtype=torch.bfloat16)
-        scale = torch.ones(len(config["vace_layers"]), device="cuda")
+        inputs = dict(hidden_states=latents, timestep=torch.tensor([500.0], device="cuda"),
+                      encoder_hidden_states=prompt, control_hidden_states=control,
+                      control_hidden_states_scale=torch.ones(len(config["vace_layers"]), device="cuda"),
+                      return_dict=False)
         torch.cuda.reset_peak_memory_stats()
-        times = []
-        with torch.no_grad():
-            for index in range(4):
-                torch.cuda.synchronize()
-                started = time.perf_counter()
-                for _ in range(2):  # classifier-free guidance: two forwards per step
-                    transformer(hidden_states=latents, timestep=torch.tensor([500.0], device="cuda"),
-                                encoder_hidden_states=prompt, control_hidden_states=control,
-                                control_hidden_states_scale=scale, return_dict=False)
-                torch.cuda.synchronize()
-                if index:
-                    times.append(time.perf_counter() - started)
-        tokens = count_tokens(config, height, width, frames)
-        dim = config["num_attention_heads"] * config["attention_head_dim"]
-        blocks = config["num_layers"] + len(config["vace_layers"])
-        flops = 2 * (2 * parameters * tokens + blocks * (4 * tokens * tokens * dim + 4 * tokens * 512 * dim))
-        seconds = statistics.median(times)
+        seconds = cfg_step_seconds(transformer, inputs, reps=3)
+        flops = 2 * forward_flops(config, count_tokens(config, height, width, frames), parameters)
         rows.append({"size": f"{height}x{width}x{frames}", "s_per_step": seconds,
                      "peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9, "tflop_per_step": flops / 1e12,
                      "fraction_of_floor": flops / 1e12 / PEAK_TFLOPS / seconds, "attention_backend": "native"})
         if (height, width, frames) == sizes[-1]:
-            rows += other_attention_backends(transformer, latents, control, prompt, scale, rows[-1])
+            rows += other_attention_backends(transformer, inputs, rows[-1])
     return rows
 
 
-def other_attention_backends(transformer, latents, control, prompt, scale, native: dict) -> list[dict]:
-    """The same CFG step with each attention backend that is installed; the others say why not."""
+def cfg_step_seconds(transformer, inputs: dict, reps: int) -> float:
+    """Median time of a classifier-free-guidance step (two forwards), after one warm-up step."""
     import torch
 
+    times = []
+    with torch.no_grad():
+        for index in range(reps + 1):
+            torch.cuda.synchronize()
+            started = time.perf_counter()
+            for _ in range(2):
+                transformer(**inputs)
+            torch.cuda.synchronize()
+            if index:  # the first step pays for kernel selection
+                times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def other_attention_backends(transformer, inputs: dict, native: dict) -> list[dict]:
+    """The same CFG step with each attention backend that is installed; the others say why not."""
     rows = []
     for backend in ("_native_cudnn", "flash", "_flash_3", "sage"):
         row = {"size": native["size"], "attention_backend": backend}
         try:
             transformer.set_attention_backend(backend)
-            times = []
-            with torch.no_grad():
-                for index in range(3):
-                    torch.cuda.synchronize()
-                    started = time.perf_counter()
-                    for _ in range(2):
-                        transformer(hidden_states=latents, timestep=torch.tensor([500.0], device="cuda"),
-                                    encoder_hidden_states=prompt, control_hidden_states=control,
-                                    control_hidden_states_scale=scale, return_dict=False)
-                    torch.cuda.synchronize()
-                    if index:
-                        times.append(time.perf_counter() - started)
-            row["s_per_step"] = statistics.median(times)
+            row["s_per_step"] = cfg_step_seconds(transformer, inputs, reps=2)
             row["ratio_to_native"] = row["s_per_step"] / native["s_per_step"]
         except Exception as err:  # noqa: BLE001 - a missing kernel raises ImportError, RuntimeError, ...
             row["unavailable"] = str(err).splitlines()[0][:160]
