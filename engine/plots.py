@@ -10,7 +10,8 @@ import statistics
 from collections import defaultdict
 
 METRICS = {"temporal_consistency": "temporal consistency (1 = still)", "motion": "motion (px / frame)",
-           "reference_similarity": "similarity to the reference", "seconds": "runtime (s)"}
+           "reference_similarity": "similarity to the reference", "seconds": "runtime (s)",
+           "pose_adherence": "pose adherence (PCK@0.2 against the control's keypoints)"}
 
 
 def _number(value):
@@ -54,7 +55,9 @@ def sweep_figures(rows: list[dict], axis_fields: dict) -> dict:
         return {}
     others = [f for name, f in axis_fields.items() if name != "x" and f != "seed"]
     y_field = others[0] if others else None
-    figures = {metric: metric_figure(rows, metric, x_field, y_field) for metric in METRICS}
+    # A metric no cell has (pose adherence without control keypoints) gets no empty plot.
+    measured = [metric for metric in METRICS if any(_number(row.get(metric)) is not None for row in rows)]
+    figures = {metric: metric_figure(rows, metric, x_field, y_field) for metric in measured}
     if "num_inference_steps" in axis_fields.values() and x_field != "num_inference_steps":
         figures["runtime_vs_steps"] = metric_figure(rows, "seconds", "num_inference_steps", x_field)
     return figures

@@ -17,6 +17,7 @@ import numpy as np
 from engine import grid, media
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
+from engine.pose_metrics import pose_adherence
 from engine.records import package_versions
 from experiments.axes import file_name
 from experiments.run_store import RunStore
@@ -60,6 +61,15 @@ def format_seconds(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def pose_adherence_or_none(frames, request) -> float | None:
+    """PCK against the control's keypoints.json when it has one (a pose video from the Pose tab)."""
+    try:
+        return pose_adherence(frames, request)
+    except ValueError as err:  # no pose backend installed: the metric is left out, the cell is fine
+        logger.warning("pose adherence not measured: %s", err)
+        return None
 
 
 class SweepRunner:
@@ -157,6 +167,9 @@ class SweepRunner:
             reference = self.engine.prepare_conditions(cell.request).reference
             metrics = video_metrics(result.frames, np.asarray(reference) if reference is not None else None)
             metrics["peak_memory_mb"] = result.peak_memory_mb
+            adherence = pose_adherence_or_none(result.frames, cell.request)
+            if adherence is not None:
+                metrics["pose_adherence"] = adherence
             record = {"status": "done", "timings": result.timings, "metrics": metrics,
                       "lora_sha256": result.lora_sha256, "request": cell.request.to_dict()}
         try:
