@@ -47,7 +47,7 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
     estimate = client.predict(*config_values(), api_name="/train_estimate")
     assert "Before launch" in estimate and "trainable" in estimate
     started = time.time()
-    status, plot, validation, log, files = client.predict("sample", *config_values(), api_name="/train")
+    status, plot, validation, log, files = client.predict("sample", *config_values(), "", api_name="/train")
     assert status.startswith("Done"), log
     names = sorted(Path(f).name for f in files)
     assert [name.split("-")[0] for name in names] == ["config", "lora", "loss", "train"]
@@ -61,3 +61,19 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
     assert not any(path.name.startswith("lora-") for path in list_loras())  # downloads are not extra LoRAs
     assert values.count("checkpoint-") == 1 and values.endswith("pytorch_lora_weights.safetensors")
     assert time.time() - started < 120
+
+
+def test_resume_continues_a_run_from_its_checkpoint(client):
+    from engine.train import read_loss_csv
+    from ui.train_tab import checkpoint_choices, resolve_checkpoint, runs_dir
+
+    client.predict(api_name="/train_sample_dataset")
+    client.predict("sample", *config_values(), "", api_name="/train")
+    checkpoint = checkpoint_choices()[1][1]  # the newest: <run>/checkpoint-000001
+    assert checkpoint.endswith("checkpoint-000001")
+    status, *_ = client.predict("sample", *config_values(max_steps=3), checkpoint, api_name="/train")
+    assert status.startswith("Done"), status
+    steps = [int(row["step"]) for row in read_loss_csv(runs_dir() / checkpoint.split("/")[0])]
+    assert steps[-1] == 3 and steps.count(2) == 2  # step 2 again after resuming at 1, then 3
+    with pytest.raises(ValueError, match="no checkpoint"):
+        resolve_checkpoint("../../etc")

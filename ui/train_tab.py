@@ -88,6 +88,26 @@ def add_dataset(name: str, files: list[str] | None) -> Path:
     return folder
 
 
+FRESH = ""  # the Resume dropdown's "start a new run"
+
+
+def checkpoint_choices() -> list[tuple[str, str]]:
+    """Checkpoints of earlier runs, newest first, as (run/checkpoint, name relative to the LoRA folder)."""
+    folder = runs_dir()
+    found = sorted(folder.glob("*/checkpoint-*/training_state.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [("start a new run", FRESH)] + [(str(p.parent.relative_to(folder)),) * 2 for p in found]
+
+
+def resolve_checkpoint(name: str) -> Path | None:
+    """A checkpoint folder of a run in the LoRA folder; names from the page cannot point elsewhere."""
+    if not name:
+        return None
+    for label, value in checkpoint_choices()[1:]:
+        if value == name:
+            return runs_dir() / value
+    raise ValueError(f"no checkpoint {name!r} among the runs in {runs_dir()}")
+
+
 def build_config(preset: str, max_steps, rank, learning_rate, sampler, gradient_accumulation, checkpoint_every,
                  validate_every, height, width, num_frames, gradient_checkpointing, more: str) -> TrainConfig:
     """Widgets -> a validated TrainConfig: the preset, then the fields shown, then the settings box."""
@@ -194,6 +214,8 @@ def build_train_tab(engine, links):
                 num_frames = gr.Number(17, label="Frames", precision=0, info="4n+1 at 16 fps", elem_id="train-frames")
             gradient_checkpointing = gr.Checkbox(False, label="Gradient checkpointing",
                                                  info="far less activation memory for about a third more time")
+            resume = gr.Dropdown(checkpoint_choices(), value=FRESH, label="Resume from", allow_custom_value=True,
+                                 info="a checkpoint of an earlier run: training goes on there, optimizer state and all")
             more = gr.Textbox(label="More settings", lines=2, placeholder="reference_dropout=0.05\nseed=1",
                               info="One field=value per line (any TrainConfig field)")
             with gr.Row():
@@ -228,16 +250,22 @@ def build_train_tab(engine, links):
 
     @user_errors
     def on_train(dataset_value, *values, progress=gr.Progress()):
+        *values, resume_value = values
         config = build_config(*values)
         data_dir = resolve_dataset(dataset_value)
-        run_dir = runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{values[0]}"
-        run_dir.mkdir(parents=True)
+        checkpoint = resolve_checkpoint(resume_value)
+        # Resuming continues the checkpoint's own run: its loss.csv and later checkpoints go on there.
+        run_dir = checkpoint.parent if checkpoint else runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{values[0]}"
+        run_dir.mkdir(parents=True, exist_ok=True)
         config_path = run_dir / "requested.yaml"
         config_path.write_text(yaml.safe_dump(asdict(config), sort_keys=False))
         stop_file = run_dir / "STOP"
         state = {"run_dir": str(run_dir), "stop_file": str(stop_file)}
         command = [sys.executable, "-m", "experiments", "train", str(config_path), "--data", str(data_dir),
                    "--out", str(run_dir), "--model", engine.spec.name, "--stop-file", str(stop_file)]
+        if checkpoint:
+            command += ["--resume", str(checkpoint)]
+        stop_file.unlink(missing_ok=True)  # a Stop from an earlier session of this run
         log_path = run_dir / "train.log"
         started = time.time()
         with log_path.open("w") as log_file:
@@ -281,7 +309,9 @@ def build_train_tab(engine, links):
     dataset.focus(lambda: gr.Dropdown(choices=dataset_choices()), None, dataset, queue=False,
                   api_visibility="private")
     estimate_button.click(on_estimate, config_inputs, status, api_name="train_estimate", concurrency_id="inspect")
-    train_button.click(on_train, [dataset, *config_inputs], [status, loss_plot, validation, log, files, run_state],
+    resume.focus(lambda: gr.Dropdown(choices=checkpoint_choices()), None, resume, queue=False,
+                 api_visibility="private")
+    train_button.click(on_train, [dataset, *config_inputs, resume], [status, loss_plot, validation, log, files, run_state],
                        api_name="train", concurrency_id="train", concurrency_limit=1)
     stop_button.click(on_stop, run_state, None, queue=False, api_visibility="private")
 
