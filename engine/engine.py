@@ -265,7 +265,10 @@ class Engine:
     def manifest(self, request: GenerationRequest, result: GenerationResult) -> dict:
         return {
             "request": request.to_dict(),
-            "model": {"name": self.spec.name, "source": self.spec.source, "device": self.device},
+            "model": {"name": self.spec.name, "source": self.spec.source, "device": self.device,
+                      # How it ran: these change speed and memory, and compiled kernels round differently.
+                      "speed": {name: getattr(self.spec, name) for name in
+                                ("attention_backend", "compile_blocks", "cpu_offload", "group_offload", "vae_tiling")}},
             "lora": {"file": request.lora, "sha256": result.lora_sha256, "scale": request.lora_scale}
             if request.lora else None,
             "output": {"video": "video.mp4", "num_frames": result.num_frames, "fps": result.fps,

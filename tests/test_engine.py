@@ -83,6 +83,7 @@ def test_out_dir_gets_an_mp4_at_the_request_fps_and_a_manifest(tiny_engine, tiny
     assert manifest["request"]["seed"] == tiny_request.seed
     assert manifest["request"]["guidance_scale"] == tiny_request.guidance_scale
     assert manifest["model"]["name"] == "tiny"
+    assert manifest["model"]["speed"]["attention_backend"] == "native" and not manifest["model"]["speed"]["compile_blocks"]
     assert manifest["output"] == {"video": "video.mp4", "num_frames": 9, "fps": 16, "height": 64, "width": 112}
     assert manifest["packages"]["diffusers"] and manifest["packages"]["torch"]
     assert set(manifest["timings_s"]) >= {"prompt_encode", "condition_encode", "s_per_step", "decode", "total"}
