@@ -8,7 +8,6 @@ These need Debian's `chromium` (.ci/run installs it with apt) and the playwright
 import re
 import shutil
 import zipfile
-from pathlib import Path
 
 import pytest
 
