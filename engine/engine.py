@@ -293,11 +293,13 @@ class Engine:
         started = time.perf_counter()
         texts = [request.prompt] + ([request.negative_prompt] if request.uses_cfg else [])
         hits = [text in self._prompt_cache for text in texts]
-        embeds = [self._prompt_embedding(text) for text in texts]
+        embeds = [self.prompt_embedding(text) for text in texts]
         negative = embeds[1] if request.uses_cfg else None
         return embeds[0], negative, time.perf_counter() - started, all(hits)
 
-    def _prompt_embedding(self, text: str):
+    def prompt_embedding(self, text: str):
+        """The text encoder's output for `text` at the model's max_sequence_length, cached by text."""
+        self.load()
         if text in self._prompt_cache:
             self._prompt_cache.move_to_end(text)
             return self._prompt_cache[text]

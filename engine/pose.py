@@ -316,6 +316,13 @@ def selection_notes(all_people: list[list[Person]], drawn: list[list[Person]], c
     return notes
 
 
+def side_by_side(panels: list[np.ndarray], gap: int = 8) -> np.ndarray:
+    """Equal-height images left to right, with a grey bar between them."""
+    bar = np.full((panels[0].shape[0], gap, 3), 128, np.uint8)
+    pieces = [piece for panel in panels for piece in (bar, panel)][1:]
+    return np.concatenate(pieces, axis=1)
+
+
 def write_before_after(raw: list, smoothed: list, request: PoseRequest, out_dir: Path) -> Path:
     """Raw skeleton on the left, smoothed on the right, for judging what smoothing did."""
     options = request.render_options
@@ -323,7 +330,7 @@ def write_before_after(raw: list, smoothed: list, request: PoseRequest, out_dir:
     for before, after in zip(raw, smoothed):
         left = render_pose([before] if before else [], request.height, request.width, options)
         right = render_pose([after] if after else [], request.height, request.width, options)
-        frames.append(np.concatenate([left, np.full((request.height, 8, 3), 128, np.uint8), right], axis=1))
+        frames.append(side_by_side([left, right]))
     return media.write_mp4(np.stack(frames), out_dir / "before_after.mp4", request.fps)
 
 
@@ -356,8 +363,7 @@ def fit_to_reference(track, frames, request, backend_name, dwpose_models, out_di
         render_pose([track[shown]] if track[shown] else [], *size, options),
         overlay(reference_frame, render_pose([fitted[shown]] if fitted[shown] else [], *size, options)),
     ]
-    gap = np.full((request.height, 8, 3), 128, np.uint8)
-    preview = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
+    preview = side_by_side(panels)
     path = out_dir / "fit.png"
     Image.fromarray(preview).save(path)
     return fit, path, photo
@@ -398,9 +404,15 @@ def pose_manifest(request: PoseRequest, result: PoseResult, source: SourceInfo) 
     }
 
 
-def load_keypoints_json(path: str | Path) -> list[list[Person]]:
-    """Read back a keypoints.json this module wrote."""
+def read_keypoints_json(path: str | Path) -> dict:
+    """A keypoints.json this module wrote: its fps, width and height, and per frame a list of Persons."""
     import json
 
     data = json.loads(Path(path).read_text())
-    return [[Person.from_json(person) for person in frame] for frame in data["frames"]]
+    return {"fps": float(data["fps"]), "width": int(data["width"]), "height": int(data["height"]),
+            "frames": [[Person.from_json(person) for person in frame] for frame in data["frames"]]}
+
+
+def load_keypoints_json(path: str | Path) -> list[list[Person]]:
+    """Just the people of each frame of a keypoints.json."""
+    return read_keypoints_json(path)["frames"]

@@ -9,7 +9,6 @@ them. Controls without keypoints get no score (None), not a made-up one.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +22,14 @@ CONFIDENCE = 0.3
 
 def control_keypoints(control_video: str) -> dict | None:
     """The keypoints.json written beside a pose video, or None."""
+    from engine.pose import read_keypoints_json
+
     path = Path(control_video).with_name("keypoints.json")
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
-        frames = [[Person.from_json(person) for person in frame] for frame in data["frames"]]
-        return {"frames": frames, "fps": float(data["fps"]), "width": int(data["width"]), "height": int(data["height"])}
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_keypoints_json(path)
+    except (OSError, ValueError, KeyError, TypeError):  # not one of ours: no score rather than a wrong one
         return None
 
 

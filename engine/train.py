@@ -199,13 +199,9 @@ class Trainer:
         return torch.cat([latents, masks], dim=1).float()
 
     def encode_prompt(self, text: str):
-        import torch
-
-        pipe = self.pipe
-        with torch.no_grad():
-            embeds, _ = pipe.encode_prompt(prompt=text, do_classifier_free_guidance=False,
-                                           device=pipe._execution_device)
-        return embeds.float()
+        # The engine's encoder: the same max_sequence_length (512 for Wan) as generation; diffusers'
+        # encode_prompt alone would default to 226 tokens and train on other embeddings than it generates with.
+        return self.engine.prompt_embedding(text).float()
 
     # ---- training -------------------------------------------------------------------------------------
 

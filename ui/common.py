@@ -107,17 +107,27 @@ def named_copy(path: str | Path, name: str, folder: Path | None = None) -> str:
     return str(target)
 
 
-def download_stem(path: str | Path | None, fallback: str) -> str:
-    """A safe file-name stem from an uploaded file's name."""
+def safe_name(text: str | None, fallback: str = "", limit: int = 64, replacement: str = "-") -> str:
+    """A file or folder name that cannot leave its parent: letters, digits, - and _ only (else `fallback`)."""
     import re
 
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(path).stem if path else "").strip("-")
-    return stem[:48] or fallback
+    return re.sub(r"[^A-Za-z0-9_-]+", replacement, (text or "").strip()).strip("-_")[:limit] or fallback
+
+
+def download_stem(path: str | Path | None, fallback: str) -> str:
+    """A safe file-name stem from an uploaded file's name."""
+    return safe_name(Path(path).stem if path else "", fallback, limit=48)
 
 
 def new_cancel_flag() -> gr.State:
-    """Per-session flag a Stop button sets and a running job polls between steps."""
+    """Per-session flag a Stop button sets (request_stop) and a running job polls between steps."""
     return gr.State({"stop": False})
+
+
+def request_stop(cancel: dict) -> dict:
+    """The Stop buttons' handler: the running job sees the flag at its next step."""
+    cancel["stop"] = True
+    return cancel
 
 
 

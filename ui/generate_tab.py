@@ -13,7 +13,7 @@ from engine.paths import ASSETS_DIR
 from engine.prompts import negative_prompts
 from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
 from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
-                       user_errors)
+                       request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
 
@@ -167,10 +167,6 @@ def build_generate_tab(engine, links: dict):
     negative_preset.change(lambda name: negatives[name], negative_preset, negative, queue=False,
                            api_visibility="private")
 
-    def on_stop(cancel):
-        cancel["stop"] = True
-        return cancel
-
     inspected = [placed_reference, received, received_text]
     inspect_button.click(on_inspect, widgets, inspected, api_name="inspect", concurrency_id="inspect",
                          concurrency_limit=4)
@@ -178,7 +174,7 @@ def build_generate_tab(engine, links: dict):
     generate_button.click(on_inspect, widgets, inspected, api_visibility="private", concurrency_id="inspect",
                           concurrency_limit=4).success(
         on_generate, widgets + [cancel_flag], [video, timings, files], api_name="generate", concurrency_id="model")
-    stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
+    stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
 
     sample = gr.Examples(

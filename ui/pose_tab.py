@@ -12,7 +12,7 @@ from engine.paths import ASSETS_DIR
 from engine.pose import PoseCancelled, PoseRequest, extract_pose
 from engine.pose_backends import default_backend
 from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
-                       user_errors)
+                       request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
 
@@ -167,10 +167,6 @@ def build_pose_tab(engine, links):
                 detection_figure(result), str(result.before_after_video) if result.before_after_video else None,
                 downloads, sent)
 
-    def on_stop(cancel):
-        cancel["stop"] = True
-        return cancel
-
     def sent_to(tab_id):
         def send(sent):
             if not sent:
@@ -181,7 +177,7 @@ def build_pose_tab(engine, links):
     video.change(aist_table, video, aist, queue=False, api_visibility="private")
     extract_button.click(on_extract, widgets + [cancel_flag], result_outputs, api_name="pose",
                          concurrency_id="pose", concurrency_limit=2)
-    stop_button.click(on_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
+    stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
     to_generate.click(sent_to("generate"), outputs_state,
                       [links["generate"]["reference"], links["generate"]["control"], links["tabs"]],
                       queue=False, api_visibility="private")

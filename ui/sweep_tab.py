@@ -16,7 +16,8 @@ from engine.prompts import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, preset_names
-from ui.common import SWEEP_RUNS, gpu_job, image_upload, new_cancel_flag, new_output_dir, user_errors
+from ui.common import (SWEEP_RUNS, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
+                       user_errors)
 from ui.generate_tab import lora_choices
 
 CUSTOM = "(custom)"
@@ -206,10 +207,6 @@ def build_sweep_tab(engine, links: dict):
         yield (header, status, shown, outputs["gif"], outputs["png"], gr.Dataframe(value=rows[1:], headers=rows[0]),
                [*named, outputs["cells_csv"], outputs["manifest"]], record, figure_for(record, "motion"))
 
-    def on_stop(cancel):
-        cancel["stop"] = True
-        return cancel
-
     def take_from_generate(ref, video):
         return ref, video
 
@@ -225,7 +222,7 @@ def build_sweep_tab(engine, links: dict):
                      api_name="sweep", concurrency_id="model")
     metric.change(user_errors(lambda record, name: figure_for(record, name)), [run_record, metric], plot,
                   api_visibility="private")
-    stop_button.click(on_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
+    stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
     take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
                       [reference, control], queue=False, api_visibility="private")
     return {"reference": reference, "control": control, "preset": preset, "axes": axis_widgets}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import yaml
 from engine.paths import ASSETS_DIR, REPO_ROOT, workspace
 from engine.timesteps import SAMPLERS
 from engine.train_config import TRAIN_PRESETS_DIR, TrainConfig
-from ui.common import named_copy, outputs_dir, user_errors
+from ui.common import named_copy, outputs_dir, safe_name, user_errors
 from ui.sweep_tab import CUSTOM, NONE
 
 logger = logging.getLogger(__name__)
@@ -51,17 +50,9 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in TRAIN_PRESETS_DIR.glob("*.yaml"))
 
 
-def safe_name(text: str) -> str:
-    """A folder name that cannot leave its parent: letters, digits, - and _ only."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", (text or "").strip()).strip("-")
-    if not name:
-        raise ValueError("give the dataset a name (letters, digits, - and _)")
-    return name[:64]
-
-
 def resolve_dataset(name: str) -> Path:
-    folder = datasets_dir() / safe_name(name or "")
-    if not folder.is_dir():
+    folder = datasets_dir() / safe_name(name)
+    if not safe_name(name) or not folder.is_dir():
         raise ValueError(f"no dataset {name!r}; add one with the upload above (or use the sample)")
     return folder
 
@@ -79,11 +70,15 @@ def add_dataset(name: str, files: list[str] | None) -> Path:
     """Copy uploaded clips (and an optional metadata.csv or prompt .txt files) into a new dataset folder."""
     if not files:
         raise ValueError("choose the clips to upload first")
+    if not safe_name(name):
+        raise ValueError("give the dataset a name (letters, digits, - and _)")
     folder = datasets_dir() / safe_name(name)
     folder.mkdir(parents=True, exist_ok=True)
     for path in files:
         source = Path(path)
-        target = folder / re.sub(r"[^A-Za-z0-9_.-]+", "_", source.name)
+        stem = safe_name(source.stem, "clip", replacement="_")
+        suffix = safe_name(source.suffix.lstrip("."), "", limit=8)
+        target = folder / (f"{stem}.{suffix}" if suffix else stem)
         shutil.copy(source, target)
     return folder
 
@@ -95,7 +90,8 @@ def checkpoint_choices() -> list[tuple[str, str]]:
     """Checkpoints of earlier runs, newest first, as (run/checkpoint, name relative to the LoRA folder)."""
     folder = runs_dir()
     found = sorted(folder.glob("*/checkpoint-*/training_state.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [("start a new run", FRESH)] + [(str(p.parent.relative_to(folder)),) * 2 for p in found]
+    names = [str(path.parent.relative_to(folder)) for path in found]
+    return [("start a new run", FRESH)] + [(name, name) for name in names]
 
 
 def resolve_checkpoint(name: str) -> Path | None:
