@@ -4,7 +4,7 @@
 
 Frames come from assets/person.mp4 (a real person), fitted to 832x480 as the Pose tab does.
 - mediapipe: MediaPipe Holistic, the real model from the wheel.
-- dwpose: DWPose's real ONNX models when they are on disk (see engine/pose_backends.py); otherwise the
+- dwpose: DWPose's real ONNX models when they are on disk (see engine/pose/backends.py); otherwise the
   same rtmlib code path with tiny stand-in models, which measures rtmlib's own pre/post-processing only
   and is labelled so.
 - render: drawing one frame's skeleton (body + face, and body + hands + face).
@@ -29,9 +29,9 @@ import numpy as np  # noqa: E402
 
 from engine import media  # noqa: E402
 from engine.paths import ASSETS_DIR  # noqa: E402
-from engine.pose import PoseRequest, extract_pose  # noqa: E402
-from engine.pose_backends import DWPoseBackend, MediaPipeBackend, local_dwpose_models  # noqa: E402
-from engine.pose_render import RenderOptions, render_pose  # noqa: E402
+from engine.pose.extract import PoseRequest, extract_pose  # noqa: E402
+from engine.pose.backends import DWPoseBackend, MediaPipeBackend, local_dwpose_models  # noqa: E402
+from engine.pose.render import RenderOptions, render_pose  # noqa: E402
 
 logger = logging.getLogger("bench")
 WIDTH, HEIGHT = 832, 480

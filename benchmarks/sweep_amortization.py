@@ -26,7 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from benchmarks.engine_overhead import bare_pipeline_call  # noqa: E402
-from engine import Engine, grid, media  # noqa: E402
+from engine import Engine, media  # noqa: E402
+from experiments import grid  # noqa: E402
 from engine.paths import ASSETS_DIR  # noqa: E402
 from experiments.runner import SweepRunner  # noqa: E402
 from experiments.sweep_spec import SweepSpec  # noqa: E402

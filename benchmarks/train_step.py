@@ -11,7 +11,7 @@ backward, AdamW. Reps alternate so machine noise hits both alike; medians of per
 --gpu builds WanVACETransformer3DModel from presets/models/wan-vace-1.3b.yaml on the GPU with random
 weights (nothing is downloaded), adds the main-blocks rank-32 LoRA, and times training steps at 320x576x49
 and 480x832x81 on random latents of the right shapes, with gradient checkpointing and bf16, reporting
-peak memory and the fraction of the FLOP floor (engine/train_estimate.py).
+peak memory and the fraction of the FLOP floor (engine/train/estimate.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ logger = logging.getLogger("bench")
 def tiny_dataset(folder: Path) -> Path:
     import numpy as np
 
-    from engine.metadata_csv import ClipRow, write_metadata_csv
+    from engine.train.metadata_csv import ClipRow, write_metadata_csv
     from tests.helpers import write_video
 
     rng = np.random.default_rng(0)
@@ -66,7 +66,7 @@ def cpu_overhead(steps: int, reps: int) -> dict:
     import torch
 
     from engine.tiny import build_tiny_pipeline
-    from engine.train import Trainer, TrainConfig, add_lora
+    from engine.train.trainer import Trainer, TrainConfig, add_lora
 
     config = TrainConfig(height=128, width=224, num_frames=17, max_steps=10_000, sampler="uniform",
                          reference_dropout=0, prompt_dropout=0, checkpoint_every=10_000)
@@ -106,9 +106,9 @@ def gpu_steps(sizes=((320, 576, 49), (480, 832, 81)), steps: int = 5) -> list[di
     from diffusers import WanVACETransformer3DModel
 
     from engine.paths import PRESETS_DIR
-    from engine.train_config import TrainConfig
-    from engine.train import add_lora
-    from engine.train_estimate import count_tokens, estimate_step
+    from engine.train.config import TrainConfig
+    from engine.train.trainer import add_lora
+    from engine.train.estimate import count_tokens, estimate_step
 
     model_config = yaml.safe_load((PRESETS_DIR / "models" / "wan-vace-1.3b.yaml").read_text())["transformer_config"]
     with torch.device("cuda"):

@@ -12,7 +12,6 @@ import logging
 import resource
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from PIL import Image
 from engine import media
 from engine.conditioning import (Conditions, Inspection, build_conditions, condition_key, condition_notes,
                                  preview_frames, preview_indices)
+from engine.lru import LRU
 from engine.lora import LoraAdapters
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
@@ -45,8 +45,8 @@ class Engine:
         self._pipe = None
         self._tokenizer = None
         self._lock = threading.RLock()
-        self._prompt_cache: OrderedDict = OrderedDict()
-        self._condition_cache: OrderedDict = OrderedDict()
+        self._prompt_cache = LRU(32)
+        self._condition_cache = LRU(8)
         # Compiled blocks keep one LoRA slot and hotswap files into it, so nothing recompiles.
         self._loras = LoraAdapters(spec.name, hotswap=spec.compile_blocks)
 
@@ -181,14 +181,12 @@ class Engine:
         """Read, resample and fit the control video and reference; cached by file content and geometry."""
         key = condition_key(request)
         with self._lock:
-            if key in self._condition_cache:
-                self._condition_cache.move_to_end(key)
-                return self._condition_cache[key]
+            cached = self._condition_cache.get(key)
+        if cached is not None:
+            return cached
         conditions = build_conditions(request, key)
         with self._lock:
-            self._condition_cache[key] = conditions
-            while len(self._condition_cache) > 8:
-                self._condition_cache.popitem(last=False)
+            self._condition_cache.put(key, conditions)
         return conditions
 
     def inspect(self, request: GenerationRequest) -> Inspection:
@@ -300,9 +298,9 @@ class Engine:
     def prompt_embedding(self, text: str):
         """The text encoder's output for `text` at the model's max_sequence_length, cached by text."""
         self.load()
-        if text in self._prompt_cache:
-            self._prompt_cache.move_to_end(text)
-            return self._prompt_cache[text]
+        cached = self._prompt_cache.get(text)
+        if cached is not None:
+            return cached
         import torch
 
         pipe = self._pipe
@@ -311,9 +309,7 @@ class Engine:
                 prompt=text, do_classifier_free_guidance=False, max_sequence_length=self.spec.max_sequence_length,
                 device=pipe._execution_device,
             )
-        self._prompt_cache[text] = embeds
-        while len(self._prompt_cache) > 32:
-            self._prompt_cache.popitem(last=False)
+        self._prompt_cache.put(text, embeds)
         return embeds
 
     def _apply_flow_shift(self, pipe, flow_shift: float):
@@ -339,7 +335,6 @@ class Engine:
             return callback_kwargs
 
         store = pipe.lab_condition_store
-        store.key = conditions.key
         cache = None
         if request.step_cache is not None:
             cache = apply_step_cache(pipe.transformer, request.step_cache)
@@ -362,6 +357,7 @@ class Engine:
                 output_type="np",
                 callback_on_step_end=step_end,
                 max_sequence_length=self.spec.max_sequence_length,
+                condition_key=conditions.key,
             ).frames[0]
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
@@ -370,7 +366,6 @@ class Engine:
                 "the frame count, or turn on cpu_offload / vae_tiling in the model preset"
             ) from None
         finally:
-            store.key = None
             if cache is not None:
                 remove_step_cache(pipe.transformer)
         finished = time.perf_counter()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from pathlib import Path
 
 from engine.paths import lora_dirs
+from engine.lru import LRU
 from engine.records import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class LoraAdapters:
         self.model_name = model_name
         self.capacity = capacity
         self.hotswap = hotswap
-        self._names: OrderedDict = OrderedDict()  # sha256 -> adapter name
+        self._names = LRU(capacity)  # sha256 -> adapter name; an evicted adapter is dropped from the model
         self._active = False
         self._slot_sha: str | None = None  # hotswap mode: which file is in the one slot
 
@@ -101,9 +101,8 @@ class LoraAdapters:
         sha = sha256_file(path)
         if sha not in self._names:
             self._load(pipe, path, sha)
-        self._names.move_to_end(sha)
         pipe.enable_lora()
-        pipe.set_adapters([self._names[sha]], adapter_weights=[scale])
+        pipe.set_adapters([self._names.get(sha)], adapter_weights=[scale])
         self._active = True
         return sha
 
@@ -145,10 +144,8 @@ class LoraAdapters:
         if _lora_layer_count(pipe.transformer) == before and name not in _adapter_names(pipe):
             raise ValueError(f"{path.name}: none of its keys match a layer of {self.model_name}; "
                              "is it a LoRA for another model?")
-        self._names[sha] = name
-        while len(self._names) > self.capacity:
-            _, oldest = self._names.popitem(last=False)
-            _drop_adapter(pipe, oldest)
+        self._names.on_evict = lambda _sha, oldest: _drop_adapter(pipe, oldest)
+        self._names.put(sha, name)
         logger.info("loaded LoRA %s as adapter %s", path.name, name)
 
 

@@ -7,6 +7,7 @@ work starts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import typing
 from dataclasses import dataclass, field
@@ -35,43 +36,116 @@ def nearest_multiples(n: int, m: int = SIZE_MULTIPLE) -> tuple[int, int]:
     return below, below + m
 
 
+@dataclass(frozen=True)
+class FieldInfo:
+    """How one request field is named and printed everywhere: Generate's widgets, --set, sweep axes, grid
+    headers and legends, cells.csv and manifests. Declared once, beside the field (see `described`)."""
+
+    name: str
+    type: type
+    """int, float or str (the value's type once parsed; None is allowed when `optional`)."""
+    label: str
+    """The one user-facing name of the idea, e.g. "LoRA strength"."""
+    help: str
+    """One or two sentences for widgets' info text and --help."""
+    short: str = ""
+    """What a grid header puts before the value ("CFG 5"); empty: the value alone."""
+    unit: str = ""
+    """Printed after the value where it helps ("17 frames", "16 fps")."""
+    kind: str = "number"
+    """number, text, file, lora, choice or scales (one float or one per VACE layer)."""
+    axis: bool = False
+    """Whether a sweep can vary it."""
+    optional: bool = False
+
+    def format(self, value) -> str:
+        """The value alone, the same way everywhere: 5, 7.5, 0.3, a file's name, 'off'."""
+        if value is None or (self.kind == "lora" and str(value).lower() in ("", "none", "pretrained")):
+            return "pretrained" if self.kind == "lora" else ("none" if self.kind in ("file", "text") else "off")
+        if isinstance(value, (list, tuple)):
+            return "/".join(f"{v:g}" for v in value)
+        if isinstance(value, float):
+            return f"{value:g}"
+        if self.kind == "lora":
+            return lora_name(value)
+        if self.kind == "file":
+            return file_name(value)
+        return str(value)
+
+    def header(self, value) -> str:
+        """The value with its name, as a grid header or legend shows it: 'CFG 5', 'LoRA strength 0.7'."""
+        if self.kind == "lora":
+            shown = self.format(value)
+            return "Pretrained" if shown == "pretrained" else f"LoRA {shown}"
+        text = self.format(value)
+        if self.unit and text not in ("off", "none"):
+            text = f"{text} {self.unit}"
+        return f"{self.short} {text}".strip() if self.short else text
+
+
+REQUIRED = dataclasses.MISSING
+
+
+def described(default, label: str, help: str, **info):
+    """A dataclass field with its FieldInfo (everything but name and type) in its metadata."""
+    default = {} if default is REQUIRED else {"default": default}
+    return field(metadata={"info": dict(label=label, help=help, **info)}, **default)
+
+
+def lora_name(path) -> str:
+    """Trained runs save every LoRA as pytorch_lora_weights.safetensors: name those by their folder
+    (the run, or checkpoint-000050)."""
+    parts = str(path).replace("\\", "/").split("/")
+    if parts[-1] == "pytorch_lora_weights.safetensors" and len(parts) > 1 and parts[-2]:
+        return parts[-2]
+    return parts[-1]
+
+
+def file_name(path) -> str:
+    """The last part of a path, whichever separator it uses."""
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1] if path else ""
+
+
 @dataclass
 class GenerationRequest:
-    """One video to generate: inputs, prompt and sampling settings."""
+    """One video to generate: inputs, prompt and sampling settings. Each field is described once, here."""
 
-    control_video: str
-    """Pose (or other control) video; resampled to fps, trimmed/padded to num_frames, fitted to the size."""
-    reference: str | None = None
-    """Reference image of the subject; letterboxed onto white, never cropped. None: pose only."""
-    prompt: str = ""
-    """What the video should show."""
-    negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
-    """What to steer away from (used when guidance_scale > 1)."""
-    guidance_scale: float = 5.0
-    """Classifier-free guidance; 1 disables the unconditional pass."""
-    num_inference_steps: int = 50
-    """Denoising steps."""
-    seed: int = 1
-    """Same request and seed give the same frames."""
-    lora: str | None = None
-    """A .safetensors LoRA: a path, or a file name in loras/."""
-    lora_scale: float = 1.0
-    """LoRA strength; 0 gives the base model's output."""
-    conditioning_scale: float | list[float] = 1.0
-    """Strength of the VACE control: one float, or one per VACE layer."""
-    flow_shift: float = 3.0
-    """Scheduler flow shift (3.0 at 480p, 5.0 at 720p)."""
-    height: int = 480
-    width: int = 832
-    num_frames: int = 81
-    """Frames to generate; must be 4n+1."""
-    fps: int = 16
-    """Frame rate of the control video as sampled and of the saved MP4."""
-    control_fit: str = "pad"
-    """How the control video fills the frame: pad (black bars), crop, or stretch."""
-    step_cache: float | None = None
-    """Skip the main transformer blocks on steps whose first block barely changed (a VACE-aware First
-    Block Cache): the threshold, e.g. 0.05-0.2; None is off. Faster and approximate."""
+    control_video: str = described(
+        REQUIRED, "Control (pose) video", "The pose (or other control) video; resampled to fps, trimmed or padded "
+        "to the frame count, fitted to the size.", short="Pose:", kind="file", axis=True)
+    reference: str | None = described(
+        None, "Reference image", "The subject to animate; letterboxed onto white, never cropped. Empty: pose only.",
+        short="Ref:", kind="file", axis=True, optional=True)
+    prompt: str = described("", "Prompt", "What the video should show: subject, clothing, setting, lighting.",
+                            kind="text", axis=True)
+    negative_prompt: str = described(DEFAULT_NEGATIVE_PROMPT, "Negative prompt",
+                                     "What to steer away from; used when guidance > 1.", short="Neg:", kind="text",
+                                     axis=True)
+    guidance_scale: float = described(5.0, "Guidance (CFG)", "Classifier-free guidance; 1 turns it (and the "
+                                      "negative prompt) off.", short="CFG", axis=True)
+    num_inference_steps: int = described(50, "Sampling steps", "Denoising steps: more is slower, usually smoother.",
+                                         short="Steps", axis=True)
+    seed: int = described(1, "Seed", "The same inputs and seed give the same video.", short="Seed", axis=True)
+    lora: str | None = described(None, "LoRA", "A .safetensors LoRA: a path, or a file name in loras/. "
+                                 "Empty: the pretrained model.", kind="lora", axis=True, optional=True)
+    lora_scale: float = described(1.0, "LoRA strength", "How strongly the LoRA applies; 0 gives the pretrained "
+                                  "model's video exactly. Changing it never reloads the model.",
+                                  short="LoRA strength", axis=True)
+    conditioning_scale: float | list[float] = described(
+        1.0, "Control strength", "Strength of the VACE control: one number, or one per VACE layer "
+        "(1.0/0.5 on an axis, 1.0,0.5 in a settings line).", short="Control", kind="scales", axis=True)
+    flow_shift: float = described(3.0, "Flow shift", "The scheduler's flow shift: 3 at 480p, 5 at 720p.",
+                                  short="Shift", axis=True)
+    height: int = described(480, "Height", "Output height in pixels, a multiple of 16.", unit="px")
+    width: int = described(832, "Width", "Output width in pixels, a multiple of 16.", unit="px")
+    num_frames: int = described(81, "Frames", "Frames to generate: 4n+1, e.g. 49 or 81.", unit="frames")
+    fps: int = described(16, "FPS", "Frame rate of the control video as sampled and of the saved MP4.", unit="fps")
+    control_fit: str = described("pad", "Control fit", "How the control video fills the frame: pad (black bars, "
+                                 "keeps proportions), crop, or stretch.", kind="choice")
+    step_cache: float | None = described(
+        None, "Step cache", "Skip the main blocks on steps whose first block barely changed (a VACE-aware First "
+        "Block Cache): a threshold such as 0.05-0.2; off when empty or 0. Faster, approximate.",
+        short="Cache", axis=True, optional=True)
 
     def __post_init__(self):
         self.control_video = str(self.control_video)
@@ -135,25 +209,21 @@ class GenerationRequest:
     @classmethod
     def parse_field(cls, name: str, text: str):
         """Turn a command-line string into the field's type (used by --set field=value)."""
-        hints = typing.get_type_hints(cls)
-        if name not in hints:
-            raise ValueError(f"unknown field {name!r}; fields: {', '.join(cls.field_names())}")
-        hint = hints[name]
+        info = field_info(name)
         text = text.strip()
-        if name == "conditioning_scale":
-            values = [_parse_float(name, part) for part in text.split(",")]
+        if info.kind == "scales":
+            values = [_parse_float(name, part) for part in text.replace("/", ",").split(",")]
             return values[0] if len(values) == 1 else values
-        if hint is int:
+        if info.optional and text.lower() in ("none", "", "off"):
+            return None
+        if info.type is int:
             try:
                 return int(text)
             except ValueError:
                 raise ValueError(f"{name} must be an integer, got {text!r}") from None
-        if text.lower() in ("none", "") and type(None) in typing.get_args(hint):
-            return None
-        if hint is float or float in typing.get_args(hint):
+        if info.type is float:
             return _parse_float(name, text)
         return text
-
 
     @classmethod
     def parse_overrides(cls, pairs: list[str], source: str = "--set") -> dict:
@@ -165,6 +235,27 @@ class GenerationRequest:
                 raise ValueError(f"{source} expects FIELD=VALUE, got {pair!r}")
             fields[name.strip()] = cls.parse_field(name.strip(), value)
         return fields
+
+
+def field_info(name: str) -> FieldInfo:
+    """The description of one GenerationRequest field; ValueError lists the fields for an unknown name."""
+    infos = request_fields()
+    if name not in infos:
+        raise ValueError(f"unknown field {name!r}; fields: {', '.join(infos)}")
+    return infos[name]
+
+
+@functools.cache
+def request_fields() -> dict[str, FieldInfo]:
+    """Every GenerationRequest field's FieldInfo, in declaration order."""
+    hints = typing.get_type_hints(GenerationRequest)
+    infos = {}
+    for item in dataclasses.fields(GenerationRequest):
+        hint = hints[item.name]
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        base = hint if not args else next((a for a in args if a in (int, float, str)), float)
+        infos[item.name] = FieldInfo(name=item.name, type=base, **item.metadata["info"])
+    return infos
 
 
 def _parse_float(name: str, text: str) -> float:

@@ -15,20 +15,19 @@ from __future__ import annotations
 import math
 import re
 
-NUMERIC_FIELDS = {"guidance_scale": float, "num_inference_steps": int, "lora_scale": float, "seed": int,
-                  "flow_shift": float, "conditioning_scale": float, "step_cache": float}
-TEXT_FIELDS = ("prompt", "negative_prompt", "lora", "reference", "control_video", "tier")
+from engine.request import request_fields
+
+# Which request fields a sweep can vary, and how, come from the field table (engine/request.py). `tier` is
+# the one axis of the sweep's own: a named size (height, width, frames, steps) from the spec's tiers.
+TIER = "tier"
+NUMERIC_FIELDS = {name: info.type for name, info in request_fields().items()
+                  if info.axis and info.kind in ("number", "scales")}
+TEXT_FIELDS = (*(name for name, info in request_fields().items() if info.axis and name not in NUMERIC_FIELDS), TIER)
 AXIS_FIELDS = (*NUMERIC_FIELDS, *TEXT_FIELDS)
 MAX_VALUES = 100
 
 _RANGE = re.compile(r"^(?P<start>[-+]?\d*\.?\d+)\s*-\s*(?P<end>[-+]?\d*\.?\d+)"
                     r"(?:\s*\((?P<step>[-+]?\d*\.?\d+)\)|\s*\[(?P<count>\d+)\])?$")
-
-# How a value reads in a grid header.
-LABELS = {"guidance_scale": "CFG {}", "num_inference_steps": "Steps {}", "lora_scale": "LoRA alpha {}",
-          "seed": "Seed {}", "flow_shift": "Shift {}", "conditioning_scale": "Control {}", "prompt": "{}",
-          "negative_prompt": "Neg: {}", "lora": "{}", "reference": "Ref: {}", "control_video": "Pose: {}",
-          "tier": "{}", "step_cache": "Cache {}"}
 
 
 def parse_axis_values(field: str, values) -> list:
@@ -110,26 +109,7 @@ def _one_value(field: str, value):
 
 
 def value_label(field: str, value) -> str:
-    """How one value reads in a grid header: 'CFG 5.0', 'LoRA alpha 0.7', 'Seed 3'."""
-    if isinstance(value, list):
-        shown = "/".join(f"{v:g}" for v in value)
-    elif isinstance(value, float):
-        shown = f"{value:.1f}" if value == round(value, 1) else f"{value:g}"
-    else:
-        shown = lora_name(value) if field == "lora" else (
-            file_name(value) if field in ("reference", "control_video") else str(value))
-    return LABELS[field].format(shown)
-
-
-def lora_name(path) -> str:
-    """Trained runs save every LoRA as pytorch_lora_weights.safetensors: name those by their folder
-    (the run, or checkpoint-000050)."""
-    parts = str(path).replace("\\", "/").split("/")
-    if parts[-1] == "pytorch_lora_weights.safetensors" and len(parts) > 1 and parts[-2]:
-        return parts[-2]
-    return parts[-1]
-
-
-def file_name(path) -> str:
-    """The last part of a path, whichever separator it uses."""
-    return str(path).replace("\\", "/").rsplit("/", 1)[-1] if path else ""
+    """How one value reads in a grid header or legend: 'CFG 5', 'LoRA strength 0.7', 'Seed 3'."""
+    if field == TIER:
+        return str(value)
+    return request_fields()[field].header(value)

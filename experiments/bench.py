@@ -90,7 +90,7 @@ def stage_timings(engine, request) -> dict:
 
 def step_flops(engine, request) -> float:
     """FLOPs of one denoising step: two transformer forwards with CFG (one without)."""
-    from engine.train_estimate import count_tokens, forward_flops, transformer_parameters
+    from engine.train.estimate import count_tokens, forward_flops, transformer_parameters
 
     config = engine.spec.transformer_config or dict(engine.load().transformer.config)
     tokens = count_tokens(config, request.height, request.width, request.num_frames,
@@ -165,7 +165,7 @@ def real_architecture(quick: bool) -> list[dict]:
     from diffusers import WanVACETransformer3DModel
 
     from engine.spec import ModelSpec
-    from engine.train_estimate import PEAK_TFLOPS, count_tokens, forward_flops, transformer_parameters
+    from engine.train.estimate import PEAK_TFLOPS, count_tokens, forward_flops, transformer_parameters
 
     config = ModelSpec.from_preset(REAL_MODEL).transformer_config
     with torch.device("cuda"):

@@ -98,7 +98,7 @@ def add_train_command(commands):
 
 
 def run_train(args) -> int:
-    from engine.train import Trainer, TrainConfig
+    from engine.train.trainer import Trainer, TrainConfig
 
     config = TrainConfig.from_preset(args.preset)
     config = config.with_changes(**TrainConfig.parse_overrides(args.overrides))
@@ -186,7 +186,7 @@ def add_description_arguments(parser, with_clip=True):
 
 
 def add_language_model_arguments(parser):
-    from engine.captioning import CAPTIONER_ID, REWRITER_ID
+    from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID
 
     parser.add_argument("--captioner", default=CAPTIONER_ID, help="Florence-2 checkpoint (hub id or folder)")
     parser.add_argument("--rewriter", default=REWRITER_ID, help="instruct LLM checkpoint (hub id or folder)")
@@ -195,7 +195,7 @@ def add_language_model_arguments(parser):
 def load_description(arg: str | None):
     from pathlib import Path
 
-    from engine.prompts import ReferenceDescription
+    from engine.prompts.variants import ReferenceDescription
 
     if not arg:
         return ReferenceDescription()
@@ -211,8 +211,8 @@ def run_prompt_variants(args) -> int:
     from pathlib import Path
 
     from engine import Engine
-    from engine.aist import parse_aist_name
-    from engine.prompts import load_templates, variants_with_gaps
+    from engine.pose.aist import parse_aist_name
+    from engine.prompts.variants import load_templates, variants_with_gaps
 
     templates = load_templates([Path(args.templates)] if args.templates else None)
     metadata = {"caption": args.caption}
@@ -232,8 +232,8 @@ def run_prompt_variants(args) -> int:
 
 
 def run_prompt_batch(args) -> int:
-    from engine.captioning import Captioner, Rewriter
-    from engine.metadata_csv import DIFFSYNTH_FLAGS
+    from engine.prompts.captioning import Captioner, Rewriter
+    from engine.train.metadata_csv import DIFFSYNTH_FLAGS
     from experiments.prompt_batch import BatchOptions, build_batch
 
     options = BatchOptions(
@@ -251,8 +251,8 @@ def run_prompt_batch(args) -> int:
 
 def run_prompt_caption(args) -> int:
     from engine import media
-    from engine.aist import parse_aist_name
-    from engine.captioning import Captioner, Rewriter
+    from engine.pose.aist import parse_aist_name
+    from engine.prompts.captioning import Captioner, Rewriter
 
     caption = Captioner(args.captioner).caption(media.load_image(args.image))
     print(caption)
@@ -331,7 +331,7 @@ def run_generate(args) -> int:
 
 
 def pose_request_from_args(args):
-    from engine.pose import PoseRequest, parse_size
+    from engine.pose.extract import PoseRequest, parse_size
 
     width, height = parse_size(args.size)
     return PoseRequest(
@@ -345,7 +345,7 @@ def pose_request_from_args(args):
 
 
 def run_pose(args) -> int:
-    from engine.pose import extract_pose
+    from engine.pose.extract import extract_pose
 
     request = pose_request_from_args(args)
     last = [0.0]
@@ -436,8 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     from engine.engine import GenerationCancelled
-    from engine.pose import PoseCancelled
-    from engine.train import TrainingCancelled
+    from engine.pose.extract import PoseCancelled
+    from engine.train.trainer import TrainingCancelled
 
     try:
         return args.func(args)

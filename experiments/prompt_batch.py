@@ -15,9 +15,9 @@ from pathlib import Path
 from PIL import Image
 
 from engine import media
-from engine.aist import try_parse_aist_name
-from engine.metadata_csv import ClipRow, write_diffsynth_csv, write_metadata_csv
-from engine.prompts import ReferenceDescription, load_templates, template_values
+from engine.pose.aist import try_parse_aist_name
+from engine.train.metadata_csv import ClipRow, write_diffsynth_csv, write_metadata_csv
+from engine.prompts.variants import ReferenceDescription, load_templates, template_values
 
 logger = logging.getLogger(__name__)
 

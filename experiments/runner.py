@@ -14,16 +14,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine import grid, media
+from engine import media
+from experiments import grid
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
-from engine.pose_metrics import pose_adherence
+from engine.pose.metrics import pose_adherence
 from engine.records import package_versions
-from experiments.axes import file_name
+from experiments.axes import value_label
 from experiments.run_store import RunStore
 from experiments.sweep_spec import Cell, SweepSpec, expand
 
 logger = logging.getLogger(__name__)
+# Settings a grid's legend names when no axis varies them (LoRA, size and prompt have their own wording).
+LEGEND_FIELDS = ("seed", "num_inference_steps", "guidance_scale", "flow_shift")
 
 
 @dataclass
@@ -253,19 +256,19 @@ class SweepRunner:
         r = cells[0].request
         varied = {axis.field for axis in self.spec.axes().values()}
         parts = [f"model {self.engine.spec.name}"]
-        fixed = [("seed", f"seed {r.seed}"), ("num_inference_steps", f"{r.num_inference_steps} steps"),
-                 ("guidance_scale", f"CFG {r.guidance_scale:g}"), ("flow_shift", f"shift {r.flow_shift:g}"),
-                 ("tier", f"{r.width}x{r.height}, {r.num_frames} frames @ {r.fps} fps")]
-        parts += [text for name, text in fixed if name not in varied]
+        # The same words as the grid's headers (the field table): "CFG 5" in a header is "CFG 5" here.
+        parts += [value_label(name, getattr(r, name)) for name in LEGEND_FIELDS if name not in varied]
+        if "tier" not in varied:
+            parts.append(f"{r.width}x{r.height}, {r.num_frames} frames @ {r.fps} fps")
         if "lora" not in varied:
-            parts.append(f"LoRA {file_name(r.lora)} x{r.lora_scale:g}" if r.lora else "pretrained")
+            parts.append(value_label("lora", r.lora) + (f", {value_label('lora_scale', r.lora_scale)}" if r.lora else ""))
         elif "lora_scale" not in varied:
-            parts.append(f"LoRA strength {r.lora_scale:g}")
+            parts.append(value_label("lora_scale", r.lora_scale))
         if z is not None:
             axis = self.spec.axes()["z"]
             parts.append(axis.label(axis.values[z]))
         if "prompt" not in varied:
-            parts.append(f'prompt "{r.prompt[:80]}{"..." if len(r.prompt) > 80 else ""}"')
+            parts.append(f'prompt "{r.prompt[:80]}{"..." if len(r.prompt) > 80 else ""}"' if r.prompt else "no prompt")
         return " · ".join(parts)
 
 

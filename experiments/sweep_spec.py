@@ -50,8 +50,6 @@ class Axis:
         return cls(field=data["field"], values=parse_axis_values(data["field"], data["values"]))
 
     def label(self, value) -> str:
-        if self.field == "lora":
-            return "Pretrained" if value in PRETRAINED else f"LoRA {value_label('lora', value)}"
         return value_label(self.field, value)
 
 

@@ -13,14 +13,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from engine.pose_render import BODY_COLOURS, BODY_LIMBS  # noqa: E402
+from engine.pose.render import BODY_COLOURS, BODY_LIMBS  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 FPS, SECONDS = 16, 3
 WIDTH, HEIGHT = 832, 480
 
 # OpenPose-18: 0 nose, 1 neck, 2-4 right arm, 5-7 left arm, 8-10 right leg, 11-13 left leg, 14-17 eyes/ears.
-# The limb order and colours are the renderer's (engine/pose_render.py).
+# The limb order and colours are the renderer's (engine/pose/render.py).
 LIMBS, COLOURS = BODY_LIMBS, BODY_COLOURS
 
 

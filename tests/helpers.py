@@ -183,7 +183,7 @@ def export_fake_dwpose(folder, detector_size=(128, 96), estimator_size=(48, 64))
 
     import torch
 
-    from engine.pose_backends import DWPOSE_DETECTOR, DWPOSE_ESTIMATOR, DWPoseModels
+    from engine.pose.backends import DWPOSE_DETECTOR, DWPOSE_ESTIMATOR, DWPoseModels
 
     class HalvesDetector(torch.nn.Module):
         def forward(self, image):

@@ -1,6 +1,6 @@
 import pytest
 
-from engine.aist import GENRES, SITUATIONS, parse_aist_name, try_parse_aist_name
+from engine.pose.aist import GENRES, SITUATIONS, parse_aist_name, try_parse_aist_name
 
 
 def test_the_blogs_example_name():

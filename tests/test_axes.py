@@ -50,16 +50,18 @@ def test_axis_syntax_errors(field, text, message):
 
 
 def test_labels_read_like_the_blogs_headers():
-    assert value_label("guidance_scale", 5.0) == "CFG 5.0"
+    assert value_label("guidance_scale", 5.0) == "CFG 5"
     assert value_label("guidance_scale", 7.5) == "CFG 7.5"
-    assert value_label("lora_scale", 0.7) == "LoRA alpha 0.7"
+    assert value_label("lora_scale", 0.7) == "LoRA strength 0.7"
     assert value_label("num_inference_steps", 30) == "Steps 30"
     assert value_label("seed", 3) == "Seed 3"
     assert value_label("conditioning_scale", [0.5, 1.0]) == "Control 0.5/1"
     assert value_label("reference", "/a/b/me.png") == "Ref: me.png"
+    assert value_label("lora", "runs/dancer/checkpoint-000050/pytorch_lora_weights.safetensors") == "LoRA checkpoint-000050"
+    assert value_label("lora", "none") == "Pretrained"
 
 
 def test_grid_labels_are_plain_ascii_because_the_grid_font_has_no_greek():
-    from experiments.axes import LABELS
+    from engine.request import request_fields
 
-    assert all(label.isascii() for label in LABELS.values())
+    assert all(info.short.isascii() and info.label.isascii() for info in request_fields().values())

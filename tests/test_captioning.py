@@ -6,7 +6,7 @@ Their output is gibberish; what is checked is image in, text out, bounded length
 import pytest
 from PIL import Image
 
-from engine.captioning import MAX_PROMPT_WORDS, Captioner, Rewriter, clean_model_text, unload_all
+from engine.prompts.captioning import MAX_PROMPT_WORDS, Captioner, Rewriter, clean_model_text, unload_all
 
 
 def test_captioner_turns_an_image_into_one_line_of_text(tiny_captioner_dir, reference_png):

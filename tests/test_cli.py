@@ -151,7 +151,7 @@ def test_pose_with_an_unreadable_file_from_a_real_process(tmp_path):
 
 
 def test_train_command_writes_the_lora_and_checkpoints(tmp_path, capsys):
-    from engine.metadata_csv import ClipRow, write_metadata_csv
+    from engine.train.metadata_csv import ClipRow, write_metadata_csv
     from tests.helpers import numbered_frames, write_video
 
     data = tmp_path / "data"

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from engine import grid
+from experiments import grid
 
 
 def solid_clip(colour, frames=5, height=32, width=48):
@@ -16,7 +16,7 @@ def tiles_2x3():
 
 def test_layout_puts_each_tile_under_its_header_and_beside_its_row_label():
     tiles, colours = tiles_2x3()
-    rows, cols = ["Pretrained", "LoRA"], ["CFG 3.0", "CFG 5.0", "CFG 7.5"]
+    rows, cols = ["Pretrained", "LoRA"], ["CFG 3", "CFG 5", "CFG 7.5"]
     frames = grid.compose_frames(tiles, rows, cols, legend="seed 1, 50 steps")
     layout = grid.plan_layout(tiles, rows, cols, "seed 1, 50 steps")
     assert frames.shape == (5, layout.height, layout.width, 3)
@@ -89,7 +89,7 @@ def test_gif_durations_keep_16_fps_exactly_despite_centiseconds():
 
 
 def test_a_cell_a_stopped_sweep_never_reached_is_grey_not_a_red_failure():
-    from engine.grid import FAILED_INK, NOT_RUN_INK, Tile, compose_frames
+    from experiments.grid import FAILED_INK, NOT_RUN_INK, Tile, compose_frames
 
     frames = compose_frames({(0, 0): Tile(not_run=True), (0, 1): Tile(error="boom")}, ["r"], ["a", "b"])
     pixels = {tuple(p) for p in frames[0].reshape(-1, 3)}

@@ -2,7 +2,7 @@ import csv
 
 import pytest
 
-from engine.metadata_csv import ClipRow, read_metadata_csv, write_diffsynth_csv, write_metadata_csv
+from engine.train.metadata_csv import ClipRow, read_metadata_csv, write_diffsynth_csv, write_metadata_csv
 
 
 def test_round_trip_keeps_awkward_prompts(tmp_path):

@@ -13,13 +13,11 @@ def test_condition_store_computes_once_per_key_and_evicts_oldest():
         return tag
 
     for key in ["a", "a", "b", "a", "c", "b"]:
-        store.key = key
-        assert store.fetch(lambda: compute(key)) == key
+        assert store.fetch(key, lambda: compute(key)) == key
     # a computed, a hit, b computed, a hit, c computed (evicts b, the least recent), b computed again
     assert calls == ["a", "b", "c", "b"]
-    store.key = None
-    store.fetch(lambda: compute("unkeyed"))
-    store.fetch(lambda: compute("unkeyed"))
+    store.fetch(None, lambda: compute("unkeyed"))
+    store.fetch(None, lambda: compute("unkeyed"))
     assert calls[-2:] == ["unkeyed", "unkeyed"]  # no key, no caching
 
 
@@ -40,11 +38,10 @@ def test_lab_pipeline_output_equals_the_stock_pipeline_cached_or_not():
     stock = WanVACEPipeline.from_pretrained(folder)
     lab = LabVACEPipeline.from_pretrained(folder)
     lab.lab_condition_store = ConditionStore()
-    lab.lab_condition_store.key = "clip-1"
     expected = stock(**_inputs(), generator=torch.Generator().manual_seed(3)).frames[0]
-    first = lab(**_inputs(), generator=torch.Generator().manual_seed(3)).frames[0]
+    first = lab(**_inputs(), generator=torch.Generator().manual_seed(3), condition_key="clip-1").frames[0]
     assert not lab.lab_condition_store.last_hit
-    second = lab(**_inputs(), generator=torch.Generator().manual_seed(3)).frames[0]
+    second = lab(**_inputs(), generator=torch.Generator().manual_seed(3), condition_key="clip-1").frames[0]
     assert lab.lab_condition_store.last_hit
     np.testing.assert_array_equal(first, expected)
     np.testing.assert_array_equal(second, expected)

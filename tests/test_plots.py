@@ -1,4 +1,4 @@
-from engine.plots import metric_figure, sweep_figures
+from ui.plots import metric_figure, sweep_figures
 
 
 def rows():

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from engine import media
-from engine.pose import PoseCancelled, PoseRequest, extract_pose, load_keypoints_json
-from engine.pose_import import MISSING_PARTS_NOTE
+from engine.pose.extract import PoseCancelled, PoseRequest, extract_pose, load_keypoints_json
+from engine.pose.load import MISSING_PARTS_NOTE
 from tests.helpers import bright_figure_frames, write_video
 
 SMALL = dict(width=256, height=192, num_frames=9)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.pose_backends import DWPoseBackend, MediaPipeBackend, find_dwpose_models, resolve_backend
+from engine.pose.backends import DWPoseBackend, MediaPipeBackend, find_dwpose_models, resolve_backend
 from tests.helpers import bright_figure_frames, moving_person_frames
 
 

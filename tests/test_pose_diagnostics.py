@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from engine.pose_diagnostics import compact_ranges, diagnose, joint_motion, smooth_points, smooth_track
-from engine.pose_format import Person
+from engine.pose.diagnostics import compact_ranges, diagnose, joint_motion, smooth_points, smooth_track
+from engine.pose.format import Person
 
 
 def walking_track(frames=40, noise=0.0, seed=0):

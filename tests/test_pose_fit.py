@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from engine.pose_fit import apply_fit, bone_length, plan_fit
-from engine.pose_format import Person
+from engine.pose.fit import apply_fit, bone_length, plan_fit
+from engine.pose.format import Person
 
 STANDING = {0: (0, -40), 1: (0, 0), 2: (-20, 0), 3: (-25, 30), 4: (-28, 60), 5: (20, 0), 6: (25, 30),
             7: (28, 60), 8: (-12, 70), 9: (-12, 110), 10: (-12, 150), 11: (12, 70), 12: (12, 110), 13: (12, 150)}

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from engine.pose_format import (BODY_JOINTS, COCO17_JOINTS, MEDIAPIPE_FACE_TO_68, Person, clip_to_frame,
+from engine.pose.format import (BODY_JOINTS, COCO17_JOINTS, MEDIAPIPE_FACE_TO_68, Person, clip_to_frame,
                                 from_coco17, from_coco_wholebody, from_mediapipe_holistic)
 
 

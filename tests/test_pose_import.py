@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from engine.pose_import import AIST_FPS, AIST_SIZE, load_keypoints
+from engine.pose.load import AIST_FPS, AIST_SIZE, load_keypoints
 
 
 def keypoints(frames=5, people=None):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from engine import media
-from engine.pose import PoseRequest, extract_pose
-from engine.pose_format import Person
-from engine.pose_metrics import control_keypoints, pck, pose_adherence
+from engine.pose.extract import PoseRequest, extract_pose
+from engine.pose.format import Person
+from engine.pose.metrics import control_keypoints, pck, pose_adherence
 
 
 def person_at(x, y, spread=20.0):

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from engine.pose_format import Person
-from engine.pose_render import (BODY_COLOURS, FACE_COLOUR, HAND_COLOURS, HAND_JOINT_COLOUR, LIMB_BRIGHTNESS,
+from engine.pose.format import Person
+from engine.pose.render import (BODY_COLOURS, FACE_COLOUR, HAND_COLOURS, HAND_JOINT_COLOUR, LIMB_BRIGHTNESS,
                                 RenderOptions, overlay, render_pose, scaled)
 
 H, W = 512, 512

@@ -1,8 +1,8 @@
 import csv
 
-from engine.captioning import Captioner, Rewriter
-from engine.metadata_csv import read_metadata_csv
-from engine.prompts import ReferenceDescription
+from engine.prompts.captioning import Captioner, Rewriter
+from engine.train.metadata_csv import read_metadata_csv
+from engine.prompts.variants import ReferenceDescription
 from experiments.prompt_batch import BatchOptions, build_batch
 from tests.helpers import numbered_frames, write_video
 

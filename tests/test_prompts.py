@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from engine.aist import parse_aist_name
-from engine.prompts import (DESCRIPTIONS_DIR, PromptTemplate, ReferenceDescription, build_variants, load_templates, negative_prompts,
+from engine.pose.aist import parse_aist_name
+from engine.prompts.variants import (DESCRIPTIONS_DIR, PromptTemplate, ReferenceDescription, build_variants, load_templates, negative_prompts,
                             render_template, template_values)
 from engine.request import DEFAULT_NEGATIVE_PROMPT
 
@@ -107,7 +107,7 @@ def test_wan_negative_prompt_presets():
 
 
 def test_prompt_sets_round_trip_and_names_stay_in_their_folder():
-    from engine.prompts import load_prompt_set, prompt_sets_dir, save_prompt_set
+    from engine.prompts.variants import load_prompt_set, prompt_sets_dir, save_prompt_set
 
     path = save_prompt_set("blog-three", {"Detailed Default": "a", "Identity-Focused": "c", "Empty": "  "})
     assert path.parent == prompt_sets_dir()

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from engine.prompts import ReferenceDescription
+from engine.prompts.variants import ReferenceDescription
 from ui.prompts_tab import field_names
 
 BLOG_FIELDS = ReferenceDescription.from_preset("blog-reference").to_dict()

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import grid, media
+from engine import media
+from experiments import grid
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec
 from tests.conftest import REPO

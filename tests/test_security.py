@@ -37,7 +37,7 @@ def test_the_browser_can_read_what_the_lab_wrote_in_its_workspace(app_url):
 def test_run_preset_dataset_and_prompt_set_names_cannot_escape(tmp_path):
     from experiments.history import resolve_run
     from experiments.sweep_spec import SweepSpec
-    from engine.train_config import TrainConfig
+    from engine.train.config import TrainConfig
     from ui.train_tab import safe_name
 
     (tmp_path / "runs").mkdir()

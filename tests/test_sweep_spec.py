@@ -10,7 +10,7 @@ def make_request(**fields):
 
 
 def test_every_sweep_preset_loads_and_expands(lora_files):
-    assert {"blog-guidance", "blog-steps", "blog-prompts", "blog-lora-alpha", "seeds"} <= set(preset_names())
+    assert {"blog-guidance", "blog-steps", "blog-prompts", "blog-lora-strength", "seeds"} <= set(preset_names())
     for name in preset_names():
         spec = SweepSpec.from_preset(name)
         cells = expand(spec, make_request, lora=str(lora_files["diffusers"]))
@@ -21,7 +21,7 @@ def test_blog_presets_have_the_blogs_values(lora_files):
     guidance = SweepSpec.from_preset("blog-guidance")
     assert guidance.x.values == [3.0, 5.0, 7.5] and guidance.y.values == ["none", "$lora"]
     assert SweepSpec.from_preset("blog-steps").x.values == [20, 30, 50]
-    assert SweepSpec.from_preset("blog-lora-alpha").x.values == [0.3, 0.7, 1.0, 1.5]
+    assert SweepSpec.from_preset("blog-lora-strength").x.values == [0.3, 0.7, 1.0, 1.5]
     prompts = SweepSpec.from_preset("blog-prompts").prompts
     assert prompts["Identity-Focused"].startswith("Detailed portrait-style video of a man with almond-shaped eyes")
     cells = expand(guidance, make_request, lora=str(lora_files["diffusers"]))
@@ -32,7 +32,7 @@ def test_expansion_labels_and_lora_choice(lora_files):
     spec = SweepSpec.from_preset("blog-guidance")
     cells = expand(spec, make_request, lora=str(lora_files["diffusers"]))
     by_position = {(c.position["x"], c.position["y"]): c for c in cells}
-    assert by_position[(1, 0)].labels == {"x": "CFG 5.0", "y": "Pretrained"}
+    assert by_position[(1, 0)].labels == {"x": "CFG 5", "y": "Pretrained"}
     assert by_position[(1, 0)].request.lora is None and by_position[(1, 1)].request.lora == str(lora_files["diffusers"])
     # A file saved by diffusers is always pytorch_lora_weights.safetensors: it is named by its folder.
     assert by_position[(2, 1)].labels == {"x": "CFG 7.5", "y": "LoRA diffusers"}

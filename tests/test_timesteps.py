@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.timesteps import sample_sigmas, timestep_bucket, warmup_density, warmup_tilt
+from engine.train.timesteps import sample_sigmas, timestep_bucket, warmup_density, warmup_tilt
 
 N = 200_000
 EDGES = np.linspace(0, 1, 11)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.metadata_csv import ClipRow, write_metadata_csv
-from engine.train import Trainer, TrainConfig, list_checkpoints
+from engine.train.metadata_csv import ClipRow, write_metadata_csv
+from engine.train.trainer import Trainer, TrainConfig, list_checkpoints
 from tests.helpers import write_video
 
 FAST = dict(height=32, width=32, num_frames=5, learning_rate=5e-3, warmup_steps=2, sampler="uniform",

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from engine.train_config import TRAIN_PRESETS_DIR, TrainConfig, learning_rate_factor
+from engine.train.config import TRAIN_PRESETS_DIR, TrainConfig, learning_rate_factor
 from tests.helpers import write_video
 
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in TRAIN_PRESETS_DIR.glob("*.yaml")))
 def test_every_training_preset_validates_and_targets_real_layers(preset):
     from engine.tiny import build_tiny_pipeline
-    from engine.train import add_lora
+    from engine.train.trainer import add_lora
 
     config = TrainConfig.from_preset(preset)
     assert add_lora(build_tiny_pipeline().transformer, config) > 0
@@ -25,7 +25,7 @@ def test_bad_configs_and_data_get_one_line_reasons(tmp_path):
         TrainConfig.from_preset("../secrets")
     (tmp_path / "short.mp4").write_bytes(b"")
     write_video(tmp_path / "short.mp4", [np.zeros((32, 32, 3), np.uint8)] * 3, 16)
-    from engine.train_data import find_samples, validate_samples
+    from engine.train.data import find_samples, validate_samples
 
     with pytest.raises(ValueError, match="short.mp4 has 3 frames at 16 fps; training needs 17"):
         validate_samples(find_samples(tmp_path), num_frames=17, fps=16)

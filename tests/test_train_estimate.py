@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from engine.paths import PRESETS_DIR
-from engine.train_config import TARGETS
-from engine.train_estimate import count_tokens, estimate_step, lora_parameters, transformer_parameters
+from engine.train.config import TARGETS
+from engine.train.estimate import count_tokens, estimate_step, lora_parameters, transformer_parameters
 
 CONFIG_13B = yaml.safe_load((PRESETS_DIR / "models" / "wan-vace-1.3b.yaml").read_text())["transformer_config"]
 

@@ -64,7 +64,7 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
 
 
 def test_resume_continues_a_run_from_its_checkpoint(client):
-    from engine.train import read_loss_csv
+    from engine.train.trainer import read_loss_csv
     from ui.train_tab import checkpoint_choices, resolve_checkpoint, runs_dir
 
     client.predict(api_name="/train_sample_dataset")

@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from engine.paths import workspace
+from engine.request import field_info
 
 logger = logging.getLogger(__name__)
 
@@ -150,3 +151,10 @@ def image_upload(**kwargs) -> gr.Image:
 
     component.preprocess = preprocess
     return component
+
+
+def described(name: str, with_info: bool = True, **overrides) -> dict:
+    """A widget's label and info text from the request's field table (engine/request.py), so the page
+    names each setting as grids, legends and --set do. Image and video widgets take no info text."""
+    info = field_info(name)
+    return {"label": info.label, **({"info": info.help} if with_info else {}), **overrides}

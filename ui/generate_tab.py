@@ -10,9 +10,9 @@ import gradio as gr
 from engine.engine import GenerationCancelled
 from engine.lora import list_loras, lora_label
 from engine.paths import ASSETS_DIR
-from engine.prompts import negative_prompts
-from engine.request import DEFAULT_NEGATIVE_PROMPT, GenerationRequest
-from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+from engine.prompts.variants import negative_prompts
+from engine.request import CONTROL_FITS, DEFAULT_NEGATIVE_PROMPT, GenerationRequest
+from ui.common import (described, download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
@@ -82,42 +82,32 @@ def build_generate_tab(engine, links: dict):
     defaults = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"))
     with gr.Row():
         with gr.Column():
-            reference = image_upload(label="Reference image", type="filepath", sources=["upload"], height=300)
-            control = gr.Video(label="Control (pose) video", sources=["upload"], height=300)
+            reference = image_upload(**described("reference", with_info=False), type="filepath", sources=["upload"], height=300)
+            control = gr.Video(**described("control_video", with_info=False), sources=["upload"], height=300)
         with gr.Column():
-            prompt = gr.Textbox(label="Prompt", lines=4, info="Describe the subject, clothing, setting and lighting.")
+            prompt = gr.Textbox(**described("prompt"), lines=4)
             with gr.Row():
-                guidance = gr.Slider(0, 15, value=defaults.guidance_scale, step=0.5, label="Guidance scale",
-                                     info="Classifier-free guidance; 1 turns it (and the negative prompt) off.")
-                steps = gr.Slider(1, 100, value=defaults.num_inference_steps, step=1, label="Sampling steps",
-                                  info="Denoising steps: more is slower, usually smoother.")
+                guidance = gr.Slider(0, 15, value=defaults.guidance_scale, step=0.5, **described("guidance_scale"))
+                steps = gr.Slider(1, 100, value=defaults.num_inference_steps, step=1, **described("num_inference_steps"))
             with gr.Row():
-                seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed",
-                                 info="Same inputs and seed give the same video.")
-                lora = gr.Dropdown(choices=lora_choices(), value=NO_LORA, label="LoRA",
-                                   info="Files in loras/ and trained runs (safetensors only).", elem_id="generate-lora")
-                lora_scale = gr.Slider(0, 2, value=1.0, step=0.05, label="LoRA strength",
-                                       info="0 gives the base model's output; no reload when you change it.")
+                seed = gr.Number(value=defaults.seed, precision=0, minimum=0, **described("seed"))
+                lora = gr.Dropdown(choices=lora_choices(), value=NO_LORA, elem_id="generate-lora", **described("lora"))
+                lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
             with gr.Accordion("Negative prompt and advanced settings", open=False):
                 negatives = negative_prompts()
                 negative_preset = gr.Dropdown(list(negatives), value="wan-standard-en", label="Negative prompt preset",
                                               info="Wan's standard negative prompt as its authors ship it (zh) or in English.")
-                negative = gr.Textbox(label="Negative prompt", value=DEFAULT_NEGATIVE_PROMPT, lines=3,
-                                      info="Used when guidance > 1.")
+                negative = gr.Textbox(value=DEFAULT_NEGATIVE_PROMPT, lines=3, **described("negative_prompt"))
                 with gr.Row():
-                    height = gr.Number(value=defaults.height, precision=0, label="Height", info="Multiple of 16.")
-                    width = gr.Number(value=defaults.width, precision=0, label="Width", info="Multiple of 16.")
-                    num_frames = gr.Number(value=defaults.num_frames, precision=0, label="Frames", info="4n+1, e.g. 49 or 81.")
-                    fps = gr.Number(value=defaults.fps, precision=0, label="FPS", info="Control sampling and output rate.")
+                    height = gr.Number(value=defaults.height, precision=0, **described("height"))
+                    width = gr.Number(value=defaults.width, precision=0, **described("width"))
+                    num_frames = gr.Number(value=defaults.num_frames, precision=0, **described("num_frames"))
+                    fps = gr.Number(value=defaults.fps, precision=0, **described("fps"))
                 with gr.Row():
-                    flow_shift = gr.Number(value=defaults.flow_shift, label="Flow shift", info="3.0 at 480p, 5.0 at 720p.")
-                    conditioning_scale = gr.Textbox(value="1.0", label="Conditioning scale",
-                                                    info="VACE control strength: one number, or one per VACE layer (comma-separated).")
-                    control_fit = gr.Radio(["pad", "crop", "stretch"], value=defaults.control_fit, label="Control fit",
-                                           info="How the control video fills the frame; pad keeps proportions.")
-                    step_cache = gr.Number(value=0, minimum=0, maximum=1, label="Step cache",
-                                           info="0 is off. 0.05-0.2 skips the main blocks on steps that barely "
-                                                "change: faster, approximate (the Sweep tab can compare values).")
+                    flow_shift = gr.Number(value=defaults.flow_shift, **described("flow_shift"))
+                    conditioning_scale = gr.Textbox(value="1.0", **described("conditioning_scale"))
+                    control_fit = gr.Radio(list(CONTROL_FITS), value=defaults.control_fit, **described("control_fit"))
+                    step_cache = gr.Number(value=0, minimum=0, maximum=1, **described("step_cache"))
             with gr.Row():
                 inspect_button = gr.Button("Inspect inputs")
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")

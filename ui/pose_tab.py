@@ -7,10 +7,10 @@ import logging
 
 import gradio as gr
 
-from engine.aist import try_parse_aist_name
+from engine.pose.aist import try_parse_aist_name
 from engine.paths import ASSETS_DIR
-from engine.pose import PoseCancelled, PoseRequest, extract_pose
-from engine.pose_backends import default_backend
+from engine.pose.extract import PoseCancelled, PoseRequest, extract_pose
+from engine.pose.backends import default_backend
 from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 

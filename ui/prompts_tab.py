@@ -6,10 +6,10 @@ import dataclasses
 
 import gradio as gr
 
-from engine.aist import parse_aist_name
-from engine.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
+from engine.pose.aist import parse_aist_name
+from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
 from engine.paths import workspace
-from engine.prompts import (DESCRIPTIONS_DIR, FALLBACKS, USER_TEMPLATES_DIR_NAME, Clothing, ReferenceDescription, Scene, Subject,
+from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, USER_TEMPLATES_DIR_NAME, Clothing, ReferenceDescription, Scene, Subject,
                             load_templates, save_prompt_set, variants_with_gaps)
 from ui.common import image_upload, user_errors
 

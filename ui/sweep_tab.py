@@ -10,9 +10,9 @@ import time
 import gradio as gr
 
 from engine.paths import ASSETS_DIR
-from engine.plots import METRICS, sweep_figures
+from ui.plots import METRICS, sweep_figures
 from engine.request import GenerationRequest
-from engine.prompts import load_prompt_set, prompt_sets_dir
+from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, preset_names

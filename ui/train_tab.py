@@ -21,8 +21,8 @@ import gradio as gr
 import yaml
 
 from engine.paths import ASSETS_DIR, REPO_ROOT, workspace
-from engine.timesteps import SAMPLERS
-from engine.train_config import TRAIN_PRESETS_DIR, TrainConfig
+from engine.train.timesteps import SAMPLERS
+from engine.train.config import TRAIN_PRESETS_DIR, TrainConfig
 from ui.common import named_copy, outputs_dir, safe_name, user_errors
 from ui.sweep_tab import CUSTOM, NONE
 
@@ -117,7 +117,7 @@ def build_config(preset: str, max_steps, rank, learning_rate, sampler, gradient_
 
 
 def estimate_text(engine, config: TrainConfig) -> str:
-    from engine.train_estimate import estimate_step, lora_parameters, transformer_parameters
+    from engine.train.estimate import estimate_step, lora_parameters, transformer_parameters
 
     model_config = engine.spec.transformer_config or dict(engine.load().transformer.config)
     trainable = lora_parameters(model_config, config.target_pattern, config.rank)
@@ -150,7 +150,7 @@ def latest_validation(run_dir: Path) -> str | None:
 
 
 def run_outputs(run_dir: Path) -> list[str]:
-    from engine.train import LORA_FILE
+    from engine.train.trainer import LORA_FILE
 
     named = {LORA_FILE: f"lora-{run_dir.name}.safetensors", "loss.csv": f"loss-{run_dir.name}.csv",
              "config.yaml": f"config-{run_dir.name}.yaml", "train.log": f"train-{run_dir.name}.log"}
@@ -161,15 +161,15 @@ def run_outputs(run_dir: Path) -> list[str]:
 
 def checkpoint_values(run_dir: Path) -> str:
     """The run's checkpoints and final LoRA as a sweep's lora-axis values, relative to the LoRA folder."""
-    from engine.train import LORA_FILE, list_checkpoints
+    from engine.train.trainer import LORA_FILE, list_checkpoints
 
     files = list_checkpoints(run_dir) + ([run_dir / LORA_FILE] if (run_dir / LORA_FILE).is_file() else [])
     return ", ".join(str(path.relative_to(runs_dir())) for path in files)
 
 
 def build_train_tab(engine, links):
-    from engine.plots import training_loss_figure
-    from engine.train import read_loss_csv
+    from ui.plots import training_loss_figure
+    from engine.train.trainer import read_loss_csv
 
     gr.Markdown(
         "Train a small LoRA with known-good recipes and watch it learn: loss by noise level, validation videos "

@@ -5,7 +5,7 @@
 - mediapipe: MediaPipe Holistic, whose models ship inside the mediapipe 0.10.21 wheel, so it works
   offline. Whole body, one person (it tracks the most prominent one).
 
-Both are imported only when used. Imported COCO-17 keypoints (AIST++) live in engine/pose_import.py.
+Both are imported only when used. Imported COCO-17 keypoints (AIST++) live in engine/pose/load.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.paths import workspace
-from engine.pose_format import Person, from_coco_wholebody, from_mediapipe_holistic
+from engine.pose.format import Person, from_coco_wholebody, from_mediapipe_holistic
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from engine.paths import PRESETS_DIR
-from engine.timesteps import SAMPLERS
+from engine.train.timesteps import SAMPLERS
 
 TRAIN_PRESETS_DIR = PRESETS_DIR / "train"
 _ATTENTION = r"attn[12]\.(to_q|to_k|to_v|to_out\.0)"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import media
-from engine.metadata_csv import ClipRow, read_metadata_csv
+from engine.train.metadata_csv import ClipRow, read_metadata_csv
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def ensure_pose_video(sample: Sample, work_dir: Path, height: int, width: int, n
     """The sample's pose video, extracted (and kept in the cache) when the dataset has none."""
     if sample.pose_video is not None:
         return sample.pose_video
-    from engine.pose import PoseRequest, extract_pose
+    from engine.pose.extract import PoseRequest, extract_pose
 
     out = work_dir / "poses" / sample.video.stem
     # Detect at 256 px or more on the short side (small training sizes would starve the detector); the

@@ -1,6 +1,6 @@
 """Labelled comparison grids of videos: one animated grid (GIF / MP4) and a PNG contact sheet.
 
-Rows are the Y values, columns the X values; headers read like the blog's ("CFG 5.0", "LoRA alpha 0.7") and a
+Rows are the Y values, columns the X values; headers read like the blog's ("CFG 5", "LoRA strength 0.7") and a
 legend lists what stayed fixed. All cells play in step: a shorter cell holds its last frame. A failed
 cell is a grey tile with its error, so the grid still shows what did work.
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.pose_format import Person, from_coco17
+from engine.pose.format import Person, from_coco17
 
 SUFFIXES = (".npy", ".npz", ".json", ".pkl")
 AIST_FPS = 60.0

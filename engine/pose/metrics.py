@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import media
-from engine.pose_format import Person
+from engine.pose.format import Person
 
 PCK_FRACTION = 0.2  # of the control person's box diagonal: the usual PCK@0.2
 CONFIDENCE = 0.3
@@ -22,7 +22,7 @@ CONFIDENCE = 0.3
 
 def control_keypoints(control_video: str) -> dict | None:
     """The keypoints.json written beside a pose video, or None."""
-    from engine.pose import read_keypoints_json
+    from engine.pose.extract import read_keypoints_json
 
     path = Path(control_video).with_name("keypoints.json")
     if not path.is_file():
@@ -65,7 +65,7 @@ def pose_adherence(frames: np.ndarray, request) -> float | None:
     keypoints = control_keypoints(request.control_video)
     if keypoints is None:
         return None
-    from engine.pose_backends import MediaPipeBackend
+    from engine.pose.backends import MediaPipeBackend
 
     backend = MediaPipeBackend()
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.pose_format import BODY_JOINTS, Person
+from engine.pose.format import BODY_JOINTS, Person
 
 FIT_MODES = ("off", "scale", "limbs")
 NECK, NOSE, LEFT_WRIST, RIGHT_WRIST = 1, 0, 7, 4

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.pose_format import BODY_JOINTS, Person
+from engine.pose.format import BODY_JOINTS, Person
 
 Track = list  # list[Person | None], one entry per frame
 

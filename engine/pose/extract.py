@@ -21,13 +21,13 @@ import numpy as np
 from PIL import Image
 
 from engine import media
-from engine.aist import try_parse_aist_name
-from engine.pose_backends import DWPoseModels, find_dwpose_models, open_backend, resolve_backend
-from engine.pose_diagnostics import PoseDiagnostics, compact_ranges, diagnose, smooth_track
-from engine.pose_fit import FIT_MODES, SkeletonFit, apply_fit, plan_fit
-from engine.pose_format import Person, clip_to_frame
-from engine.pose_import import MISSING_PARTS_NOTE, load_keypoints
-from engine.pose_render import RenderOptions, overlay, render_pose
+from engine.pose.aist import try_parse_aist_name
+from engine.pose.backends import DWPoseModels, find_dwpose_models, open_backend, resolve_backend
+from engine.pose.diagnostics import PoseDiagnostics, compact_ranges, diagnose, smooth_track
+from engine.pose.fit import FIT_MODES, SkeletonFit, apply_fit, plan_fit
+from engine.pose.format import Person, clip_to_frame
+from engine.pose.load import MISSING_PARTS_NOTE, load_keypoints
+from engine.pose.render import RenderOptions, overlay, render_pose
 from engine.records import package_versions, write_json
 
 logger = logging.getLogger(__name__)

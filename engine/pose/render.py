@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.pose_format import Person
+from engine.pose.format import Person
 
 # OpenPose-18 limbs (joint pairs) in drawing order; limb i has colour BODY_COLOURS[i], joint j BODY_COLOURS[j].
 BODY_LIMBS = (

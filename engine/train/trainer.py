@@ -4,7 +4,7 @@
     trainer = Trainer(config, data_dir, out_dir)
     trainer.run()
 
-Each step: pick samples, draw noise levels (engine/timesteps.py), drop the reference and the prompt now
+Each step: pick samples, draw noise levels (engine/train/timesteps.py), drop the reference and the prompt now
 and then (so classifier-free guidance still works after training), noise the clip latents
 x_s = (1 - s) x0 + s noise, and regress the velocity noise - x0 on the clip's frames (not on the
 prepended reference frame, which the model only has to copy). AdamW with linear warmup and cosine decay.
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from engine.timesteps import sample_sigmas, timestep_bucket
-from engine.train_config import TrainConfig, learning_rate_factor
+from engine.train.timesteps import sample_sigmas, timestep_bucket
+from engine.train.config import TrainConfig, learning_rate_factor
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Trainer:
 
     def estimate(self):
         """Tokens, FLOPs, memory and a time floor for one sample-step at the configured size."""
-        from engine.train_estimate import estimate_step
+        from engine.train.estimate import estimate_step
 
         c = self.config
         model = self.accelerator.unwrap_model(self.transformer)
@@ -108,7 +108,7 @@ class Trainer:
 
     def check_data(self):
         """Find and validate every sample (no model needed): call it first to fail fast."""
-        from engine.train_data import find_samples, validate_samples
+        from engine.train.data import find_samples, validate_samples
 
         self.samples = find_samples(self.data_dir)
         self.checks = validate_samples(self.samples, self.config.num_frames, self.config.fps)
@@ -132,7 +132,7 @@ class Trainer:
         """Encode once and keep on disk: target latents, conditioning with and without the reference, prompt."""
         import torch
 
-        from engine.train_data import EncodedSample, ensure_pose_video, read_clip, sample_key
+        from engine.train.data import EncodedSample, ensure_pose_video, read_clip, sample_key
 
         c = self.config
         cache = self.out_dir / "cache"
@@ -348,7 +348,7 @@ class Trainer:
         folder.mkdir(parents=True, exist_ok=True)
         reference = folder / "reference.png"
         if not reference.is_file():
-            from engine.train_data import read_clip
+            from engine.train.data import read_clip
 
             self.reference_image(sample, read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)).save(reference)
         request = self.engine.default_request(

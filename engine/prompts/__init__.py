@@ -1,0 +1,1 @@
+"""Prompts: templates and variants, reference descriptions, prompt sets, captioning and rewriting."""

@@ -1,0 +1,96 @@
+"""The toy WanVACE model: the real diffusers classes at a size a CPU trains and runs.
+
+    AutoencoderKLWan         encoder 16 / decoder 24 channels, z 16, 8x spatial and 4x temporal compression
+    WanVACETransformer3DModel  6 blocks of 4 heads x 32, VACE hints into blocks 0, 2, 4
+    UMT5EncoderModel          2 small layers over a word-level vocabulary of the puppet world (frozen, random)
+
+The shipped weights live in assets/toy/ (safetensors, with a model card); `python -m experiments toy train`
+re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 5x16x28 -> 560 tokens.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from engine.paths import ASSETS_DIR
+from engine.toy import world
+
+TOY_DIR = ASSETS_DIR / "toy"
+TEXT_DIM = 64
+HELDOUT_SEED_START = 1_000_000  # training never draws a seed at or above this; evaluation only uses these
+
+VAE_CONFIG = dict(base_dim=16, decoder_base_dim=24, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
+                  temperal_downsample=[False, True, True])
+TRANSFORMER_CONFIG = dict(
+    patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=32, in_channels=16, out_channels=16,
+    text_dim=TEXT_DIM, freq_dim=256, ffn_dim=512, num_layers=6, cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads", rope_max_seq_len=64, vace_layers=[0, 2, 4], vace_in_channels=96,
+)
+TEXT_CONFIG = dict(d_model=TEXT_DIM, d_kv=16, d_ff=128, num_layers=2, num_heads=4, relative_attention_num_buckets=8)
+
+# Every word a toy prompt can use, so each is one token; anything else falls back to characters.
+_EXTRA_WORDS = "a an the person in on of and with top background video high quality dancing figure".split()
+
+
+def toy_vocabulary() -> list[str]:
+    words = set(_EXTRA_WORDS)
+    words.update(world.COLOURS, world.SKINS, world.HAIRS, world.BOTTOMS, world.PATTERNS)
+    for verb in world.VERBS.values():
+        words.update(verb.split())
+    return sorted(words)
+
+
+def build_tokenizer():
+    from transformers import T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces += [("\u2581" + word, -1.0) for word in toy_vocabulary()]
+    pieces += [("\u2581", -3.0)]
+    pieces += [(ch, -5.0) for ch in string.ascii_letters + string.digits + string.punctuation]
+    return T5Tokenizer(vocab=pieces, extra_ids=0)
+
+
+def build_vae():
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(**VAE_CONFIG)
+
+
+def build_text_encoder(tokenizer):
+    import torch
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)  # frozen and random: the transformer learns to read it
+    return UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                                       eos_token_id=tokenizer.eos_token_id,
+                                       decoder_start_token_id=tokenizer.pad_token_id, **TEXT_CONFIG))
+
+
+def build_transformer():
+    from diffusers import WanVACETransformer3DModel
+
+    return WanVACETransformer3DModel(**TRANSFORMER_CONFIG)
+
+
+def build_scheduler():
+    from diffusers import UniPCMultistepScheduler
+
+    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+
+
+def assemble_pipeline(vae, transformer, text_encoder=None, tokenizer=None):
+    from diffusers import WanVACEPipeline
+
+    tokenizer = tokenizer or build_tokenizer()
+    text_encoder = text_encoder or build_text_encoder(tokenizer)
+    return WanVACEPipeline(tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer, vae=vae,
+                           scheduler=build_scheduler())
+
+
+def shipped_model_dir() -> Path:
+    return TOY_DIR
+
+
+def is_shipped() -> bool:
+    return (TOY_DIR / "model_index.json").is_file()

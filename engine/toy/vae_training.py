@@ -1,0 +1,178 @@
+"""Stage 1 of the toy model: train the AutoencoderKLWan on the puppet world, then set its latent statistics.
+
+The VAE sees what the pipeline will give it: clips of the world, pose videos (the control goes through the
+same VAE) and references on white. Six steps in ten are clips of 5 frames (the first frame alone, then a
+group of 4, as Wan's causal encoder splits them); the rest are single frames, which cost a third as much.
+Everything is cropped to 64x112 and drawn fresh from the world at every step, so nothing repeats.
+Loss: L1 + MSE on [-1, 1] pixels and a tiny KL term that keeps the latents bounded.
+
+After training, `latents_mean` / `latents_std` are measured on fresh clips and written into the config:
+the pipeline normalises latents with them, and the transformer is trained on normalised latents.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.toy import world
+from engine.toy.model import HELDOUT_SEED_START, build_vae
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class VaeTrainConfig:
+    """One VAE training run (the defaults made the shipped weights)."""
+
+    steps: int = 2000
+    batch_size: int = 4
+    """Clips per clip step; single-frame steps take twice as many."""
+    clip_fraction: float = 0.6
+    clip_frames: int = 5
+    crop_height: int = 64
+    crop_width: int = 112
+    learning_rate: float = 6e-4
+    warmup_steps: int = 100
+    kl_weight: float = 1e-6
+    seed: int = 0
+    checkpoint_every: int = 250
+    stats_clips: int = 64
+    """Fresh clips encoded to measure the latent mean and std per channel."""
+
+
+def to_tensor(frames: np.ndarray):
+    """uint8 [T, H, W, 3] -> float [1, 3, T, H, W] in [-1, 1]."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+
+
+def training_batch(rng: np.random.Generator, config: VaeTrainConfig):
+    """One step's batch, all of one shape: clips (videos 3 in 4, else pose videos) or single frames
+    (video frames, references and pose frames)."""
+    import torch
+
+    if rng.random() < config.clip_fraction:
+        clips = [training_clip(rng, config, config.clip_frames) for _ in range(config.batch_size)]
+    else:
+        clips = [training_clip(rng, config, 1) for _ in range(config.batch_size * 2)]
+    return torch.cat([to_tensor(clip) for clip in clips])
+
+
+def training_clip(rng: np.random.Generator, config: VaeTrainConfig, frames: int) -> np.ndarray:
+    sample = world.make_sample(int(rng.integers(0, HELDOUT_SEED_START)))
+    kind = rng.random()
+    if frames == 1 and kind < 0.3:
+        clip = sample.reference[None]
+    else:
+        source = sample.video if kind < 0.75 else sample.pose_video
+        start = int(rng.integers(0, len(source) - frames + 1))
+        clip = source[start:start + frames]
+    top = int(rng.integers(0, world.HEIGHT - config.crop_height + 1))
+    left = int(rng.integers(0, world.WIDTH - config.crop_width + 1))
+    return clip[:, top:top + config.crop_height, left:left + config.crop_width]
+
+
+def vae_loss(vae, batch, kl_weight: float):
+    posterior = vae.encode(batch).latent_dist
+    reconstruction = vae.decode(posterior.sample()).sample
+    l1 = (reconstruction - batch).abs().mean()
+    mse = ((reconstruction - batch) ** 2).mean()
+    kl = posterior.kl().mean() / batch[0].numel()
+    return l1 + mse + kl_weight * kl, mse
+
+
+def train_vae(out_dir: str | Path, config: VaeTrainConfig = VaeTrainConfig(), resume: bool = True, on_log=None):
+    """Train, checkpointing to out_dir/vae-checkpoint; returns the trained VAE with its statistics set."""
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    vae = build_vae()
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.learning_rate, weight_decay=0.0)
+    start = 0
+    checkpoint = out_dir / "vae-checkpoint.pt"
+    if resume and checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=True)
+        vae.load_state_dict(state["vae"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = int(state["step"])
+        logger.info("VAE: resuming at step %d", start)
+    log_path = out_dir / "vae_loss.csv"
+    if start == 0:
+        log_path.write_text("step,loss,mse,psnr,lr,seconds\n")
+    vae.train()
+    for step in range(start, config.steps):
+        rng = np.random.default_rng([config.seed, step])
+        batch = training_batch(rng, config)
+        started = time.perf_counter()
+        lr = config.learning_rate * _schedule(step, config.warmup_steps, config.steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        value, mse = vae_loss(vae, batch, config.kl_weight)
+        value.backward()
+        loss, mse_total = float(value.detach()), float(mse.detach())
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        seconds = time.perf_counter() - started
+        psnr = 10 * math.log10(4.0 / max(mse_total, 1e-10))  # pixels span 2 in [-1, 1]
+        with log_path.open("a") as handle:
+            handle.write(f"{step + 1},{loss:.5f},{mse_total:.6f},{psnr:.2f},{lr:.2e},{seconds:.2f}\n")
+        if on_log:
+            on_log(step + 1, loss, psnr)
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            torch.save({"vae": vae.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1},
+                       checkpoint.with_suffix(".partial"))
+            checkpoint.with_suffix(".partial").replace(checkpoint)
+            logger.info("VAE step %d: loss %.4f, batch PSNR %.1f dB", step + 1, loss, psnr)
+    vae.eval()
+    set_latent_statistics(vae, config)
+    return vae
+
+
+def _schedule(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup))) * 0.95 + 0.05
+
+
+def set_latent_statistics(vae, config: VaeTrainConfig):
+    """Measure per-channel latent mean and std on fresh clips (videos and pose videos alike) and store them."""
+    import torch
+
+    rng = np.random.default_rng([config.seed, 10**9])
+    latents = []
+    with torch.no_grad():
+        for index in range(config.stats_clips):
+            sample = world.make_sample(int(rng.integers(0, HELDOUT_SEED_START)))
+            frames = sample.video if index % 2 == 0 else sample.pose_video
+            latents.append(vae.encode(to_tensor(frames)).latent_dist.mode())
+    stacked = torch.cat([z.permute(1, 0, 2, 3, 4).flatten(1) for z in latents], dim=1)
+    mean = stacked.mean(dim=1).tolist()
+    std = stacked.std(dim=1).clamp_min(1e-3).tolist()
+    vae.register_to_config(latents_mean=[round(v, 5) for v in mean], latents_std=[round(v, 5) for v in std])
+    return mean, std
+
+
+def reconstruction_psnr(vae, seeds: list[int]) -> float:
+    """Mean PSNR (dB, 8-bit pixels) of whole held-out clips through encode -> decode."""
+    import torch
+
+    values = []
+    with torch.no_grad():
+        for seed in seeds:
+            frames = world.make_sample(seed).video
+            decoded = vae.decode(vae.encode(to_tensor(frames)).latent_dist.mode()).sample
+            pixels = ((decoded[0].permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5).round().numpy()
+            mse = float(((pixels - frames.astype(np.float64)) ** 2).mean())
+            values.append(10 * math.log10(255.0 ** 2 / max(mse, 1e-10)))
+    return float(np.mean(values))

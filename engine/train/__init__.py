@@ -1,0 +1,1 @@
+"""Training: LoRA configs and presets, datasets (metadata.csv), timestep samplers, estimates, the trainer."""
