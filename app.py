@@ -61,15 +61,11 @@ def launch_options() -> dict:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Start VACE Lab in the browser.")
-    parser.add_argument("--model", default=os.environ.get("VACE_LAB_MODEL", "auto"),
-                        help="tiny, wan-vace-1.3b, wan-vace-14b, a hub id or a local folder (auto: 1.3B on CUDA, else tiny)")
+    from experiments.flags import add_model_arguments
+
+    add_model_arguments(parser, default=os.environ.get("VACE_LAB_MODEL", "auto"))
     parser.add_argument("--host", default=default_host(), help="127.0.0.1 here; 0.0.0.0 on a Hugging Face Space")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 7860)))
-    parser.add_argument("--cpu-offload", action="store_true", help="model CPU offload for small GPUs")
-    parser.add_argument("--vae-tiling", action="store_true", help="tile the VAE to cut peak memory")
-    from experiments.cli import add_speed_arguments
-
-    add_speed_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -85,8 +81,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     from engine import Engine
-
-    from experiments.cli import speed_changes
+    from experiments.flags import speed_changes
 
     try:
         engine = Engine.from_name(args.model, **speed_changes(args))

@@ -26,6 +26,28 @@ def workspace() -> Path:
     return root
 
 
+# Every folder the lab writes, in one place. <workspace>/<folder>:
+WORKSPACE_FOLDERS = {
+    "outputs": "outputs",  # outputs/<kind>/<time-id>: generations, sweeps, pose extractions, downloads
+    "loras": "loras",  # training runs: <run>/pytorch_lora_weights.safetensors and checkpoints
+    "datasets": "datasets",  # training datasets added in the Train tab
+    "models": "models",  # built or downloaded models (the tiny engine, DWPose's ONNX files)
+    "prompt_sets": "prompt_sets",  # prompt sets saved in the Prompts tab, for sweeps
+    "prompt_templates": "prompt_templates",  # the user's own prompt templates
+}
+
+
+def workspace_dir(name: str) -> Path:
+    """<workspace>/<folder> for one of WORKSPACE_FOLDERS (not created: callers that write create it)."""
+    if name not in WORKSPACE_FOLDERS:
+        raise ValueError(f"unknown workspace folder {name!r}; folders: {', '.join(WORKSPACE_FOLDERS)}")
+    return workspace() / WORKSPACE_FOLDERS[name]
+
+
+def outputs_dir(kind: str) -> Path:
+    return workspace_dir("outputs") / kind
+
+
 def lora_dirs() -> list[Path]:
     """Folders searched for LoRAs given by bare file name: the repo's loras/ and the workspace's."""
-    return [LORAS_DIR, workspace() / "loras"]
+    return [LORAS_DIR, workspace_dir("loras")]

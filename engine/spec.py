@@ -7,13 +7,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from engine.paths import PRESETS_DIR
+from engine.presets import PRESET_KINDS, find_preset, from_mapping, preset_names as names_of, read_mapping
 
 logger = logging.getLogger(__name__)
 
-MODEL_PRESETS_DIR = PRESETS_DIR / "models"
+MODEL_PRESETS_DIR = PRESET_KINDS["models"]
 DTYPES = ("float32", "bfloat16", "float16")
 # Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU).
 DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale")
@@ -83,24 +81,17 @@ class ModelSpec:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "ModelSpec":
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"model preset {path} must be a mapping of field: value")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"model preset {path} has unknown key(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_mapping(cls, read_mapping(path), f"model preset {Path(path).name}")
 
     @classmethod
     def from_preset(cls, name_or_path: str) -> "ModelSpec":
-        """A preset name (tiny, wan-vace-1.3b, ...), a YAML file, a local diffusers folder or a hub id."""
-        preset = MODEL_PRESETS_DIR / f"{name_or_path}.yaml"
-        if preset.is_file():
-            return cls.from_yaml(preset)
+        """A preset name (toy, tiny, wan-vace-1.3b, ...), a YAML file, a local diffusers folder or a hub id."""
+        try:
+            return cls.from_yaml(find_preset("models", name_or_path))
+        except ValueError as err:
+            if not str(err).startswith("unknown model preset"):
+                raise
         path = Path(name_or_path)
-        if path.suffix in (".yaml", ".yml") and path.is_file():
-            return cls.from_yaml(path)
         if path.is_dir():
             if not (path / "model_index.json").is_file():
                 raise ValueError(f"model folder {path} has no model_index.json; expected a diffusers pipeline folder")
@@ -122,7 +113,7 @@ def _looks_like_hub_id(text: str) -> bool:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in MODEL_PRESETS_DIR.glob("*.yaml"))
+    return names_of("models")
 
 
 def cuda_available() -> bool:

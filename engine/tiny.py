@@ -15,7 +15,7 @@ import string
 import uuid
 from pathlib import Path
 
-from engine.paths import workspace
+from engine.paths import workspace_dir
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ _COMMON_WORDS = (
 
 
 def tiny_model_dir() -> Path:
-    return workspace() / "models" / f"tiny-v{TINY_VERSION}"
+    return workspace_dir("models") / f"tiny-v{TINY_VERSION}"
 
 
 def ensure_tiny_pipeline() -> Path:

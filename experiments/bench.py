@@ -48,8 +48,7 @@ def run_bench(quick: bool = False, model: str = "tiny") -> dict:
     results["speed_options"] = speed_options(engine, small)
     if not quick:
         results["speed_options"].append(compiled_blocks(model, small))
-    from benchmarks.engine_overhead import measure
-    from benchmarks.sweep_amortization import measure_sweep
+    from experiments.measure import measure, measure_sweep
 
     overhead = measure(engine, request.replace(height=QUICK_SIZE[0], width=QUICK_SIZE[1], num_frames=QUICK_SIZE[2]),
                        reps=2 if quick else 3)

@@ -14,11 +14,10 @@ import os
 import sys
 import time
 
+from experiments.flags import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_FAILED, add_model_arguments, speed_changes
+
 logger = logging.getLogger("experiments")
 
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
-EXIT_CANCELLED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,32 +258,6 @@ def run_prompt_caption(args) -> int:
     if args.rewrite:
         print(Rewriter(args.rewriter).rewrite(caption, parse_aist_name(args.clip).words() if args.clip else {}))
     return 0
-
-
-def add_model_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument("--model", default="auto",
-                        help="preset (tiny, wan-vace-1.3b, wan-vace-14b), hub id or local folder; "
-                             "auto: wan-vace-1.3b on CUDA, else tiny")
-    parser.add_argument("--cpu-offload", action="store_true", help="model CPU offload (GPUs with little memory)")
-    parser.add_argument("--vae-tiling", action="store_true", help="tile the VAE to cut peak memory")
-    add_speed_arguments(parser)
-
-
-def add_speed_arguments(parser: argparse.ArgumentParser):
-    """Engine speed options (ModelSpec fields); the app takes the same flags."""
-    parser.add_argument("--group-offload", action="store_true", help="group offload, for GPUs of 16 GB or less")
-    parser.add_argument("--attention-backend", default=None,
-                        help="diffusers attention backend: native, flash, _flash_3, sage, _native_cudnn, ...")
-    parser.add_argument("--compile-blocks", action="store_true",
-                        help="torch.compile the repeated blocks (LoRAs are hotswapped: no recompiles)")
-
-
-def speed_changes(args) -> dict:
-    changes = {name: True for name in ("cpu_offload", "vae_tiling", "group_offload", "compile_blocks")
-               if getattr(args, name, False)}
-    if getattr(args, "attention_backend", None):
-        changes["attention_backend"] = args.attention_backend
-    return changes
 
 
 def parse_overrides(pairs: list[str]) -> dict:

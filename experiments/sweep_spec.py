@@ -14,13 +14,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from engine.paths import ASSETS_DIR, PRESETS_DIR
+from engine.paths import ASSETS_DIR
+from engine.presets import PRESET_KINDS, find_preset, preset_names as names_of, read_mapping
 from engine.request import GenerationRequest
 from experiments.axes import parse_axis_values, value_label
 
-SWEEP_PRESETS = PRESETS_DIR / "sweeps"
+SWEEP_PRESETS = PRESET_KINDS["sweeps"]
 AXIS_NAMES = ("x", "y", "z")
 PRETRAINED = ("none", "pretrained", "")
 LORA_PLACEHOLDER = "$lora"  # in a preset: the LoRA the user picks (--lora, or the UI's LoRA choice)
@@ -77,7 +76,7 @@ class SweepSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"sweep spec has unknown key(s) {unknown}; known: {sorted(known)}")
+            raise ValueError(f"sweep spec has unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
         data = dict(data)
         for name in AXIS_NAMES:
             if data.get(name) is not None:
@@ -85,34 +84,21 @@ class SweepSpec:
         unknown_fields = sorted(set(data.get("base") or {}) - set(GenerationRequest.field_names()))
         if unknown_fields:
             raise ValueError(f"sweep base has unknown field(s) {unknown_fields}")
-        spec = cls(**data)
-        spec.check()
-        return spec
+        return cls(**data)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "SweepSpec":
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ValueError(f"{path.name}: cannot read the sweep spec ({str(err).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path.name}: a sweep spec is a mapping of key: value")
-        return cls.from_dict({"name": path.stem, **data})
+        return cls.from_dict({"name": path.stem, **read_mapping(path)})
 
     @classmethod
     def from_preset(cls, name_or_path: str) -> "SweepSpec":
-        preset = SWEEP_PRESETS / f"{name_or_path}.yaml"
-        if preset.is_file() and "/" not in name_or_path:
-            return cls.from_yaml(preset)
-        if Path(name_or_path).suffix in (".yaml", ".yml") and Path(name_or_path).is_file():
-            return cls.from_yaml(name_or_path)
-        raise ValueError(f"unknown sweep preset {name_or_path!r}; presets: {', '.join(preset_names())}")
+        return cls.from_yaml(find_preset("sweeps", name_or_path))
 
     def axes(self) -> dict[str, Axis]:
         return {name: axis for name in AXIS_NAMES if (axis := getattr(self, name)) is not None}
 
-    def check(self):
+    def __post_init__(self):
         fields = [axis.field for axis in self.axes().values()]
         if len(fields) != len(set(fields)):
             raise ValueError(f"each field can vary on one axis only, got {fields}")
@@ -142,11 +128,11 @@ class SweepSpec:
         return count
 
     def with_changes(self, axes: dict | None = None, base: dict | None = None, **changes) -> "SweepSpec":
-        spec = dataclasses.replace(self, base={**self.base, **(base or {})}, **changes)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.update(changes, base={**self.base, **(base or {})})
         for name, axis in (axes or {}).items():
-            setattr(spec, name, Axis.from_dict(name, axis) if axis is not None else None)
-        spec.check()
-        return spec
+            fields[name] = Axis.from_dict(name, axis) if axis is not None else None
+        return SweepSpec(**fields)  # checked as a whole, new axes and all
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -177,7 +163,7 @@ class Cell:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in SWEEP_PRESETS.glob("*.yaml"))
+    return names_of("sweeps")
 
 
 def expand(spec: SweepSpec, make_request, lora: str | None = None) -> list[Cell]:

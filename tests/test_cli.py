@@ -90,7 +90,7 @@ def test_prompts_batch_and_its_errors(tmp_path, capsys):
     assert main(["prompts", "variants", "--description", "no-such-preset", "--model", "tiny"]) == 2
     assert main(["prompts", "variants", "--clip", "not_an_aist_name", "--model", "tiny"]) == 2
     err = capsys.readouterr().err
-    assert "not a folder" in err and "unknown preset 'no-such-preset'" in err and "not an AIST name" in err
+    assert "not a folder" in err and "unknown description preset 'no-such-preset'" in err and "not an AIST name" in err
 
 
 def test_prompts_caption_without_weights_is_one_line(reference_png, capsys):

@@ -38,14 +38,14 @@ def test_run_preset_dataset_and_prompt_set_names_cannot_escape(tmp_path):
     from experiments.history import resolve_run
     from experiments.sweep_spec import SweepSpec
     from engine.train.config import TrainConfig
-    from ui.train_tab import safe_name
+    from engine.presets import safe_name
 
     (tmp_path / "runs").mkdir()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no run"):
         resolve_run(tmp_path / "runs", "../../etc")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown sweep preset"):
         SweepSpec.from_preset("../../../etc/passwd")
-    with pytest.raises(ValueError, match="plain words"):
+    with pytest.raises(ValueError, match="unknown training preset"):
         TrainConfig.from_preset("../../etc/passwd")
     assert "/" not in safe_name("../../etc/passwd") and ".." not in safe_name("../..x")
 

@@ -65,7 +65,7 @@ def test_unknown_keys_caps_and_mistakes_are_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown field"):
         SweepSpec.from_dict({"name": "t", "base": {"cfg": 5}})
     (tmp_path / "bad.yaml").write_text(": not yaml : [")
-    with pytest.raises(ValueError, match="bad.yaml: cannot read"):
+    with pytest.raises(ValueError, match="bad.yaml: not valid YAML"):
         SweepSpec.from_yaml(tmp_path / "bad.yaml")
     with pytest.raises(ValueError, match="unknown sweep preset"):
         SweepSpec.from_preset("../../etc/passwd")

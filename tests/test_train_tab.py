@@ -1,11 +1,13 @@
-"""Train tab: widgets -> TrainConfig, datasets that stay in their folder, and a run end to end over the API."""
+"""Train tab: widgets -> TrainConfig, and a run end to end over the API (run management has its own tests
+in test_train_runs.py)."""
 
 import time
 from pathlib import Path
 
 import pytest
 
-from ui.train_tab import add_dataset, build_config, checkpoint_values, resolve_dataset, safe_name
+from experiments.train_runs import checkpoint_values, resolve_checkpoint, runs_dir
+from ui.train_tab import build_config, checkpoint_choices
 
 DEFAULTS = dict(preset="self-attention", max_steps=2, rank=4, learning_rate=1e-3, sampler="uniform",
                 gradient_accumulation=1, checkpoint_every=1, validate_every=0, height=32, width=32, num_frames=5,
@@ -25,21 +27,11 @@ def test_widgets_become_a_config_preset_first_then_fields_then_settings():
 @pytest.mark.parametrize("changes,reason", [
     (dict(num_frames=6), "4n\\+1"),
     (dict(more="rnak=3"), "expected FIELD=VALUE"),
-    (dict(preset="../../etc/passwd"), "plain words"),
+    (dict(preset="../../etc/passwd"), "unknown training preset"),
 ])
 def test_bad_settings_name_the_problem(changes, reason):
     with pytest.raises(ValueError, match=reason):
         build_config(*config_values(**changes))
-
-
-def test_dataset_names_cannot_leave_the_datasets_folder(tmp_path):
-    assert safe_name("../../etc") == "etc" and safe_name("my dances!") == "my-dances"
-    clip = tmp_path / "a clip.mp4"
-    clip.write_bytes(b"x")
-    folder = add_dataset("../escape", [str(clip)])
-    assert folder.parent.name == "datasets" and (folder / "a_clip.mp4").is_file()
-    with pytest.raises(ValueError, match="no dataset"):
-        resolve_dataset("nothing-here")
 
 
 def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
@@ -52,8 +44,6 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
     names = sorted(Path(f).name for f in files)
     assert [name.split("-")[0] for name in names] == ["config", "lora", "loss", "train"]
     assert names[1].endswith("-self-attention.safetensors")  # lora-<run>.safetensors
-    from ui.train_tab import runs_dir
-
     run_dir = next(runs_dir().glob("*-self-attention"))
     values = checkpoint_values(run_dir)
     from engine.lora import list_loras
@@ -65,7 +55,6 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
 
 def test_resume_continues_a_run_from_its_checkpoint(client):
     from engine.train.trainer import read_loss_csv
-    from ui.train_tab import checkpoint_choices, resolve_checkpoint, runs_dir
 
     client.predict(api_name="/train_sample_dataset")
     client.predict("sample", *config_values(), "", api_name="/train")

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from engine.paths import workspace
+from engine.lora import list_loras, lora_label
+from engine.paths import outputs_dir
+from engine.presets import safe_name
 from engine.request import field_info
 
 logger = logging.getLogger(__name__)
@@ -79,11 +81,9 @@ def gpu_job(kind: str):
     return wrap
 
 
+NONE = ""  # an empty dropdown choice: no LoRA, no axis, no prompt set
+CUSTOM = "(custom)"  # the Sweep tab's preset dropdown: set the axes by hand
 SWEEP_RUNS = "sweeps"  # outputs/<kind> folder the Sweep tab writes and the History tab lists
-
-
-def outputs_dir(kind: str) -> Path:
-    return workspace() / "outputs" / kind
 
 
 def new_output_dir(kind: str) -> Path:
@@ -106,13 +106,6 @@ def named_copy(path: str | Path, name: str, folder: Path | None = None) -> str:
         except OSError:
             shutil.copyfile(path, target)
     return str(target)
-
-
-def safe_name(text: str | None, fallback: str = "", limit: int = 64, replacement: str = "-") -> str:
-    """A file or folder name that cannot leave its parent: letters, digits, - and _ only (else `fallback`)."""
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_-]+", replacement, (text or "").strip()).strip("-_")[:limit] or fallback
 
 
 def download_stem(path: str | Path | None, fallback: str) -> str:
@@ -158,3 +151,8 @@ def described(name: str, with_info: bool = True, **overrides) -> dict:
     names each setting as grids, legends and --set do. Image and video widgets take no info text."""
     info = field_info(name)
     return {"label": info.label, **({"info": info.help} if with_info else {}), **overrides}
+
+
+def lora_choices() -> list[tuple[str, str]]:
+    """The LoRA dropdowns' choices, read when asked: a LoRA trained after the page loaded is listed."""
+    return [("none", NONE)] + [(lora_label(path), str(path)) for path in list_loras()]

@@ -8,24 +8,18 @@ import time
 import gradio as gr
 
 from engine.engine import GenerationCancelled
-from engine.lora import list_loras, lora_label
 from engine.paths import ASSETS_DIR
 from engine.prompts.variants import negative_prompts
 from engine.request import CONTROL_FITS, DEFAULT_NEGATIVE_PROMPT, GenerationRequest
-from ui.common import (described, download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+from ui.common import (NONE, described, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
 
-NO_LORA = ""
 SAMPLE_PROMPT = (
     "A young man in a black t-shirt, dark jeans and beige sneakers dances smoothly, following the skeleton "
     "pose exactly, in a clean, minimalist indoor studio with soft lighting. Photorealistic, consistent character."
 )
-
-
-def lora_choices() -> list[tuple[str, str]]:
-    return [("none", NO_LORA)] + [(lora_label(path), str(path)) for path in list_loras()]
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
@@ -91,7 +85,7 @@ def build_generate_tab(engine, links: dict):
                 steps = gr.Slider(1, 100, value=defaults.num_inference_steps, step=1, **described("num_inference_steps"))
             with gr.Row():
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, **described("seed"))
-                lora = gr.Dropdown(choices=lora_choices(), value=NO_LORA, elem_id="generate-lora", **described("lora"))
+                lora = gr.Dropdown(choices=lora_choices(), value=NONE, elem_id="generate-lora", **described("lora"))
                 lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
             with gr.Accordion("Negative prompt and advanced settings", open=False):
                 negatives = negative_prompts()

@@ -35,7 +35,6 @@ def build_pose_request(video, start, fps, num_frames, width, height, fit, refere
         keypoints=keypoints or None, keypoints_fps=float(keypoints_fps) if keypoints_fps else None,
         keypoints_size=keypoints_size or None, camera=int(camera) if camera else None,
     )
-    request.validate()
     return request
 
 

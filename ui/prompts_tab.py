@@ -8,8 +8,8 @@ import gradio as gr
 
 from engine.pose.aist import parse_aist_name
 from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
-from engine.paths import workspace
-from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, USER_TEMPLATES_DIR_NAME, Clothing, ReferenceDescription, Scene, Subject,
+from engine.paths import workspace_dir
+from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, Clothing, ReferenceDescription, Scene, Subject,
                             load_templates, save_prompt_set, variants_with_gaps)
 from ui.common import image_upload, user_errors
 
@@ -55,7 +55,7 @@ def token_note(engine, text: str, missing: list[str]) -> str:
 
 
 def build_prompts_tab(engine, links: dict):
-    templates = load_templates([workspace() / USER_TEMPLATES_DIR_NAME])
+    templates = load_templates([workspace_dir("prompt_templates")])
     blog = ReferenceDescription.from_preset("blog-reference").fields()
     if engine.spec.is_tiny:
         gr.Markdown("Token counts use the tiny engine's tokenizer, which splits unknown words into letters: "

@@ -16,13 +16,10 @@ from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, preset_names
-from ui.common import (SWEEP_RUNS, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
+from ui.common import (CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
                        user_errors)
-from ui.generate_tab import lora_choices
 
-CUSTOM = "(custom)"
 DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one with the pretrained model
-NONE = ""
 POLL_SECONDS = 0.5
 
 

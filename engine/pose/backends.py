@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.paths import workspace
+from engine.paths import workspace_dir
 from engine.pose.format import Person, from_coco_wholebody, from_mediapipe_holistic
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class DWPoseModels:
 
 def dwpose_folder() -> Path:
     """Local DWPose models: $VACE_LAB_DWPOSE_DIR, else <workspace>/models/dwpose."""
-    return Path(os.environ.get("VACE_LAB_DWPOSE_DIR") or workspace() / "models" / "dwpose")
+    return Path(os.environ.get("VACE_LAB_DWPOSE_DIR") or workspace_dir("models") / "dwpose")
 
 
 def local_dwpose_models() -> DWPoseModels | None:

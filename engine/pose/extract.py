@@ -83,7 +83,7 @@ class PoseRequest:
     camera: int | None = None
     """AIST++ camera (1-9) when the keypoints hold all nine views; default: the video name's cNN."""
 
-    def validate(self):
+    def __post_init__(self):
         if not self.video and not self.keypoints:
             raise ValueError("give a driving video, or keypoints to import")
         if self.num_frames < 1 or (self.num_frames - 1) % 4:
@@ -146,7 +146,6 @@ class PoseResult:
 
 def extract_pose(request: PoseRequest, out_dir: str | Path, on_progress=None, should_stop=None,
                  dwpose_models: DWPoseModels | None = None) -> PoseResult:
-    request.validate()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = on_progress or (lambda fraction, text: None)

@@ -22,11 +22,11 @@ from pathlib import Path
 import yaml
 
 from engine.paths import PRESETS_DIR
+from engine.presets import PRESET_KINDS, check_name, find_preset, read_mapping
 
 PROMPT_PRESETS = PRESETS_DIR / "prompts"
-TEMPLATES_DIR = PROMPT_PRESETS / "templates"
-DESCRIPTIONS_DIR = PROMPT_PRESETS / "descriptions"
-USER_TEMPLATES_DIR_NAME = "prompt_templates"  # under the workspace: templates a user saved
+TEMPLATES_DIR = PRESET_KINDS["templates"]
+DESCRIPTIONS_DIR = PRESET_KINDS["descriptions"]
 
 METADATA_FIELDS = ("caption", "genre_words", "situation_words", "camera_words", "camera_phrase", "people_words")
 PRONOUN_FIELDS = ("He", "he", "His", "his")
@@ -109,11 +109,11 @@ class ReferenceDescription:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "ReferenceDescription":
-        return cls.from_dict(_read_yaml(path))
+        return cls.from_dict(read_mapping(path))
 
     @classmethod
     def from_preset(cls, name: str) -> "ReferenceDescription":
-        return cls.from_yaml(_preset_path(DESCRIPTIONS_DIR, name))
+        return cls.from_yaml(find_preset("descriptions", name))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -170,7 +170,7 @@ class PromptTemplate:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "PromptTemplate":
-        data = _read_yaml(path)
+        data = read_mapping(path)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -254,19 +254,15 @@ def build_variants(description: ReferenceDescription, metadata: dict | None = No
     return {name: template.render(values) for name, template in (templates or load_templates()).items()}
 
 
-PROMPT_SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-
 def prompt_sets_dir() -> Path:
-    from engine.paths import workspace
+    from engine.paths import workspace_dir
 
-    return workspace() / "prompt_sets"
+    return workspace_dir("prompt_sets")
 
 
 def save_prompt_set(name: str, prompts: dict[str, str]) -> Path:
     """Save named prompts as YAML (a prompt axis for sweeps); the name cannot leave the folder."""
-    if not PROMPT_SET_NAME.fullmatch(name or ""):
-        raise ValueError(f"prompt set name {name!r}: use 1-64 letters, digits, '-' or '_'")
+    check_name(name, "prompt set")
     prompts = {str(k): str(v) for k, v in prompts.items() if str(v).strip()}
     if not prompts:
         raise ValueError("the prompt set is empty: tick at least one variant with text")
@@ -281,35 +277,16 @@ def load_prompt_set(name_or_path: str) -> dict[str, str]:
     """A saved set by name, or a .yaml file given by path (command line)."""
     path = Path(name_or_path or "")
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        if not PROMPT_SET_NAME.fullmatch(name_or_path or ""):
-            raise ValueError(f"prompt set not found: {name_or_path}")
-        path = prompt_sets_dir() / f"{name_or_path}.yaml"
+        try:
+            path = prompt_sets_dir() / f"{check_name(name_or_path, 'prompt set')}.yaml"
+        except ValueError:
+            raise ValueError(f"prompt set not found: {name_or_path}") from None
         if not path.is_file():
             raise ValueError(f"prompt set not found: {name_or_path}")
-    return {str(k): str(v) for k, v in _read_yaml(path).items()}
+    return {str(k): str(v) for k, v in read_mapping(path).items()}
 
 
 def negative_prompts() -> dict[str, str]:
     """Named negative prompts (Wan's standard one in Chinese and English)."""
-    data = _read_yaml(PROMPT_PRESETS / "negative.yaml")
+    data = read_mapping(PROMPT_PRESETS / "negative.yaml")
     return {str(name): str(text).strip() for name, text in data.items()}
-
-
-def _read_yaml(path: str | Path) -> dict:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ValueError(f"{Path(path).name}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{Path(path).name}: expected a mapping of key: value")
-    return data
-
-
-def _preset_path(folder: Path, name: str) -> Path:
-    path = folder / f"{name}.yaml"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
-        names = sorted(p.stem for p in folder.glob("*.yaml"))
-        raise ValueError(f"unknown preset {name!r}; available: {', '.join(names)}")
-    return path

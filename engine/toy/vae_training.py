@@ -12,7 +12,6 @@ the pipeline normalises latents with them, and the transformer is trained on nor
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import time

@@ -226,14 +226,13 @@ def motion_poses(motion: str, rng: np.random.Generator, num_frames: int, fps: in
         elif motion == "wave":
             raised = 2.3 + 0.3 * amp
             wave = 0.55 * amp * math.sin(2 * w)
-            side = rng_side = (phase > math.pi)
+            left_hand = phase > math.pi  # which hand waves follows from the seed's phase
             arms = [0.2, 0.2, 0.15, 0.15]
-            arms[1 if rng_side else 0] = raised
-            arms[3 if rng_side else 2] = 0.6 + wave
+            arms[1 if left_hand else 0] = raised
+            arms[3 if left_hand else 2] = 0.6 + wave
             pose.arms = tuple(arms)
             pose.lean = 0.05 * math.sin(w)
             pose.x += 3 * math.sin(w)
-            del side
         elif motion == "jump":
             cycle = (w % (2 * math.pi)) / (2 * math.pi)
             if cycle < 0.35:  # crouch and load

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
-import yaml
-
-from engine.paths import PRESETS_DIR
+from engine.presets import PRESET_KINDS, find_preset, preset_names as names_of, read_mapping
 from engine.train.timesteps import SAMPLERS
 
-TRAIN_PRESETS_DIR = PRESETS_DIR / "train"
+TRAIN_PRESETS_DIR = PRESET_KINDS["train"]
 _ATTENTION = r"attn[12]\.(to_q|to_k|to_v|to_out\.0)"
 _FFN = r"ffn\.net\.(0\.proj|2)"
 TARGETS = {
@@ -79,24 +76,15 @@ class TrainConfig:
         unknown = sorted(set(data) - set(cls.field_names()))
         if unknown:
             raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
-        config = cls(**data)
-        config.validate()
-        return config
+        return cls(**data)
 
     @classmethod
     def from_preset(cls, name_or_path: str) -> "TrainConfig":
-        path = Path(name_or_path)
-        if not path.suffix:
-            if "/" in name_or_path or "\\" in name_or_path or name_or_path.startswith("."):
-                raise ValueError(f"preset names are plain words, got {name_or_path!r}")
-            path = TRAIN_PRESETS_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            names = ", ".join(sorted(p.stem for p in TRAIN_PRESETS_DIR.glob("*.yaml")))
-            raise ValueError(f"no training preset {name_or_path!r} (built in: {names})")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path.name}: a training preset is a mapping of settings")
-        return cls.from_dict(data)
+        return cls.from_dict(read_mapping(find_preset("train", name_or_path)))
+
+    @staticmethod
+    def preset_names() -> list[str]:
+        return names_of("train")
 
     def with_changes(self, **changes) -> "TrainConfig":
         return TrainConfig.from_dict({**asdict(self), **changes})
@@ -115,7 +103,7 @@ class TrainConfig:
             changes[name] = _typed(name, kinds[name], text.strip(), pair)
         return changes
 
-    def validate(self):
+    def __post_init__(self):
         if self.target not in (*TARGETS, "custom"):
             raise ValueError(f"target must be one of {', '.join((*TARGETS, 'custom'))}, got {self.target!r}")
         if self.target == "custom" and not self.target_regex:

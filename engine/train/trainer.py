@@ -66,7 +66,6 @@ class Trainer:
         import torch
         from accelerate import Accelerator
 
-        config.validate()
         self.config = config
         self.data_dir = Path(data_dir)
         self.out_dir = Path(out_dir)
