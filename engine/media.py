@@ -111,78 +111,122 @@ def fit_geometry(source_height: int, source_width: int, height: int, width: int,
     return np.array([new_w / source_width, new_h / source_height]), np.array([left, top], dtype=np.float64)
 
 
-def read_video(path: str | Path) -> VideoClip:
-    """Decode a whole video to uint8 RGB frames with its frame rate."""
+@dataclass
+class VideoStream:
+    """An open video: its frames come one at a time (uint8 RGB), so a long clip costs no memory."""
+
+    frames: object
+    """An iterator of frames; it stops at MAX_VIDEO_FRAMES with a ValueError and closes the file at the end."""
+    fps: float
+    size: tuple[int, int]
+    """(height, width), or (0, 0) when the container does not say."""
+    duration: float | None
+
+
+def open_video(path: str | Path, start: float = 0.0) -> VideoStream:
+    """The one way the lab opens a video: it checks the file type, the frame rate and the size limit,
+    seeks to `start` seconds, and streams frames (a damaged tail keeps what decoded, with a warning)."""
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"{path.name}: not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
+    if start < 0:
+        raise ValueError(f"start must be 0 or more seconds, got {start}")
     if path.suffix.lower() == ".gif":
-        clip = _read_gif(path)
-    else:
-        clip = _read_with_ffmpeg(path)
-    if len(clip.frames) == 0:
-        raise ValueError(f"{path.name}: the video has zero frames")
-    return clip
+        return _open_gif(path, start)
+    return _open_with_ffmpeg(path, start)
+
+
+def read_video(path: str | Path) -> VideoClip:
+    """Decode a whole video to uint8 RGB frames with its frame rate."""
+    stream = open_video(path)
+    frames = list(stream.frames)
+    if not frames:
+        raise ValueError(f"{Path(path).name}: the video has zero frames")
+    return VideoClip(np.stack(frames), stream.fps)
 
 
 def read_first_frame(path: str | Path) -> np.ndarray:
     """The first frame of a video, without decoding the rest."""
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise ValueError(f"{path.name}: not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
-    import imageio.v2 as imageio
-
+    stream = open_video(path)
     try:
-        reader = imageio.get_reader(str(path), "pillow" if path.suffix.lower() == ".gif" else "ffmpeg")
-        try:
-            return np.asarray(reader.get_data(0))[..., :3].copy()
-        finally:
-            reader.close()
-    except Exception as err:  # imageio raises several types for unreadable or empty files
-        raise ValueError(f"{path.name}: cannot read its first frame ({_one_line(err)})") from None
+        return next(iter(stream.frames)).copy()
+    except StopIteration:
+        raise ValueError(f"{Path(path).name}: the video has zero frames") from None
+    finally:
+        stream.frames.close()
 
 
-def _read_gif(path: Path) -> VideoClip:
-    frames, durations = [], []
+def _limited(path: Path, frames, close):
+    """Frames as RGB uint8, at most MAX_VIDEO_FRAMES, closing the source however the caller stops."""
+    count = 0
     try:
-        with Image.open(path) as gif:
-            for index in range(getattr(gif, "n_frames", 1)):
-                gif.seek(index)
-                frames.append(np.asarray(gif.convert("RGB")))
-                durations.append(gif.info.get("duration", 100) or 100)
-                if len(frames) > MAX_VIDEO_FRAMES:
-                    raise ValueError(f"{path.name}: more than {MAX_VIDEO_FRAMES} frames; trim it first")
+        for frame in frames:
+            count += 1
+            if count > MAX_VIDEO_FRAMES:
+                raise ValueError(f"{path.name}: more than {MAX_VIDEO_FRAMES} frames; trim it first")
+            yield np.asarray(frame)[..., :3]
+    finally:
+        close()
+
+
+def _open_gif(path: Path, start: float) -> VideoStream:
+    try:
+        gif = Image.open(path)
+        count = getattr(gif, "n_frames", 1)
+        durations = []
+        for index in range(min(count, MAX_VIDEO_FRAMES + 1)):
+            gif.seek(index)
+            durations.append(gif.info.get("duration", 100) or 100)
+        size = (gif.height, gif.width)
     except (UnidentifiedImageError, OSError, EOFError) as err:
         raise ValueError(f"{path.name}: cannot read the GIF ({err})") from None
-    fps = 1000.0 / float(np.mean(durations)) if durations else 10.0
-    return VideoClip(np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8), fps)
+    if size[0] * size[1] > MAX_SOURCE_PIXELS:
+        gif.close()
+        raise ValueError(f"{path.name}: {size[1]}x{size[0]} is larger than this lab reads (at most 4096x2304)")
+    fps = 1000.0 / float(np.mean(durations))
+    first = int(np.floor(start * fps + 1e-6))
+
+    def frames():
+        for index in range(first, count):
+            gif.seek(index)
+            yield np.asarray(gif.convert("RGB"))
+
+    return VideoStream(_limited(path, frames(), gif.close), fps, size, count / fps)
 
 
-def _read_with_ffmpeg(path: Path) -> VideoClip:
+def _open_with_ffmpeg(path: Path, start: float) -> VideoStream:
     import imageio.v2 as imageio
 
     try:
-        reader = imageio.get_reader(str(path), "ffmpeg")
+        # -ss before the input seeks by keyframe and then decodes exactly to the timestamp.
+        reader = imageio.get_reader(str(path), "ffmpeg", input_params=["-ss", f"{start:.3f}"] if start else None)
+        meta = reader.get_meta_data()
     except Exception as err:  # imageio raises several types for unreadable containers
         raise ValueError(f"{path.name}: cannot open the video, no readable video stream ({_one_line(err)})") from None
-    frames = []
-    try:
-        fps = float(reader.get_meta_data().get("fps") or 0)
-        for frame in reader:
-            frames.append(np.asarray(frame)[..., :3])
-            if len(frames) > MAX_VIDEO_FRAMES:
-                raise ValueError(f"{path.name}: more than {MAX_VIDEO_FRAMES} frames; trim it first")
-    except ValueError:
-        raise
-    except Exception as err:
-        if not frames:
-            raise ValueError(f"{path.name}: cannot decode the video ({_one_line(err)})") from None
-        logger.warning("%s: stopped decoding after %d frames: %s", path.name, len(frames), _one_line(err))
-    finally:
-        reader.close()
+    fps = float(meta.get("fps") or 0)
     if not fps or not np.isfinite(fps):
+        reader.close()
         raise ValueError(f"{path.name}: the video has no frame rate")
-    return VideoClip(np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8), fps)
+    width, height = meta.get("size") or (0, 0)
+    if width * height > MAX_SOURCE_PIXELS:
+        reader.close()
+        raise ValueError(f"{path.name}: {width}x{height} is larger than this lab reads (at most 4096x2304); "
+                         "downscale it first")
+    duration = meta.get("duration")
+    duration = float(duration) if duration and np.isfinite(duration) else None
+
+    def frames():
+        decoded = 0
+        try:
+            for frame in reader:
+                decoded += 1
+                yield frame
+        except Exception as err:  # noqa: BLE001 - a damaged tail: keep what decoded
+            if not decoded:
+                raise ValueError(f"{path.name}: cannot decode the video ({_one_line(err)})") from None
+            logger.warning("%s: stopped decoding after %d frames: %s", path.name, decoded, _one_line(err))
+
+    return VideoStream(_limited(path, frames(), reader.close), fps, (height, width), duration)
 
 
 @dataclass
@@ -206,22 +250,16 @@ def read_video_window(path: str | Path, start: float, fps: float, count: int, pr
     Long or large videos cost no memory beyond the picked frames; ffmpeg seeks straight to `start`.
     """
     path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise ValueError(f"{path.name}: not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})")
-    if start < 0:
-        raise ValueError(f"start must be 0 or more seconds, got {start}")
-    if path.suffix.lower() == ".gif":
-        clip = _read_gif(path)
-        source_fps, duration = clip.fps, len(clip.frames) / clip.fps
-        source = iter(clip.frames[int(np.floor(start * source_fps + 1e-6)):])
-    else:
-        source, source_fps, duration = _stream_with_ffmpeg(path, start)
+    stream = open_video(path, start)
+    source, source_fps, duration = stream.frames, stream.fps, stream.duration
     if duration is not None and start >= duration:
+        source.close()
         raise ValueError(f"{path.name}: start {start:g} s is past the end of the video ({duration:.2f} s)")
     wanted, _ = resample_indices(10**9, source_fps, fps, count)
     frames, size, last_index, current = [], None, -1, None
     for index, frame in enumerate(source):
         if index > wanted[-1]:
+            source.close()
             break
         size = size or frame.shape[:2]
         while len(frames) < count and wanted[len(frames)] == index:
@@ -235,39 +273,6 @@ def read_video_window(path: str | Path, start: float, fps: float, count: int, pr
     padded = count - len(frames)
     frames.extend([frames[-1]] * padded)
     return VideoWindow(frames, source_fps, tuple(size), duration, padded)
-
-
-def _stream_with_ffmpeg(path: Path, start: float):
-    import imageio.v2 as imageio
-
-    try:
-        # -ss before the input seeks by keyframe and then decodes exactly to the timestamp.
-        reader = imageio.get_reader(str(path), "ffmpeg", input_params=["-ss", f"{start:.3f}"] if start else None)
-        meta = reader.get_meta_data()
-    except Exception as err:  # imageio raises several types for unreadable containers
-        raise ValueError(f"{path.name}: cannot open the video, no readable video stream ({_one_line(err)})") from None
-    fps = float(meta.get("fps") or 0)
-    if not fps or not np.isfinite(fps):
-        reader.close()
-        raise ValueError(f"{path.name}: the video has no frame rate")
-    width, height = meta.get("size") or (0, 0)
-    if width * height > MAX_SOURCE_PIXELS:
-        reader.close()
-        raise ValueError(f"{path.name}: {width}x{height} is larger than this lab reads (at most 4096x2304); "
-                         "downscale it first")
-    duration = meta.get("duration")
-    duration = float(duration) if duration and np.isfinite(duration) else None
-
-    def frames():
-        try:
-            for frame in reader:
-                yield frame
-        except Exception as err:  # noqa: BLE001 - a damaged tail: keep what decoded
-            logger.warning("%s: stopped decoding early: %s", path.name, _one_line(err))
-        finally:
-            reader.close()
-
-    return frames(), fps, duration
 
 
 def _one_line(err: Exception) -> str:

@@ -102,11 +102,33 @@ def test_a_real_zero_frame_mp4_is_refused(tmp_path):
         media.read_video(path)
 
 
-def test_zero_frame_gif_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(media, "_read_gif", lambda path: media.VideoClip(np.zeros((0, 1, 1, 3), np.uint8), 10.0))
+def test_a_header_only_gif_is_refused_in_one_line(tmp_path):
     (tmp_path / "none.gif").write_bytes(b"GIF89a")
-    with pytest.raises(ValueError, match="zero frames"):
+    with pytest.raises(ValueError, match="none.gif: cannot read the GIF"):
         media.read_video(tmp_path / "none.gif")
+
+
+@pytest.mark.parametrize("reader", [media.read_video, media.read_first_frame,
+                                    lambda path: media.read_video_window(path, 0, 16, 5)])
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_every_reader_enforces_the_source_size_limit(tmp_path, monkeypatch, reader, suffix):
+    path = tmp_path / f"clip{suffix}"
+    frames = np.zeros((5, 64, 96, 3), np.uint8)
+    if suffix == ".gif":
+        Image.fromarray(frames[0]).save(path, save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]])
+    else:
+        media.write_mp4(frames, path, 16)
+    monkeypatch.setattr(media, "MAX_SOURCE_PIXELS", 64 * 64)  # the limit, lowered to this clip's size
+    with pytest.raises(ValueError, match="96x64 is larger than this lab reads"):
+        reader(path)
+
+
+def test_every_reader_enforces_the_frame_limit(tmp_path, monkeypatch):
+    path = tmp_path / "long.mp4"
+    media.write_mp4(np.zeros((9, 32, 32, 3), np.uint8), path, 16)
+    monkeypatch.setattr(media, "MAX_VIDEO_FRAMES", 8)
+    with pytest.raises(ValueError, match="long.mp4: more than 8 frames"):
+        media.read_video(path)
 
 
 @pytest.mark.parametrize("source_fps, target_fps, count, expected", [
@@ -149,7 +171,7 @@ def test_read_first_frame_matches_the_full_decode(tmp_path):
     frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:], duration=100)
     assert media.read_first_frame(tmp_path / "clip.gif").shape == (64, 96, 3)
     (tmp_path / "broken.mp4").write_bytes(b"nope")
-    with pytest.raises(ValueError, match="broken.mp4: cannot read its first frame"):
+    with pytest.raises(ValueError, match="broken.mp4: cannot open the video"):
         media.read_first_frame(tmp_path / "broken.mp4")
 
 
