@@ -65,10 +65,6 @@ class Engine:
             self._device = "cuda" if torch.cuda.is_available() else "cpu"
         return self._device
 
-    @property
-    def is_loaded(self) -> bool:
-        return self._pipe is not None
-
     def banner(self) -> str:
         if self.spec.is_tiny:
             return (

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from engine import media
-from engine.pose.extract import PoseCancelled, PoseRequest, extract_pose, load_keypoints_json
+from engine.pose.extract import PoseCancelled, PoseRequest, extract_pose, read_keypoints_json
 from engine.pose.load import MISSING_PARTS_NOTE
 from tests.helpers import bright_figure_frames, write_video
 
@@ -29,7 +29,7 @@ def test_outputs_have_exact_frames_fps_and_size(tmp_path, moving_person_mp4):
         clip = media.read_video(video)
         assert len(clip.frames) == 5 and clip.fps == pytest.approx(8) and clip.frames.shape[1:3] == (240, 320)
     assert Image.open(result.first_frame).size == (320, 240)
-    assert len(load_keypoints_json(result.keypoints)) == 5
+    assert len(read_keypoints_json(result.keypoints)["frames"]) == 5
     manifest = json.loads(result.manifest.read_text())
     assert manifest["kind"] == "pose" and manifest["backend"] == "mediapipe"
     assert manifest["source"]["fps"] == pytest.approx(16) and manifest["request"]["num_frames"] == 5
@@ -39,7 +39,7 @@ def test_outputs_have_exact_frames_fps_and_size(tmp_path, moving_person_mp4):
 def test_the_pose_video_follows_the_person(tmp_path, moving_person_mp4):
     result = extract_pose(PoseRequest(video=str(moving_person_mp4), backend="mediapipe", width=320, height=240,
                                       num_frames=17), tmp_path)
-    necks = [frame[0].body[1, 0] for frame in load_keypoints_json(result.keypoints)]
+    necks = [frame[0].body[1, 0] for frame in read_keypoints_json(result.keypoints)["frames"]]
     assert necks[-1] - necks[0] > 100 and result.diagnostics.frames_without_person == []
     pose = media.read_video(result.pose_video).frames
     drawn_x = [np.nonzero(frame.max(axis=(0, 2)) > 60)[0].mean() for frame in (pose[0], pose[-1])]
@@ -61,7 +61,7 @@ def test_largest_person_by_default_index_from_the_left_or_everyone(tmp_path, fak
     def necks(person):
         result = extract_pose(PoseRequest(video=str(clip), backend="dwpose", person=person, **SMALL),
                               tmp_path / person, dwpose_models=fake_dwpose)
-        return [sorted(round(float(p.body[1, 0])) for p in frame) for frame in load_keypoints_json(result.keypoints)], result
+        return [sorted(round(float(p.body[1, 0])) for p in frame) for frame in read_keypoints_json(result.keypoints)["frames"]], result
 
     largest, result = necks("largest")
     assert largest[0] == [50] and any("largest is drawn" in note for note in result.notes)
@@ -103,7 +103,7 @@ def test_imported_aist_keypoints_are_mapped_into_the_frame(tmp_path):
     request = PoseRequest(keypoints=str(tmp_path / "gBR_sBM_c01_d04_mBR0_ch01.npy"), keypoints_fps=60,
                           keypoints_size="1920x1080", width=256, height=192, num_frames=9)
     result = extract_pose(request, tmp_path / "out")
-    neck = load_keypoints_json(result.keypoints)[0][0].body[1]
+    neck = read_keypoints_json(result.keypoints)["frames"][0][0].body[1]
     # 1920x1080 padded into 256x192: scale 2/15, so 144 rows of picture and 24-px bars above and below
     assert neck[:2].tolist() == pytest.approx([128, 400 * 2 / 15 + 24], abs=1)
     assert MISSING_PARTS_NOTE in result.notes and result.backend == "keypoints"

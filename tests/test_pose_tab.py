@@ -1,6 +1,7 @@
 """Pose tab: widgets -> PoseRequest, the /pose endpoint end to end, and its one-line errors."""
 
 import pytest
+from gradio_client.exceptions import AppError
 
 from engine.paths import ASSETS_DIR
 from ui.pose_tab import aist_table, build_pose_request
@@ -54,10 +55,10 @@ def test_pose_endpoint_returns_the_videos_diagnostics_and_downloads(client):
 def test_pose_endpoint_errors_are_one_line_and_it_keeps_serving(client, tmp_path):
     from gradio_client import handle_file
 
-    with pytest.raises(Exception, match="num_frames must be 4n\\+1"):
+    with pytest.raises(AppError, match="num_frames must be 4n\\+1"):
         client.predict(*widget_values(handle_file(str(ASSETS_DIR / "person.mp4")), num_frames=10), api_name="/pose")
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
-    with pytest.raises(Exception, match="broken.mp4: cannot open the video"):
+    with pytest.raises(AppError, match="broken.mp4: cannot open the video"):
         client.predict(*widget_values(handle_file(str(broken))), api_name="/pose")
     assert client.predict(*widget_values(handle_file(str(ASSETS_DIR / "person.mp4"))), api_name="/pose")[0]

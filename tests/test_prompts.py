@@ -2,7 +2,7 @@ import pytest
 import yaml
 
 from engine.pose.aist import parse_aist_name
-from engine.prompts.variants import (DESCRIPTIONS_DIR, PromptTemplate, ReferenceDescription, build_variants, load_templates, negative_prompts,
+from engine.prompts.variants import (DESCRIPTIONS_DIR, PromptTemplate, ReferenceDescription, variants_with_gaps, load_templates, negative_prompts,
                             render_template, template_values)
 from engine.request import DEFAULT_NEGATIVE_PROMPT
 
@@ -30,7 +30,7 @@ BLOG = {
 
 
 def test_templates_reproduce_the_blogs_prompts_from_its_attributes():
-    variants = build_variants(ReferenceDescription.from_preset("blog-reference"))
+    variants = {name: text for name, (text, _) in variants_with_gaps(ReferenceDescription.from_preset("blog-reference")).items()}
     for name, text in BLOG.items():
         assert variants[name] == text
 
@@ -73,7 +73,7 @@ def test_missing_required_fields_are_listed():
 def test_metadata_words_fill_the_caption_template():
     metadata = {"caption": "A man in a black t-shirt stands in a studio.",
                 **parse_aist_name("gBR_sBM_c01_d04_mBR0_ch01").words()}
-    text = build_variants(ReferenceDescription(), metadata)["Caption + Metadata"]
+    text = variants_with_gaps(ReferenceDescription(), metadata)["Caption + Metadata"][0]
     assert text.startswith("A man in a black t-shirt stands in a studio. A dancer performs breakdance, a basic "
                            "choreography, seen from the front.")
 
@@ -96,7 +96,7 @@ def test_unknown_description_fields_are_errors():
         ReferenceDescription.from_dict({"subject": {"hat": "red cap"}})
     with pytest.raises(ValueError, match="unknown section"):
         ReferenceDescription.from_dict({"weather": {}})
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ValueError, match="unknown description preset"):
         ReferenceDescription.from_preset("../../etc/passwd")
 
 

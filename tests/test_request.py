@@ -79,3 +79,82 @@ def test_parse_overrides_types_each_pair_and_names_its_source():
     assert GenerationRequest.parse_overrides(["seed=3", "guidance_scale = 7.5"]) == {"seed": 3, "guidance_scale": 7.5}
     with pytest.raises(ValueError, match="each settings line expects FIELD=VALUE, got 'seed'"):
         GenerationRequest.parse_overrides(["seed"], source="each settings line")
+
+
+# ---- the field table: each field is described once and every consumer reads that description ----------
+
+# A value of each field that differs from its default, as --set writes it and as it parses.
+SAMPLE_VALUES = {
+    "prompt": ("a dancer", "a dancer"), "negative_prompt": ("blurry", "blurry"), "guidance_scale": ("7.5", 7.5),
+    "num_inference_steps": ("20", 20), "seed": ("3", 3), "lora": ("my.safetensors", "my.safetensors"),
+    "lora_scale": ("0.7", 0.7), "conditioning_scale": ("1.0,0.5", [1.0, 0.5]), "flow_shift": ("5", 5.0),
+    "height": ("256", 256), "width": ("448", 448), "num_frames": ("33", 33), "fps": ("8", 8),
+    "control_fit": ("crop", "crop"), "step_cache": ("0.1", 0.1),
+}
+
+
+def test_every_field_is_described_once_with_a_label_help_and_type():
+    from engine.request import request_fields
+
+    infos = request_fields()
+    assert list(infos) == GenerationRequest.field_names()
+    labels = [info.label for info in infos.values()]
+    assert len(labels) == len(set(labels)), "two fields share a label"
+    for info in infos.values():
+        assert info.label and info.help and info.label.isascii() and info.short.isascii()
+        assert info.type in (int, float, str)
+
+
+def test_every_field_goes_through_set_sweep_axes_headers_and_the_manifest(files, tmp_path):
+    from engine.request import request_fields
+    from experiments.axes import AXIS_FIELDS, parse_axis_values, value_label
+
+    infos = request_fields()
+    for name, info in infos.items():
+        if name in ("control_video", "reference"):
+            continue  # files: checked with real paths below
+        text, parsed = SAMPLE_VALUES[name]
+        assert GenerationRequest.parse_field(name, text) == parsed, name  # --set and the settings box
+        if info.axis:
+            assert name in AXIS_FIELDS, name
+            axis_text = text.replace(",", "/") if info.kind == "scales" else text
+            [value] = parse_axis_values(name, axis_text)
+            assert value_label(name, value) == info.header(value)  # grid headers and legends
+        else:
+            assert name not in AXIS_FIELDS, name
+    for name in ("control_video", "reference"):
+        assert value_label(name, files[name]) == f"{infos[name].short} {files[name].rsplit('/', 1)[-1]}"
+    changes = {name: parsed for name, (_, parsed) in SAMPLE_VALUES.items() if name != "lora"}
+    request = GenerationRequest(**files, **changes)
+    assert set(request.to_dict()) == set(infos)  # the manifest records every field
+
+
+def test_the_generate_tab_has_one_widget_per_field_labelled_from_the_table(tiny_engine):
+    import gradio as gr
+
+    from engine.request import request_fields
+    from ui.generate_tab import build_generate_tab
+
+    with gr.Blocks() as demo:
+        build_generate_tab(tiny_engine, {})
+    labels = [block.label for block in demo.blocks.values() if getattr(block, "label", None)]
+    for info in request_fields().values():
+        assert labels.count(info.label) == 1, info.label
+
+
+def test_a_sweep_legend_and_cells_csv_use_the_table(tiny_engine, tmp_path):
+    import csv
+
+    from experiments.runner import SweepRunner
+    from experiments.sweep_spec import SweepSpec
+
+    spec = SweepSpec.from_dict({"name": "t", "x": {"field": "lora_scale", "values": "0.5, 1"},
+                                "base": {"guidance_scale": 5.0, "lora": "none"}})
+    runner = SweepRunner(tiny_engine, spec, tmp_path / "run")
+    assert [cell.labels["x"] for cell in runner.cells] == ["LoRA strength 0.5", "LoRA strength 1"]
+    legend = runner.legend(runner.cells, None)
+    assert "CFG 5" in legend and "Seed 1" in legend and "CFG 5.0" not in legend
+    runner.store.prepare()
+    path = runner.store.write_cells_csv(runner.cells, {}, ["lora_scale"])
+    with open(path, newline="") as handle:
+        assert "lora_scale" in next(csv.reader(handle))  # columns are named by the field

@@ -11,9 +11,11 @@ import subprocess
 import sys
 
 import pytest
+from gradio_client.exceptions import AppError
 
 from engine.paths import ASSETS_DIR
 from experiments.cli import main
+from experiments.flags import EXIT_BAD_INPUT
 from tests.conftest import REPO
 from tests.helpers import numbered_frames, write_video
 
@@ -42,7 +44,7 @@ def bad_files(folder):
 
 
 def assert_one_line_cli(code, err, expected):
-    assert code == 2, err
+    assert code == EXIT_BAD_INPUT, err
     assert expected in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
@@ -61,7 +63,7 @@ def test_bad_control_videos(case, tmp_path, client, capsys):
     assert_one_line_cli(code, capsys.readouterr().err, expected)
     code = main(["pose", str(path), "--out", str(tmp_path / "pose")])
     assert_one_line_cli(code, capsys.readouterr().err, expected)
-    with pytest.raises(Exception, match=expected):
+    with pytest.raises(AppError, match=expected):
         client.predict(*generate_ui_values(path), api_name="/inspect")
     assert client.predict(*generate_ui_values(CONTROL), api_name="/inspect")[2]  # still serving
 
@@ -74,7 +76,7 @@ def test_bad_reference_images(tmp_path, client, capsys):
     assert_one_line_cli(code, capsys.readouterr().err, "broken.png: cannot read the image")
     code = main(["pose", str(ASSETS_DIR / "person.mp4"), "--out", str(tmp_path / "p"), "--fit-to", str(tmp_path / "n.txt")])
     assert_one_line_cli(code, capsys.readouterr().err, "n.txt: not an image file")
-    with pytest.raises(Exception, match="broken.png: cannot read the image"):
+    with pytest.raises(AppError, match="broken.png: cannot read the image"):
         client.predict(*generate_ui_values(CONTROL, reference=broken), api_name="/inspect")
 
 
@@ -88,7 +90,7 @@ def test_invalid_axes_and_too_large_grids(x, y, expected, tmp_path, client, caps
     assert_one_line_cli(code, capsys.readouterr().err, expected)
     (x_field, x_values), (y_field, y_values) = x.split("="), (y.split("=") if y else ("", ""))
     ui_inputs = ["(custom)", x_field, x_values, y_field, y_values, "", "", "num_inference_steps=2", "", None, None]
-    with pytest.raises(Exception, match=re.escape(expected)):
+    with pytest.raises(AppError, match=re.escape(expected)):
         client.predict("", *ui_inputs, api_name="/sweep_plan")
 
 
@@ -98,7 +100,7 @@ def test_loras_that_cannot_load(kind, expected, lora_files, tmp_path, client, ca
                  "--out", str(tmp_path / "out"), "--model", "tiny", "--lora", str(lora_files[kind]),
                  "--set", "num_inference_steps=2", "--set", "num_frames=9", "--set", "height=64", "--set", "width=112"])
     err = capsys.readouterr().err
-    assert code in (1, 2) and expected in err and len(err.strip().splitlines()) == 1
+    assert code == EXIT_BAD_INPUT and expected in err and len(err.strip().splitlines()) == 1
     # In a sweep the LoRA's cell fails with the reason on its tile, and the rest of the grid is made.
     ui_inputs = ["(custom)", "lora", f"none, {lora_files[kind]}", "", "", "", "",
                  "num_inference_steps=2\nnum_frames=9", "", None, None]

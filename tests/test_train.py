@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.train.metadata_csv import ClipRow, write_metadata_csv
-from engine.train.trainer import Trainer, TrainConfig, list_checkpoints
+from engine.train.trainer import Trainer, TrainConfig, TrainingCancelled, list_checkpoints
 from tests.helpers import write_video
 
 FAST = dict(height=32, width=32, num_frames=5, learning_rate=5e-3, warmup_steps=2, sampler="uniform",
@@ -72,7 +72,7 @@ def test_resume_repeats_the_uninterrupted_losses(dataset, tmp_path):
     straight.run()
     first = make_trainer(dataset, tmp_path / "b", max_steps=6, checkpoint_every=3, reference_dropout=0.5,
                          prompt_dropout=0.5)
-    with pytest.raises(Exception, match="stopped at step 3"):
+    with pytest.raises(TrainingCancelled, match="stopped at step 3"):
         first.run(should_stop=lambda: len(first.losses) == 3)
     checkpoint = list_checkpoints(tmp_path / "b")[-1].parent
     resumed = make_trainer(dataset, tmp_path / "b", max_steps=6, checkpoint_every=3, reference_dropout=0.5,

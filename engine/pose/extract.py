@@ -410,8 +410,3 @@ def read_keypoints_json(path: str | Path) -> dict:
     data = json.loads(Path(path).read_text())
     return {"fps": float(data["fps"]), "width": int(data["width"]), "height": int(data["height"]),
             "frames": [[Person.from_json(person) for person in frame] for frame in data["frames"]]}
-
-
-def load_keypoints_json(path: str | Path) -> list[list[Person]]:
-    """Just the people of each frame of a keypoints.json."""
-    return read_keypoints_json(path)["frames"]

@@ -59,7 +59,7 @@ def _load(kind: str, source: str, loader):
 
 
 def unload_all():
-    """Free every loaded captioner and rewriter."""
+    """Free every loaded captioner and rewriter (the tests start from none loaded)."""
     with _lock:
         _loaded.clear()
 

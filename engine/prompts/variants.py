@@ -247,13 +247,6 @@ def variants_with_gaps(description: ReferenceDescription, metadata: dict | None 
     return {name: (t.render(values), t.missing(values)) for name, t in (templates or load_templates()).items()}
 
 
-def build_variants(description: ReferenceDescription, metadata: dict | None = None,
-                   templates: dict[str, PromptTemplate] | None = None) -> dict[str, str]:
-    """Every template filled from the description and metadata words: name -> prompt."""
-    values = template_values(description, metadata)
-    return {name: template.render(values) for name, template in (templates or load_templates()).items()}
-
-
 def prompt_sets_dir() -> Path:
     from engine.paths import workspace_dir
 
