@@ -71,6 +71,14 @@ class Engine:
                 f"Engine: **tiny** on {self.device.upper()}. Random weights: the output is noise. The whole lab "
                 "works, so you can learn the controls; run on a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
             )
+        if self.spec.is_toy:
+            return (
+                f"Engine: **toy** on {self.device.upper()}: a small WanVACE trained in this lab on a puppet world "
+                "(flat-coloured figures on plain, striped or checked backgrounds, 224x128, 17 frames). It follows "
+                "the skeleton, takes the figure's colours from the reference and the background from the prompt, "
+                "so every setting shows its effect on a CPU. It knows nothing else: real photos give puppets. "
+                "Use a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
+            )
         return f"Engine: **{self.spec.name}** ({self.spec.source}) on {self.device.upper()}."
 
     def model_source(self) -> str:
@@ -78,6 +86,13 @@ class Engine:
             from engine.tiny import ensure_tiny_pipeline
 
             return str(ensure_tiny_pipeline())
+        if self.spec.is_toy:
+            from engine.toy.model import TOY_DIR, is_shipped
+
+            if not is_shipped():
+                raise RuntimeError(f"the toy model's weights are not in {TOY_DIR}: "
+                                   "`python -m experiments toy train` makes them")
+            return str(TOY_DIR)
         return self.spec.source
 
     def load(self):

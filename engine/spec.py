@@ -79,6 +79,15 @@ class ModelSpec:
     def is_tiny(self) -> bool:
         return self.source == "tiny"
 
+    @property
+    def is_toy(self) -> bool:
+        return self.source == "toy"
+
+    @property
+    def is_small(self) -> bool:
+        """A model built for this lab (tiny or toy): its tokenizer knows few words."""
+        return self.is_tiny or self.is_toy
+
     @classmethod
     def from_yaml(cls, path: str | Path) -> "ModelSpec":
         return from_mapping(cls, read_mapping(path), f"model preset {Path(path).name}")
@@ -123,9 +132,17 @@ def cuda_available() -> bool:
 
 
 def resolve_model_name(name: str) -> str:
-    """'auto' picks the real 1.3B model on a CUDA machine and the embedded tiny engine otherwise."""
+    """'auto' picks the real 1.3B model on a CUDA machine and the trained toy model otherwise (the random
+    tiny engine only when the toy model's weights are missing)."""
     if name != "auto":
         return name
-    chosen = "wan-vace-1.3b" if cuda_available() else "tiny"
+    if cuda_available():
+        chosen = "wan-vace-1.3b"
+    else:
+        from engine.toy.model import is_shipped
+
+        chosen = "toy" if is_shipped() else "tiny"
+        if chosen == "tiny":
+            logger.warning("the toy model's weights are not in assets/toy: using the random tiny engine")
     logger.info("--model auto -> %s", chosen)
     return chosen

@@ -20,12 +20,16 @@ TARGETS = {
     # DiffSynth-Studio's VACE recipe: only the VACE branch learns; the base model is left as it was.
     "vace_branch": rf"^vace_blocks\.\d+\.({_ATTENTION}|{_FFN}|proj_in|proj_out)$",
 }
+FULL = "full"  # no LoRA: the whole transformer trains
+
+
 @dataclass
 class TrainConfig:
     """One training run. Every field can come from a YAML preset (presets/train) or --set."""
 
     target: str = "self_attention"
-    """main_blocks, self_attention, vace_branch, or custom (then target_regex)."""
+    """main_blocks, self_attention, vace_branch, custom (then target_regex), or full: every transformer
+    weight trains and no LoRA is added (how the toy model is trained from scratch)."""
     target_regex: str = ""
     """For target=custom: a regex matched against full module names, e.g. ^blocks\\.\\d+\\.attn1\\.to_q$."""
     rank: int = 8
@@ -104,8 +108,8 @@ class TrainConfig:
         return changes
 
     def __post_init__(self):
-        if self.target not in (*TARGETS, "custom"):
-            raise ValueError(f"target must be one of {', '.join((*TARGETS, 'custom'))}, got {self.target!r}")
+        if self.target not in (*TARGETS, "custom", FULL):
+            raise ValueError(f"target must be one of {', '.join((*TARGETS, 'custom', FULL))}, got {self.target!r}")
         if self.target == "custom" and not self.target_regex:
             raise ValueError("target custom needs target_regex")
         if self.sampler not in SAMPLERS:
@@ -126,7 +130,13 @@ class TrainConfig:
             raise ValueError(f"mixed_precision must be auto, no or bf16, got {self.mixed_precision!r}")
 
     @property
+    def is_full(self) -> bool:
+        return self.target == FULL
+
+    @property
     def target_pattern(self) -> str:
+        if self.is_full:
+            return r".*"
         return self.target_regex if self.target == "custom" else TARGETS[self.target]
 
 

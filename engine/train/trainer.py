@@ -32,10 +32,21 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_PREFIX = "checkpoint-"
 LORA_FILE = "pytorch_lora_weights.safetensors"
+FULL_WEIGHTS = "transformer"  # target full: a diffusers transformer folder instead of a LoRA file
 
 
 class TrainingCancelled(RuntimeError):
     pass
+
+
+def make_trainable(transformer, config: TrainConfig) -> int:
+    """Every weight (target full, in fp32), or a LoRA on the targeted layers; returns trainable parameters."""
+    if not config.is_full:
+        return add_lora(transformer, config)
+    transformer.requires_grad_(True)
+    for parameter in transformer.parameters():
+        parameter.data = parameter.data.float()
+    return sum(p.numel() for p in transformer.parameters())
 
 
 def add_lora(transformer, config: TrainConfig) -> int:
@@ -62,7 +73,7 @@ class Trainer:
     """Owns one pipeline (loaded from `model`), the encoded dataset, the optimizer and the run folder."""
 
     def __init__(self, config: TrainConfig, data_dir: str | Path, out_dir: str | Path, model: str = "auto",
-                 accelerator=None):
+                 accelerator=None, engine=None):
         import torch
         from accelerate import Accelerator
 
@@ -70,6 +81,7 @@ class Trainer:
         self.data_dir = Path(data_dir)
         self.out_dir = Path(out_dir)
         self.model = model
+        self.engine = engine  # an Engine to train instead of loading `model` (the toy model's own run)
         mixed = config.mixed_precision
         if mixed == "auto":
             mixed = "bf16" if torch.cuda.is_available() else "no"
@@ -84,14 +96,14 @@ class Trainer:
     def load_model(self):
         from engine.engine import Engine
 
-        engine = Engine.from_name(self.model, device=str(self.accelerator.device))
+        engine = self.engine or Engine.from_name(self.model, device=str(self.accelerator.device))
         self.engine = engine  # also renders the validation videos, with the LoRA as it is being trained
         self.engine_name = engine.spec.name
         self.pipe = engine.load()
         self.transformer = self.pipe.transformer
         self.pipe.vae.requires_grad_(False)
         self.pipe.text_encoder.requires_grad_(False)
-        self.trainable_parameters = add_lora(self.transformer, self.config)
+        self.trainable_parameters = make_trainable(self.transformer, self.config)
         if self.config.gradient_checkpointing:
             self.transformer.enable_gradient_checkpointing()
         return self.pipe
@@ -383,12 +395,16 @@ class Trainer:
         from peft import get_peft_model_state_dict
 
         folder.mkdir(parents=True, exist_ok=True)
+        model = self.accelerator.unwrap_model(self.transformer)
         if self.accelerator.is_main_process:
-            layers = get_peft_model_state_dict(self.accelerator.unwrap_model(self.transformer))
-            WanVACEPipeline.save_lora_weights(str(folder), transformer_lora_layers=layers)
+            if self.config.is_full:
+                model.save_pretrained(folder / FULL_WEIGHTS)
+            else:
+                layers = get_peft_model_state_dict(model)
+                WanVACEPipeline.save_lora_weights(str(folder), transformer_lora_layers=layers)
             (folder / "config.yaml").write_text(yaml.safe_dump(asdict(self.config), sort_keys=False))
         self.accelerator.wait_for_everyone()
-        return folder / LORA_FILE
+        return folder / (FULL_WEIGHTS if self.config.is_full else LORA_FILE)
 
     def save_checkpoint(self, step: int) -> Path:
         import torch
@@ -404,18 +420,24 @@ class Trainer:
         return folder
 
     def load_checkpoint(self, folder: str | Path) -> int:
-        """Restore LoRA weights, optimizer and scheduler; returns the step to continue from."""
+        """Restore the trained weights (LoRA or full), optimizer and scheduler; returns the step to continue from."""
         import torch
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
         folder = Path(folder)
-        if not (folder / LORA_FILE).is_file() or not (folder / "training_state.pt").is_file():
-            raise ValueError(f"{folder}: not a training checkpoint (needs {LORA_FILE} and training_state.pt)")
-        weights = load_file(folder / LORA_FILE)
-        weights = {name.removeprefix("transformer."): value for name, value in weights.items()}
+        weights_name = FULL_WEIGHTS if self.config.is_full else LORA_FILE
+        if not (folder / weights_name).exists() or not (folder / "training_state.pt").is_file():
+            raise ValueError(f"{folder}: not a training checkpoint (needs {weights_name} and training_state.pt)")
         model = self.accelerator.unwrap_model(self.transformer)
-        set_peft_model_state_dict(model, weights)
+        if self.config.is_full:
+            from safetensors.torch import load_file as load_weights
+
+            model.load_state_dict(load_weights(folder / FULL_WEIGHTS / "diffusion_pytorch_model.safetensors"))
+        else:
+            weights = load_file(folder / LORA_FILE)
+            weights = {name.removeprefix("transformer."): value for name, value in weights.items()}
+            set_peft_model_state_dict(model, weights)
         state = torch.load(folder / "training_state.pt", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -1,0 +1,151 @@
+"""Make the toy model from nothing: `python -m experiments toy train` calls build_toy_model.
+
+    1. the VAE on the world (engine/toy/vae_training.py), with its latent statistics set;
+    2. a dataset of world clips, encoded once as the pipeline would (engine/toy/training.py);
+    3. the transformer, every weight, with the lab's trainer (flow matching, VACE conditioning, reference and
+       prompt dropout so guidance works);
+    4. the pipeline saved in half precision with the run's record, ready for `ship` into assets/toy.
+
+Every stage writes into one run folder and is skipped when its output is already there, so a run that was
+stopped goes on where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine.toy import world
+from engine.toy.model import TOY_DIR
+from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
+from engine.toy.vae_training import VaeTrainConfig, reconstruction_psnr, train_vae
+
+logger = logging.getLogger(__name__)
+
+
+def default_transformer_config():
+    from engine.train.config import TrainConfig
+
+    return TrainConfig(target="full", learning_rate=5e-4, weight_decay=0.01, warmup_steps=100, max_steps=3000,
+                       batch_size=4, sampler="uniform", reference_dropout=0.1, prompt_dropout=0.1, seed=0,
+                       height=world.HEIGHT, width=world.WIDTH, num_frames=world.NUM_FRAMES, fps=world.FPS,
+                       checkpoint_every=250, max_grad_norm=1.0)
+
+
+@dataclass
+class ToyRecipe:
+    """Everything that decides the shipped weights (recorded in the model card)."""
+
+    clips: int = 600
+    """World clips the transformer learns from (each seen about steps * batch / clips times)."""
+    vae: VaeTrainConfig = field(default_factory=VaeTrainConfig)
+    transformer: object = field(default_factory=default_transformer_config)
+    seed: int = 0
+
+
+def toy_spec(source: str, name: str = "toy"):
+    """The toy model's ModelSpec for a pipeline folder (the preset's settings, another folder)."""
+    from engine.spec import ModelSpec
+
+    preset = ModelSpec.from_preset("toy")
+    return preset.with_overrides(name=name, source=source, max_sequence_length=MAX_SEQUENCE_LENGTH)
+
+
+def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log=None) -> Path:
+    """Run (or resume) every stage into out_dir; returns the finished pipeline folder (out_dir/pipeline)."""
+    from engine.engine import Engine
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = on_log or (lambda text: logger.info("%s", text))
+    record = _read_record(out_dir)
+    record["recipe"] = _recipe_dict(recipe)
+    record["world_version"] = world.WORLD_VERSION
+
+    vae_dir = out_dir / "vae"
+    if not (vae_dir / "config.json").is_file():
+        started = time.perf_counter()
+        vae = train_vae(out_dir, recipe.vae, on_log=lambda step, loss, psnr: step % 50 == 0 and log(
+            f"VAE step {step}/{recipe.vae.steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+        vae.save_pretrained(vae_dir)
+        record["vae_seconds"] = round(time.perf_counter() - started)
+        _write_record(out_dir, record)
+    from diffusers import AutoencoderKLWan
+
+    vae = AutoencoderKLWan.from_pretrained(vae_dir)
+    if "vae_psnr_db" not in record:
+        record["vae_psnr_db"] = round(reconstruction_psnr(vae, _heldout(8)), 2)
+        log(f"VAE reconstruction on held-out clips: {record['vae_psnr_db']} dB PSNR")
+        _write_record(out_dir, record)
+
+    init_dir = out_dir / "pipeline-init"
+    if not (init_dir / "model_index.json").is_file():
+        initial_pipeline(vae).save_pretrained(init_dir)
+    engine = Engine(toy_spec(str(init_dir), name="toy-train"), device="cpu")
+
+    started = time.perf_counter()
+    samples = encode_world(engine, training_seeds(recipe.clips, recipe.seed), on_progress=lambda done, total, s: (
+        done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)")))
+    record["encode_seconds"] = round(time.perf_counter() - started)
+
+    transformer_dir = out_dir / "transformer-run"
+    started = time.perf_counter()
+    checkpoints = sorted(transformer_dir.glob("checkpoint-*"))
+    resume = checkpoints[-1] if checkpoints else None
+    train_transformer(engine, samples, recipe.transformer, transformer_dir, resume=resume,
+                      on_step=lambda r: r["step"] % 50 == 0 and log(f"transformer step {r['step']}/"
+                                                                    f"{recipe.transformer.max_steps}: loss {r['loss']:.4f}"))
+    record["transformer_seconds"] = round(time.perf_counter() - started) + record.get("transformer_seconds", 0)
+
+    final = out_dir / "pipeline"
+    engine.load().save_pretrained(final)
+    halve_weights(final)
+    _write_record(out_dir, record)
+    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
+    return final
+
+
+def halve_weights(folder: Path):
+    """Store every float weight in half precision (the engine loads them back as float32 on a CPU)."""
+    from safetensors.torch import load_file, save_file
+
+    for path in Path(folder).rglob("*.safetensors"):
+        tensors = {name: (value.half() if value.is_floating_point() else value)
+                   for name, value in load_file(path).items()}
+        save_file(tensors, path, metadata={"format": "pt"})
+
+
+def ship(pipeline_dir: str | Path, target: Path = TOY_DIR) -> Path:
+    """Copy a finished pipeline (weights, configs, run record) into assets/toy, keeping its model card."""
+    pipeline_dir = Path(pipeline_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in pipeline_dir.rglob("*"):
+        if path.is_file():
+            destination = target / path.relative_to(pipeline_dir)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, destination)
+    return target
+
+
+def _heldout(count: int) -> list[int]:
+    from engine.toy.model import HELDOUT_SEED_START
+
+    return [HELDOUT_SEED_START + index for index in range(count)]
+
+
+def _recipe_dict(recipe: ToyRecipe) -> dict:
+    return {"clips": recipe.clips, "seed": recipe.seed, "vae": asdict(recipe.vae),
+            "transformer": asdict(recipe.transformer)}
+
+
+def _read_record(out_dir: Path) -> dict:
+    path = out_dir / "toy_run.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _write_record(out_dir: Path, record: dict):
+    (out_dir / "toy_run.json").write_text(json.dumps(record, indent=2))

@@ -1,0 +1,125 @@
+"""Stages 2 and 3 of the toy model: encode a puppet-world dataset once, then train the transformer with the
+lab's own trainer (engine/train/trainer.py, target `full`), and assemble the pipeline that ships.
+
+    vae = train_vae(out_dir)                                   # stage 1, engine/toy/vae_training.py
+    pipe = initial_pipeline(vae)                               # trained VAE + random transformer
+    samples = encode_world(engine, seeds)                      # stage 2: latents, conditioning, prompts
+    train_transformer(engine, samples, config, out_dir)        # stage 3: flow matching, VACE conditioning
+
+Encoding follows the pipeline exactly (a test compares it with WanVACEPipeline's own prepare_video_latents):
+the control's "inactive" half is the encode of an all-zero video, the same for every clip, so it is
+encoded once; the pose video, the clip and the reference are encoded in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.toy import world
+from engine.toy.model import HELDOUT_SEED_START, assemble_pipeline, build_transformer
+
+logger = logging.getLogger(__name__)
+
+MAX_SEQUENCE_LENGTH = 64  # toy prompts are under 30 tokens; Wan's 512 would only cost cross-attention time
+ENCODE_BATCH = 4
+
+
+def training_seeds(count: int, seed: int = 0) -> list[int]:
+    """`count` distinct world seeds below HELDOUT_SEED_START, drawn from `seed`."""
+    rng = np.random.default_rng([seed, 77])
+    return [int(s) for s in rng.choice(HELDOUT_SEED_START, size=count, replace=False)]
+
+
+def initial_pipeline(vae):
+    import torch
+
+    torch.manual_seed(1)
+    return assemble_pipeline(vae, build_transformer())
+
+
+def _pixels(frames: np.ndarray):
+    """uint8 [N, T, H, W, 3] -> float [N, 3, T, H, W] in [-1, 1], as the pipeline's video processor gives."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
+
+
+class WorldEncoder:
+    """Encodes world samples the way WanVACEPipeline prepares them, for training."""
+
+    def __init__(self, pipe, num_frames: int = world.NUM_FRAMES, height: int = world.HEIGHT, width: int = world.WIDTH):
+        import torch
+
+        self.pipe = pipe
+        vae = pipe.vae
+        z = vae.config.z_dim
+        self.mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1)
+        self.scale = 1.0 / torch.tensor(vae.config.latents_std).view(1, z, 1, 1, 1)
+        with torch.no_grad():
+            zeros = torch.zeros(1, 3, num_frames, height, width)
+            self.inactive = self.normalise(vae.encode(zeros).latent_dist.mode())
+            mask = torch.ones(1, 3, num_frames, height, width)
+            # The masks the pipeline builds for a full-frame control plus one reference image.
+            self.masks = pipe.prepare_masks(mask, [[None]]).float()
+
+    def normalise(self, latents):
+        return (latents.float() - self.mean) * self.scale
+
+    def encode(self, frames: np.ndarray):
+        import torch
+
+        with torch.no_grad():
+            return self.normalise(self.pipe.vae.encode(_pixels(frames)).latent_dist.mode())
+
+    def encode_samples(self, samples: list) -> list[dict]:
+        """Per sample: target (reference latent + clip latents), conditioning with the reference, and the
+        same two without it (views: the reference is the first latent frame)."""
+        import torch
+
+        clips = self.encode(np.stack([s.video for s in samples]))
+        poses = self.encode(np.stack([s.pose_video for s in samples]))
+        references = self.encode(np.stack([s.reference[None] for s in samples]))
+        encoded = []
+        for index in range(len(samples)):
+            reference = references[index:index + 1]
+            control = torch.cat([self.inactive, poses[index:index + 1]], dim=1)
+            reference_frame = torch.cat([reference, torch.zeros_like(reference)], dim=1)
+            conditioning = torch.cat([torch.cat([reference_frame, control], dim=2), self.masks], dim=1)
+            target = torch.cat([reference, clips[index:index + 1]], dim=2)
+            encoded.append(dict(target=target, conditioning=conditioning, target_without_reference=target[:, :, 1:],
+                                conditioning_without_reference=conditioning[:, :, 1:]))
+        return encoded
+
+
+def encode_world(engine, seeds: list[int], on_progress=None) -> list:
+    """EncodedSample for each world seed (prompts through the engine's encoder, as generation does)."""
+    from engine.train.data import EncodedSample
+
+    encoder = WorldEncoder(engine.load())
+    samples, started = [], time.perf_counter()
+    for start in range(0, len(seeds), ENCODE_BATCH):
+        batch = [world.make_sample(seed) for seed in seeds[start:start + ENCODE_BATCH]]
+        for sample, tensors in zip(batch, encoder.encode_samples(batch)):
+            samples.append(EncodedSample(name=f"world-{sample.seed}",
+                                         prompt_embeds=engine.prompt_embedding(sample.prompt).float(), **tensors))
+        if on_progress:
+            on_progress(len(samples), len(seeds), time.perf_counter() - started)
+    return samples
+
+
+def train_transformer(engine, samples: list, config, out_dir: str | Path, on_step=None, resume=None) -> Path:
+    """Train every transformer weight on pre-encoded samples with the lab's Trainer; returns the weights folder."""
+    from engine.train.trainer import Trainer
+
+    if not config.is_full:
+        raise ValueError("the toy transformer trains with target: full")
+    trainer = Trainer(config, data_dir=Path(out_dir) / "data", out_dir=out_dir, engine=engine)
+    trainer.load_model()
+    trainer.encoded = samples
+    trainer.empty_prompt = engine.prompt_embedding("").float()
+    trainer.checks = []
+    return trainer.run(on_step=on_step, resume=resume)
