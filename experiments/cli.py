@@ -4,6 +4,7 @@
                                    [--model M] [--lora FILE] [--set field=value]...
     python -m experiments pose VIDEO --out DIR [--backend dwpose|mediapipe] [--fps 16] [--frames 81] [--size WxH]
     python -m experiments train PRESET.yaml --data DIR --out DIR [--model M] [--set field=value]...
+    python -m experiments toy sample|dataset|train|eval ...   (experiments/toy_cli.py)
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", default="tiny", help="the engine to measure end to end (default: tiny)")
     bench.set_defaults(func=run_bench_command)
     add_sweep_command(commands)
+    from experiments.toy_cli import add_toy_commands
+
+    add_toy_commands(commands)
     return parser
 
 

@@ -16,7 +16,7 @@ the model card says which version the shipped weights learned.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -149,8 +149,9 @@ def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, w
                 fps: int = FPS, look: Look | None = None, motion: str | None = None) -> ToySample:
     """The clip for `seed`: the same seed always gives the same pixels."""
     rng = np.random.default_rng([WORLD_VERSION, seed])
-    look = look or random_look(rng)
-    motion = motion or str(rng.choice(MOTIONS))
+    # Drawn whether or not they are given, so a recoloured clip keeps the seed's motion, size and timing.
+    drawn_look, drawn_motion = random_look(rng), str(rng.choice(MOTIONS))
+    look, motion = look or drawn_look, motion or drawn_motion
     body = Body(height=height * rng.uniform(0.55, 0.85))
     poses = motion_poses(motion, rng, num_frames, fps, height, width, body)
     reference_pose = neutral_pose(rng, height, width, body)
@@ -417,3 +418,54 @@ def draw_pose_video(keypoints: np.ndarray, height: int, width: int) -> np.ndarra
 
 def with_look(look: Look, **changes) -> Look:
     return replace(look, **changes)
+
+
+# ---- files -------------------------------------------------------------------------------------------
+
+SAMPLE_FILE = "toy.json"  # beside a toy pose video: which world clip it is, so sweeps can score against it
+
+
+def write_sample(sample: ToySample, out_dir) -> dict:
+    """video.mp4, pose.mp4, reference.png, prompt.txt, keypoints.json (the Pose tab's format), parts.npz
+    (part labels per pixel) and toy.json (seed, world version, look): what `toy sample` writes."""
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+
+    from engine import media
+    from engine.pose.extract import KEYPOINTS_FORMAT
+    from engine.pose.format import Person
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    height, width = sample.video.shape[1:3]
+    files = {"video": media.write_mp4(sample.video, out_dir / "video.mp4", sample.fps),
+             "pose_video": media.write_mp4(sample.pose_video, out_dir / "pose.mp4", sample.fps)}
+    Image.fromarray(sample.reference).save(out_dir / "reference.png")
+    (out_dir / "prompt.txt").write_text(sample.prompt + "\n")
+    keypoints = {"format": KEYPOINTS_FORMAT, "width": width, "height": height, "fps": sample.fps,
+                 "frames": [[Person(body=points).to_json()] for points in sample.keypoints]}
+    (out_dir / "keypoints.json").write_text(json.dumps(keypoints))
+    np.savez_compressed(out_dir / "parts.npz", parts=sample.parts, names=np.array(PARTS))
+    record = {"seed": sample.seed, "world_version": WORLD_VERSION, "motion": sample.motion, "frames": len(sample.video),
+              "height": height, "width": width, "fps": sample.fps, "look": asdict(sample.look), "prompt": sample.prompt}
+    (out_dir / SAMPLE_FILE).write_text(json.dumps(record, indent=2))
+    files.update(reference=out_dir / "reference.png", prompt=out_dir / "prompt.txt",
+                 keypoints=out_dir / "keypoints.json", parts=out_dir / "parts.npz", record=out_dir / SAMPLE_FILE)
+    return files
+
+
+def read_sample_record(pose_video) -> ToySample | None:
+    """The world clip a pose video was written from (its toy.json beside it), re-made; None if it is not one."""
+    import json
+    from pathlib import Path
+
+    path = Path(pose_video).with_name(SAMPLE_FILE)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("world_version") != WORLD_VERSION:
+        return None
+    return make_sample(record["seed"], num_frames=record["frames"], height=record["height"], width=record["width"],
+                       fps=record["fps"], look=Look(**record["look"]))

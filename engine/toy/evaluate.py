@@ -1,0 +1,300 @@
+"""The toy model's quality, measured on held-out world seeds, where every right answer is known.
+
+    report = evaluate(engine, seeds=heldout_seeds(8))      # `python -m experiments toy eval` prints it
+
+Scores (thresholds are stated once, here, and in the model card):
+- silhouette precision: of the pixels the model changed from the known background (RGB distance over
+  FIGURE_DISTANCE), the share that lie on the true figure grown by TOLERANCE_PX; recall the other way round;
+- part colours: at each scored limb's midpoint (and the torso's), in frames where that part is really
+  visible there, the generated colour is within COLOUR_DISTANCE of the reference's colour for that part;
+- recoloured reference: the same clip with another costume's reference: colours follow the new one;
+- background: the generated background's mean colour is within COLOUR_DISTANCE of the prompt's;
+- guidance, steps and seeds sweeps, and an unseen walk drawn by another renderer (figure speed / skeleton speed);
+- seconds for one default generation on this machine.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.toy import world
+from engine.toy.model import HELDOUT_SEED_START
+
+FIGURE_DISTANCE = 60.0  # RGB distance from the true background above which a pixel counts as figure
+TOLERANCE_PX = 2  # the true silhouette is grown by this much: edges blur at 8x latent compression
+COLOUR_DISTANCE = 60.0  # RGB Euclidean distance (0-441) under which two colours count as the same
+PATCH = 1  # colours are read as the median of a (2 * PATCH + 1)^2 patch
+
+
+def heldout_seeds(count: int, start: int = 0) -> list[int]:
+    return [HELDOUT_SEED_START + start + index for index in range(count)]
+
+
+@dataclass
+class ClipScores:
+    seed: int
+    silhouette_precision: float
+    silhouette_recall: float
+    colour_match: float
+    background_distance: float
+    psnr: float
+
+
+@dataclass
+class ToyReport:
+    clips: list = field(default_factory=list)
+    recolour: dict = field(default_factory=dict)
+    guidance: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)
+    seeds: dict = field(default_factory=dict)
+    unseen_walk: dict = field(default_factory=dict)
+    seconds_per_generation: float = 0.0
+    thresholds: dict = field(default_factory=lambda: dict(
+        figure_distance=FIGURE_DISTANCE, tolerance_px=TOLERANCE_PX, colour_distance=COLOUR_DISTANCE))
+
+    def summary(self) -> dict:
+        mean = lambda name: float(np.mean([getattr(c, name) for c in self.clips])) if self.clips else float("nan")  # noqa: E731
+        return {
+            "silhouette_precision": mean("silhouette_precision"),
+            "silhouette_recall": mean("silhouette_recall"),
+            "colour_match": mean("colour_match"),
+            "background_within_threshold": float(np.mean([c.background_distance < COLOUR_DISTANCE for c in self.clips])),
+            "psnr_db": mean("psnr"),
+            "recolour_follows_new_reference": self.recolour.get("new_colour_match"),
+            "recolour_keeps_old_colours": self.recolour.get("old_colour_match"),
+            "guidance_monotone": self.guidance.get("monotone"),
+            "steps_psnr": self.steps.get("psnr"),
+            "seeds_mean_abs_difference": self.seeds.get("mean_abs_difference"),
+            "unseen_walk_speed_ratio": self.unseen_walk.get("speed_ratio"),
+            "seconds_per_generation": self.seconds_per_generation,
+        }
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary(), "clips": [asdict(c) for c in self.clips], "recolour": self.recolour,
+                "guidance": self.guidance, "steps": self.steps, "seeds": self.seeds,
+                "unseen_walk": self.unseen_walk, "thresholds": self.thresholds}
+
+
+# ---- scoring one generated clip ------------------------------------------------------------------------
+
+def colour_distance(a, b) -> np.ndarray:
+    return np.linalg.norm(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32), axis=-1)
+
+
+def figure_mask(frames: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Pixels the model drew something other than the known background on: bool [T, H, W]."""
+    return colour_distance(frames, background[None]) > FIGURE_DISTANCE
+
+
+def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
+    import cv2
+
+    kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return np.stack([cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in mask])
+
+
+def silhouette_scores(frames: np.ndarray, sample: world.ToySample) -> tuple[float, float]:
+    drawn = figure_mask(frames, sample.background)
+    truth = sample.parts > 0
+    precision = float((drawn & grow(truth, TOLERANCE_PX)).sum() / max(1, drawn.sum()))
+    recall = float((truth & grow(drawn, TOLERANCE_PX)).sum() / max(1, truth.sum()))
+    return precision, recall
+
+
+def read_colour(frame: np.ndarray, x: float, y: float) -> np.ndarray:
+    h, w = frame.shape[:2]
+    xi, yi = int(round(x)), int(round(y))
+    patch = frame[max(0, yi - PATCH):min(h, yi + PATCH + 1), max(0, xi - PATCH):min(w, xi + PATCH + 1)]
+    return np.median(patch.reshape(-1, 3), axis=0)
+
+
+def part_colour_checks(frames: np.ndarray, sample: world.ToySample, colours: dict | None = None) -> list[bool]:
+    """For each frame and scored segment whose midpoint really shows that part: is the colour right?"""
+    colours = colours or sample.look.part_colours()
+    checks = []
+    for t, frame in enumerate(frames):
+        points = sample.keypoints[t]
+        for _, a, b, part in world.scored_segments(sample.look):
+            end = (points[world.R_HIP, :2] + points[world.L_HIP, :2]) / 2 if b == -1 else points[b, :2]
+            x, y = (points[a, :2] + end) / 2
+            xi, yi = int(round(x)), int(round(y))
+            if not (0 <= xi < frame.shape[1] and 0 <= yi < frame.shape[0]):
+                continue
+            if sample.parts[t, yi, xi] != world.PART_INDEX[part]:
+                continue  # another part covers this midpoint in this frame
+            checks.append(bool(colour_distance(read_colour(frame, x, y), colours[part]) < COLOUR_DISTANCE))
+    return checks
+
+
+def background_distance(frames: np.ndarray, sample: world.ToySample) -> float:
+    """Distance between the mean colour of the generated background and the true one (away from the figure)."""
+    away = ~grow(sample.parts > 0, 3)
+    return float(colour_distance(frames[away].mean(axis=0), sample.background[away[0]].mean(axis=0)))
+
+
+def psnr(frames: np.ndarray, truth: np.ndarray) -> float:
+    mse = float(((frames.astype(np.float64) - truth.astype(np.float64)) ** 2).mean())
+    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def score_clip(frames: np.ndarray, sample: world.ToySample) -> ClipScores:
+    precision, recall = silhouette_scores(frames, sample)
+    checks = part_colour_checks(frames, sample)
+    return ClipScores(seed=sample.seed, silhouette_precision=precision, silhouette_recall=recall,
+                      colour_match=float(np.mean(checks)) if checks else float("nan"),
+                      background_distance=background_distance(frames, sample), psnr=psnr(frames, sample.video))
+
+
+# ---- generating --------------------------------------------------------------------------------------
+
+def write_inputs(sample: world.ToySample, folder: Path) -> dict:
+    """The clip's pose video, reference and prompt as files, as a student would give them."""
+    from PIL import Image
+
+    from engine import media
+
+    folder.mkdir(parents=True, exist_ok=True)
+    media.write_mp4(sample.pose_video, folder / "pose.mp4", sample.fps)
+    Image.fromarray(sample.reference).save(folder / "reference.png")
+    return dict(control_video=str(folder / "pose.mp4"), reference=str(folder / "reference.png"),
+                prompt=sample.prompt, fps=sample.fps, num_frames=len(sample.video),
+                height=sample.video.shape[1], width=sample.video.shape[2])
+
+
+def generate(engine, sample: world.ToySample, folder: Path, **changes) -> np.ndarray:
+    request = engine.default_request(**{**write_inputs(sample, folder), **changes})
+    return engine.generate(request).frames
+
+
+# ---- the whole report ------------------------------------------------------------------------------------
+
+def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> ToyReport:
+    seeds = seeds or heldout_seeds(3 if quick else 8)
+    report = ToyReport()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        samples = [world.make_sample(seed) for seed in seeds]
+        started = time.perf_counter()
+        outputs = [generate(engine, sample, tmp / f"clip-{sample.seed}") for sample in samples]
+        report.seconds_per_generation = (time.perf_counter() - started) / len(samples)
+        report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
+        report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
+        report.guidance = guidance_sweep(engine, samples[0], tmp, (1.0, 3.0, 5.0, 7.5))
+        report.steps = steps_sweep(engine, samples[0], tmp, (2, 4, 8, 20))
+        report.seeds = seeds_check(engine, samples[0], tmp)
+        report.unseen_walk = unseen_walk(engine, tmp)
+    return report
+
+
+def other_look(look: world.Look) -> world.Look:
+    """The same figure in another costume: top, trousers and shoes swapped for unused colours."""
+    used = {look.top, look.bottom_colour, look.shoes, look.background}
+    spare = [c for c in world.CLOTHES if c not in used]
+    return world.with_look(look, top=spare[0], bottom_colour=spare[1], shoes=spare[2])
+
+
+def recolour_check(engine, samples: list, tmp: Path) -> dict:
+    new_matches, old_matches = [], []
+    for sample in samples:
+        recoloured = world.recoloured(sample, other_look(sample.look))
+        frames = generate(engine, recoloured, tmp / f"recolour-{sample.seed}")
+        new_matches += part_colour_checks(frames, recoloured)
+        changed = {part: colour for part, colour in sample.look.part_colours().items() if part in ("top", "bottom", "shoes")}
+        old = {**recoloured.look.part_colours(), **changed}
+        old_matches += [ok for ok, part in zip(part_colour_checks(frames, recoloured, old), _parts(recoloured))
+                        if part in changed]
+    return {"new_colour_match": float(np.mean(new_matches)), "old_colour_match": float(np.mean(old_matches))}
+
+
+def _parts(sample: world.ToySample) -> list[str]:
+    """The part of each check part_colour_checks makes, in its order."""
+    parts = []
+    for t in range(len(sample.video)):
+        points = sample.keypoints[t]
+        for _, a, b, part in world.scored_segments(sample.look):
+            end = (points[world.R_HIP, :2] + points[world.L_HIP, :2]) / 2 if b == -1 else points[b, :2]
+            x, y = (points[a, :2] + end) / 2
+            xi, yi = int(round(x)), int(round(y))
+            if 0 <= xi < sample.video.shape[2] and 0 <= yi < sample.video.shape[1] and \
+                    sample.parts[t, yi, xi] == world.PART_INDEX[part]:
+                parts.append(part)
+    return parts
+
+
+def guidance_sweep(engine, sample: world.ToySample, tmp: Path, scales) -> dict:
+    """Prompt adherence (closeness of the background to the prompt's) at each guidance scale."""
+    distances = [background_distance(generate(engine, sample, tmp / "guidance", guidance_scale=s), sample)
+                 for s in scales]
+    diffs = np.diff(distances)
+    return {"guidance_scale": list(scales), "background_distance": distances,
+            "monotone": bool(np.all(diffs <= 1.0) or np.all(diffs >= -1.0))}
+
+
+def steps_sweep(engine, sample: world.ToySample, tmp: Path, steps) -> dict:
+    values = [psnr(generate(engine, sample, tmp / "steps", num_inference_steps=n), sample.video) for n in steps]
+    return {"num_inference_steps": list(steps), "psnr": values}
+
+
+def seeds_check(engine, sample: world.ToySample, tmp: Path) -> dict:
+    a = generate(engine, sample, tmp / "seeds", seed=1).astype(np.float32)
+    b = generate(engine, sample, tmp / "seeds", seed=2).astype(np.float32)
+    return {"mean_abs_difference": float(np.abs(a - b).mean())}
+
+
+def stick_walk(num_frames: int = world.NUM_FRAMES, height: int = world.HEIGHT, width: int = world.WIDTH,
+               speed: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """A walk across the frame from keyframes of our own (not the world's motion library), drawn as plain
+    sticks in OpenPose colours by cv2 (not the lab's renderer): (pose video, hip x per frame)."""
+    import cv2
+
+    from engine.pose.render import BODY_COLOURS, BODY_LIMBS
+
+    video, hips = [], []
+    for t in range(num_frames):
+        x0 = 40 + speed * t
+        swing = 12 * math.sin(t * 0.7)
+        p = {1: (x0, 40), 0: (x0 + 2, 28), 14: (x0 + 4, 26), 15: (x0 - 1, 26), 16: (x0 + 5, 28), 17: (x0 - 3, 28),
+             2: (x0 - 3, 42), 5: (x0 + 3, 42), 3: (x0 - 3 - swing / 2, 58), 6: (x0 + 3 + swing / 2, 58),
+             4: (x0 - 2 - swing, 72), 7: (x0 + 2 + swing, 72), 8: (x0 - 2, 76), 11: (x0 + 2, 76),
+             9: (x0 - 2 + swing, 96), 12: (x0 + 2 - swing, 96), 10: (x0 - 2 + 1.5 * swing, 117),
+             13: (x0 + 2 - 1.5 * swing, 117)}
+        canvas = np.zeros((height, width, 3), np.uint8)
+        for index, (a, b) in enumerate(BODY_LIMBS):
+            cv2.line(canvas, tuple(int(v) for v in p[a]), tuple(int(v) for v in p[b]), BODY_COLOURS[index], 2)
+        video.append(canvas)
+        hips.append((p[8][0] + p[11][0]) / 2)
+    return np.stack(video), np.array(hips)
+
+
+def unseen_walk(engine, tmp: Path) -> dict:
+    """Does the figure follow a skeleton the model never saw, at the right speed?"""
+    from PIL import Image
+
+    from engine import media
+
+    sample = world.make_sample(HELDOUT_SEED_START + 999)
+    video, hips = stick_walk()
+    folder = tmp / "walk"
+    folder.mkdir(parents=True, exist_ok=True)
+    media.write_mp4(video, folder / "pose.mp4", world.FPS)
+    Image.fromarray(sample.reference).save(folder / "reference.png")
+    request = engine.default_request(control_video=str(folder / "pose.mp4"), reference=str(folder / "reference.png"),
+                                     prompt=sample.prompt, num_frames=len(video), height=world.HEIGHT,
+                                     width=world.WIDTH, fps=world.FPS)
+    frames = engine.generate(request).frames
+    drawn = figure_mask(frames, sample.background)
+    centres = [float(np.nonzero(mask)[1].mean()) if mask.any() else float("nan") for mask in drawn]
+    t = np.arange(len(frames))
+    valid = ~np.isnan(centres)
+    if valid.sum() < 3:
+        return {"speed_ratio": None, "note": "no figure found"}
+    figure_speed = float(np.polyfit(t[valid], np.array(centres)[valid], 1)[0])
+    skeleton_speed = float(np.polyfit(t, hips, 1)[0])
+    return {"speed_ratio": figure_speed / skeleton_speed, "figure_px_per_frame": figure_speed,
+            "skeleton_px_per_frame": skeleton_speed}

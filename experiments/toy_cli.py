@@ -1,0 +1,114 @@
+"""`python -m experiments toy ...`: the puppet world and the toy model from the command line.
+
+    toy sample --seed N --out DIR [--frames F]       video.mp4 pose.mp4 reference.png prompt.txt keypoints.json
+    toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
+    toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--ship]   re-creates the shipped weights
+    toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+logger = logging.getLogger("experiments")
+
+
+def add_toy_commands(commands):
+    toy = commands.add_parser("toy", help="the puppet world and the toy model trained on it")
+    sub = toy.add_subparsers(dest="toy_command", required=True)
+
+    sample = sub.add_parser("sample", help="one clip of the world with its answers")
+    sample.add_argument("--seed", type=int, required=True, help="the same seed always gives the same clip")
+    sample.add_argument("--out", required=True, help="folder for the clip's files")
+    sample.add_argument("--frames", type=int, default=17, help="frames, 4n+1 (default 17, the toy model's)")
+    sample.set_defaults(func=run_toy_sample)
+
+    dataset = sub.add_parser("dataset", help="a training dataset (metadata.csv) of world clips")
+    dataset.add_argument("--out", required=True, help="folder for the clips and metadata.csv")
+    dataset.add_argument("--clips", type=int, required=True, help="how many clips")
+    dataset.add_argument("--seed", type=int, default=0, help="which clips (training seeds, never held-out ones)")
+    dataset.add_argument("--frames", type=int, default=17, help="frames per clip, 4n+1")
+    dataset.add_argument("--narrow", action="store_true",
+                         help="one costume on one background, like the blog's single-studio AIST++ data")
+    dataset.set_defaults(func=run_toy_dataset)
+
+    train = sub.add_parser("train", help="re-create the toy model: VAE, encoded dataset, transformer")
+    train.add_argument("--out", default="workspace/toy-train", help="run folder (a stopped run resumes)")
+    train.add_argument("--clips", type=int, default=None, help="world clips for the transformer")
+    train.add_argument("--vae-steps", type=int, default=None, help="VAE training steps")
+    train.add_argument("--steps", type=int, default=None, help="transformer training steps")
+    train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
+    train.set_defaults(func=run_toy_train)
+
+    evaluate = sub.add_parser("eval", help="quality numbers on held-out seeds")
+    evaluate.add_argument("--model", default="toy", help="the model to evaluate (default: the shipped toy)")
+    evaluate.add_argument("--json", help="also write the full report here")
+    evaluate.add_argument("--quick", action="store_true", help="3 clips and shorter checks")
+    evaluate.add_argument("--seeds", type=int, default=None, help="how many held-out clips")
+    evaluate.set_defaults(func=run_toy_eval)
+
+
+def _check_frames(frames: int):
+    if frames < 1 or (frames - 1) % 4:
+        raise ValueError(f"--frames must be 4n+1, got {frames}")
+
+
+def run_toy_sample(args) -> int:
+    from engine.toy import world
+
+    _check_frames(args.frames)
+    if args.seed < 0:
+        raise ValueError(f"--seed must be 0 or more, got {args.seed}")
+    sample = world.make_sample(args.seed, num_frames=args.frames)
+    files = world.write_sample(sample, args.out)
+    print(f"{sample.prompt}\n" + "\n".join(f"{name}: {path}" for name, path in files.items()))
+    return 0
+
+
+def run_toy_dataset(args) -> int:
+    from engine.toy.dataset import write_dataset
+
+    _check_frames(args.frames)
+    if args.clips < 1:
+        raise ValueError(f"--clips must be at least 1, got {args.clips}")
+    path = write_dataset(args.out, args.clips, seed=args.seed, num_frames=args.frames, narrow=args.narrow)
+    print(f"{args.clips} clips: {path}")
+    return 0
+
+
+def run_toy_train(args) -> int:
+    from engine.toy.build import ToyRecipe, build_toy_model, ship
+
+    recipe = ToyRecipe()
+    if args.clips:
+        recipe.clips = args.clips
+    if args.vae_steps:
+        recipe.vae.steps = args.vae_steps
+    if args.steps:
+        recipe.transformer = recipe.transformer.with_changes(max_steps=args.steps)
+    final = build_toy_model(args.out, recipe, on_log=lambda text: logger.info("%s", text))
+    print(f"toy model: {final}")
+    if args.ship:
+        print(f"shipped to {ship(final)}")
+    return 0
+
+
+def run_toy_eval(args) -> int:
+    from engine.engine import Engine
+    from engine.toy.evaluate import evaluate, heldout_seeds
+
+    engine = Engine.from_name(args.model)
+    seeds = heldout_seeds(args.seeds) if args.seeds else None
+    report = evaluate(engine, seeds=seeds, quick=args.quick)
+    summary = report.summary()
+    width = max(len(name) for name in summary)
+    for name, value in summary.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else (
+            ", ".join(f"{v:.2f}" for v in value) if isinstance(value, list) else str(value))
+        print(f"{name.ljust(width)}  {shown}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2))
+    return 0
