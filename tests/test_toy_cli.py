@@ -1,0 +1,26 @@
+"""`python -m experiments toy ...`: the files it writes, and one-line refusals."""
+
+from experiments.cli import main
+from experiments.flags import EXIT_BAD_INPUT
+
+
+def test_toy_sample_writes_the_contract_files(tmp_path, capsys):
+    assert main(["toy", "sample", "--seed", "4", "--out", str(tmp_path / "s"), "--frames", "9"]) == 0
+    for name in ("video.mp4", "pose.mp4", "reference.png", "prompt.txt", "keypoints.json"):
+        assert (tmp_path / "s" / name).is_file()
+    assert "a person in a" in capsys.readouterr().out
+
+
+def test_toy_dataset_writes_a_metadata_csv_the_trainer_reads(tmp_path):
+    from engine.train.data import find_samples
+
+    assert main(["toy", "dataset", "--out", str(tmp_path / "d"), "--clips", "2", "--frames", "9"]) == 0
+    samples = find_samples(tmp_path / "d")
+    assert len(samples) == 2 and all(s.pose_video and s.reference_image and s.prompt for s in samples)
+
+
+def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
+    assert main(["toy", "sample", "--seed", "1", "--out", str(tmp_path), "--frames", "10"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.strip() == "error: --frames must be 4n+1, got 10"
+    assert main(["toy", "dataset", "--out", str(tmp_path), "--clips", "0"]) == EXIT_BAD_INPUT

@@ -1,0 +1,36 @@
+"""The toy model's scores, checked on answers we know: the true clip scores perfectly, and each score
+falls when what it measures is wrong."""
+
+import numpy as np
+
+from engine.toy import evaluate, world
+
+
+def test_the_true_clip_scores_as_perfect():
+    sample = world.make_sample(1_000_003)
+    scores = evaluate.score_clip(sample.video, sample)
+    assert scores.silhouette_precision > 0.97 and scores.silhouette_recall > 0.97
+    assert scores.colour_match > 0.97 and scores.background_distance < 3
+
+
+def test_an_empty_scene_has_no_figure_and_a_wrong_background_is_far():
+    sample = world.make_sample(1_000_004)
+    empty = np.broadcast_to(sample.background, sample.video.shape).copy()
+    assert evaluate.silhouette_scores(empty, sample)[1] < 0.05
+    grey = np.full_like(sample.video, 128)
+    assert evaluate.background_distance(grey, sample) > 30 or sample.look.background == "grey"
+
+
+def test_a_figure_in_the_wrong_place_or_colours_scores_low():
+    sample = world.make_sample(1_000_005)
+    shifted = np.roll(sample.video, 40, axis=2)
+    assert evaluate.silhouette_scores(shifted, sample)[0] < 0.6
+    other = world.recoloured(sample, evaluate.other_look(sample.look))
+    checks = evaluate.part_colour_checks(other.video, sample)
+    assert np.mean(checks) < 0.7  # skin and hair still match; the costume does not
+
+
+def test_the_unseen_walk_moves_at_its_stated_speed():
+    video, hips = evaluate.stick_walk(speed=4.0)
+    assert video.shape == (world.NUM_FRAMES, world.HEIGHT, world.WIDTH, 3)
+    assert np.allclose(np.diff(hips), 4.0)
