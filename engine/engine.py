@@ -38,6 +38,12 @@ class GenerationCancelled(RuntimeError):
         self.step, self.total = step, total
 
 
+SAMPLE_PROMPT = (
+    "A young man in a black t-shirt, dark jeans and beige sneakers dances smoothly, following the skeleton "
+    "pose exactly, in a clean, minimalist indoor studio with soft lighting. Photorealistic, consistent character."
+)
+
+
 class Engine:
     def __init__(self, spec: ModelSpec, device: str | None = None):
         self.spec = spec
@@ -161,6 +167,18 @@ class Engine:
                 self._pipe.lab_condition_store.clear()
 
     # ---- requests ----------------------------------------------------------------------------------
+
+    def sample_inputs(self) -> dict:
+        """The one-click sample for this engine: a held-out puppet clip for the toy model (it knows only
+        puppets), the moving-skeleton sample and a person's photo for every other model."""
+        from engine.paths import ASSETS_DIR, TOY_SAMPLE_DIR
+
+        if self.spec.is_toy and (TOY_SAMPLE_DIR / "pose.mp4").is_file():
+            return {"control_video": str(TOY_SAMPLE_DIR / "pose.mp4"),
+                    "reference": str(TOY_SAMPLE_DIR / "reference.png"),
+                    "prompt": (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()}
+        return {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),
+                "prompt": SAMPLE_PROMPT}
 
     def default_request(self, **fields) -> GenerationRequest:
         """A request with this model's defaults (size, frames, steps) under the given fields."""

@@ -7,6 +7,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESETS_DIR = REPO_ROOT / "presets"
 ASSETS_DIR = REPO_ROOT / "assets"
 LORAS_DIR = REPO_ROOT / "loras"
+TOY_SAMPLE_DIR = ASSETS_DIR / "toy-sample"  # a held-out puppet-world clip: the toy model's one-click sample
 
 
 SPACES_PERSISTENT = Path("/data")  # a Hugging Face Space's persistent storage, when it has some

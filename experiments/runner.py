@@ -19,6 +19,7 @@ from experiments import grid
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
 from engine.pose.metrics import pose_adherence
+from engine.toy.evaluate import toy_metrics
 from engine.records import package_versions
 from experiments.axes import value_label
 from experiments.run_store import RunStore
@@ -82,7 +83,7 @@ class SweepRunner:
         self.spec = spec
         self.store = RunStore(out_dir)
         self.lora = lora
-        self.cells: list[Cell] = expand(spec, engine.default_request, lora)
+        self.cells: list[Cell] = expand(spec, engine.default_request, lora, inputs=engine.sample_inputs())
         self.process_index, self.num_processes = process_index, num_processes
 
     @property
@@ -173,6 +174,7 @@ class SweepRunner:
             adherence = pose_adherence_or_none(result.frames, cell.request)
             if adherence is not None:
                 metrics["pose_adherence"] = adherence
+            metrics.update(toy_metrics(result.frames, cell.request) or {})  # when the control is a toy clip
             record = {"status": "done", "timings": result.timings, "metrics": metrics,
                       "lora_sha256": result.lora_sha256, "request": cell.request.to_dict()}
         try:

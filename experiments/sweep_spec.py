@@ -166,11 +166,12 @@ def preset_names() -> list[str]:
     return names_of("sweeps")
 
 
-def expand(spec: SweepSpec, make_request, lora: str | None = None) -> list[Cell]:
-    """Every cell of the grid, cost-ordered. make_request(**fields) builds a request with model defaults."""
+def expand(spec: SweepSpec, make_request, lora: str | None = None, inputs: dict | None = None) -> list[Cell]:
+    """Every cell of the grid, cost-ordered. make_request(**fields) builds a request with model defaults;
+    `inputs` (control_video, reference) fill in what the spec does not say (default: the shipped sample)."""
     axes = spec.axes()
-    base = {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),
-            **spec.base}
+    inputs = inputs or {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png")}
+    base = {"control_video": inputs["control_video"], "reference": inputs["reference"], **spec.base}
     base = _resolve_lora_field(base, lora)
     cells = []
     ranges = [range(len(axis.values)) for axis in axes.values()]

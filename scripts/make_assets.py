@@ -113,9 +113,21 @@ def make_person_clip(path: Path):
     write_mp4(np.stack(frames), path, FPS)
 
 
+# A held-out clip (the toy model never trained on it): a dance in high-contrast colours.
+TOY_SAMPLE_SEED = 1_000_594
+
+
+def make_toy_sample(folder: Path):
+    """The toy model's one-click sample: a puppet-world clip with its pose video, reference and prompt."""
+    from engine.toy import world
+
+    world.write_sample(world.make_sample(TOY_SAMPLE_SEED), folder)
+
+
 if __name__ == "__main__":
     ASSETS.mkdir(exist_ok=True)
     make_reference(ASSETS / "reference.png")
     make_pose_video(ASSETS / "pose.mp4")
     make_person_clip(ASSETS / "person.mp4")
-    print("wrote", ASSETS / "reference.png", ASSETS / "pose.mp4", ASSETS / "person.mp4")
+    make_toy_sample(ASSETS / "toy-sample")
+    print("wrote", ASSETS / "reference.png", ASSETS / "pose.mp4", ASSETS / "person.mp4", ASSETS / "toy-sample")

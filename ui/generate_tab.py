@@ -8,7 +8,6 @@ import time
 import gradio as gr
 
 from engine.engine import GenerationCancelled
-from engine.paths import ASSETS_DIR
 from engine.prompts.variants import negative_prompts
 from engine.request import CONTROL_FITS, DEFAULT_NEGATIVE_PROMPT, GenerationRequest
 from ui.common import (NONE, described, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
@@ -16,10 +15,6 @@ from ui.common import (NONE, described, download_stem, lora_choices, gpu_job, im
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_PROMPT = (
-    "A young man in a black t-shirt, dark jeans and beige sneakers dances smoothly, following the skeleton "
-    "pose exactly, in a clean, minimalist indoor studio with soft lighting. Photorealistic, consistent character."
-)
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
@@ -73,7 +68,8 @@ def render_timings(result) -> str:
 
 def build_generate_tab(engine, links: dict):
     cancel_flag = new_cancel_flag()
-    defaults = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"))
+    sample_inputs = engine.sample_inputs()
+    defaults = engine.default_request(control_video=sample_inputs["control_video"])
     with gr.Row():
         with gr.Column():
             reference = image_upload(**described("reference", with_info=False), type="filepath", sources=["upload"], height=300)
@@ -162,7 +158,7 @@ def build_generate_tab(engine, links: dict):
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
 
     sample = gr.Examples(
-        examples=[[str(ASSETS_DIR / "reference.png"), str(ASSETS_DIR / "pose.mp4"), SAMPLE_PROMPT]],
+        examples=[[sample_inputs["reference"], sample_inputs["control_video"], sample_inputs["prompt"]]],
         inputs=[reference, control, prompt],
         label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
     )

@@ -11,7 +11,12 @@ from collections import defaultdict
 
 METRICS = {"temporal_consistency": "temporal consistency (1 = still)", "motion": "motion (px / frame)",
            "reference_similarity": "similarity to the reference", "seconds": "runtime (s)",
-           "pose_adherence": "pose adherence (PCK@0.2 against the control's keypoints)"}
+           "pose_adherence": "pose adherence (PCK@0.2 against the control's keypoints)",
+           # Toy clips (toy.json beside the pose video) are scored against the world's ground truth.
+           "toy_silhouette_precision": "figure on the true silhouette (share of drawn pixels)",
+           "toy_colour_match": "part colours matching the reference (share of limb-frames)",
+           "toy_background_distance": "background colour distance from the prompt's (RGB)",
+           "toy_psnr": "PSNR against the true clip (dB)"}
 
 
 def _number(value):

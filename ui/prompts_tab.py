@@ -57,9 +57,9 @@ def token_note(engine, text: str, missing: list[str]) -> str:
 def build_prompts_tab(engine, links: dict):
     templates = load_templates([workspace_dir("prompt_templates")])
     blog = ReferenceDescription.from_preset("blog-reference").fields()
-    if engine.spec.is_tiny:
-        gr.Markdown("Token counts use the tiny engine's tokenizer, which splits unknown words into letters: "
-                    "real counts with Wan's umt5 tokenizer are lower.")
+    if engine.spec.is_small:
+        gr.Markdown(f"Token counts use the {engine.spec.name} engine's tokenizer, which splits unknown words into "
+                    "letters: real counts with Wan's umt5 tokenizer are lower.")
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row():

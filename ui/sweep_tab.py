@@ -9,7 +9,6 @@ import time
 
 import gradio as gr
 
-from engine.paths import ASSETS_DIR
 from ui.plots import METRICS, sweep_figures
 from engine.request import GenerationRequest
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
@@ -23,15 +22,19 @@ DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one 
 POLL_SECONDS = 0.5
 
 
-def spec_from_widgets(preset, axes, overrides_text, prompt_set, reference, control) -> SweepSpec:
-    """Widgets -> a validated SweepSpec (ValueError names the problem)."""
+def spec_from_widgets(engine, preset, axes, overrides_text, prompt_set, reference, control) -> SweepSpec:
+    """Widgets -> a validated SweepSpec (ValueError names the problem); empty inputs are the engine's sample."""
     spec = SweepSpec.from_preset(preset) if preset and preset != CUSTOM else SweepSpec(name="custom")
     if prompt_set:
         spec = spec.with_changes(prompts={**spec.prompts, **load_prompt_set(prompt_set)})
     lines = [line.strip() for line in (overrides_text or "").splitlines() if line.strip()]
     base = GenerationRequest.parse_overrides(lines, source="each settings line")
-    base["control_video"] = control or str(ASSETS_DIR / "pose.mp4")
-    base["reference"] = reference or str(ASSETS_DIR / "reference.png")
+    sample = engine.sample_inputs()
+    base["control_video"] = control or sample["control_video"]
+    base["reference"] = reference or sample["reference"]
+    prompt_axis = any(field == "prompt" for field, _ in axes.values())
+    if not control and not reference and not prompt_axis and "prompt" not in base and "prompt" not in spec.base:
+        base["prompt"] = sample["prompt"]  # the sample's own prompt rather than an empty one
     axis_changes = {name: (f"{field}={values}" if field and values else None)
                     for name, (field, values) in axes.items()}
     return spec.with_changes(axes=axis_changes, base=base)
@@ -138,7 +141,8 @@ def build_sweep_tab(engine, links: dict):
         preset_value, *rest = values
         axes = {name: (rest[2 * i], rest[2 * i + 1]) for i, name in enumerate(("x", "y", "z"))}
         overrides_text, prompt_set_value, reference_value, control_value = rest[6:]
-        return spec_from_widgets(preset_value, axes, overrides_text, prompt_set_value, reference_value, control_value)
+        return spec_from_widgets(engine, preset_value, axes, overrides_text, prompt_set_value, reference_value,
+                                 control_value)
 
     @user_errors
     def on_preset(name):

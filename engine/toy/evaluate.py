@@ -151,6 +151,17 @@ def score_clip(frames: np.ndarray, sample: world.ToySample) -> ClipScores:
                       background_distance=background_distance(frames, sample), psnr=psnr(frames, sample.video))
 
 
+def toy_metrics(frames: np.ndarray, request) -> dict | None:
+    """Ground-truth scores for a generation whose control is a toy clip (toy.json beside it) at the clip's own
+    size, frame count and rate; None for any other control."""
+    sample = world.read_sample_record(request.control_video)
+    if sample is None or frames.shape != sample.video.shape or request.fps != sample.fps:
+        return None
+    scores = score_clip(frames, sample)
+    return {"toy_silhouette_precision": scores.silhouette_precision, "toy_colour_match": scores.colour_match,
+            "toy_background_distance": scores.background_distance, "toy_psnr": scores.psnr}
+
+
 # ---- generating --------------------------------------------------------------------------------------
 
 def write_inputs(sample: world.ToySample, folder: Path) -> dict:

@@ -1,6 +1,7 @@
 """The toy WanVACE model: the real diffusers classes at a size a CPU trains and runs.
 
-    AutoencoderKLWan         encoder 16 / decoder 24 channels, z 16, 8x spatial and 4x temporal compression
+    AutoencoderKLWan         encoder 16 / decoder 24 channels, residual resampling, z 16, 8x spatial and 4x
+                             temporal compression
     WanVACETransformer3DModel  6 blocks of 4 heads x 32, VACE hints into blocks 0, 2, 4
     UMT5EncoderModel          2 small layers over a word-level vocabulary of the puppet world (frozen, random)
 
@@ -20,8 +21,10 @@ TOY_DIR = ASSETS_DIR / "toy"
 TEXT_DIM = 64
 HELDOUT_SEED_START = 1_000_000  # training never draws a seed at or above this; evaluation only uses these
 
+# is_residual (Wan 2.2's variant: average-pool / duplicate shortcuts around each resampling) learns several
+# times faster from scratch than the plain layout: 23.5 dB against 17.8 dB after 100 steps on a fixed batch.
 VAE_CONFIG = dict(base_dim=16, decoder_base_dim=24, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
-                  temperal_downsample=[False, True, True])
+                  temperal_downsample=[False, True, True], is_residual=True)
 TRANSFORMER_CONFIG = dict(
     patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=32, in_channels=16, out_channels=16,
     text_dim=TEXT_DIM, freq_dim=256, ffn_dim=512, num_layers=6, cross_attn_norm=True,

@@ -7,13 +7,14 @@ Everything is cropped to 64x112 and drawn fresh from the world at every step, so
 Loss: L1 + MSE on [-1, 1] pixels, on the latents' mode (the pipeline and the trainer encode with the mode,
 never a sample), plus a small L2 on the latents that keeps their scale from drifting.
 
-Three things make this small AutoencoderKLWan trainable from scratch (each was measured on a fixed batch:
+Four things make this small AutoencoderKLWan trainable from scratch (each was measured on a fixed batch:
 without them it stalls at about 11 dB, below predicting each image's mean colour, 16.8 dB):
 - the encoder's output is rescaled at init to unit std per channel: at its default init the latents are
   about 0.06 in spatial std, and the decoder's biases and per-pixel RMS norms flatten that to one colour;
 - the encoder learns 8x slower than the decoder: at equal rates the latent scale drifts (std 1 -> 12) and
   the decoder chases it;
-- the decoder's rate stays at 4e-4: at 1e-3 it falls into a constant output and never leaves it.
+- the decoder's rate stays at 5e-4: at 1e-3 it falls into a constant output and never leaves it;
+- the residual variant of the architecture (engine/toy/model.py), which learns several times faster.
 
 After training, `latents_mean` / `latents_std` are measured on fresh clips and written into the config:
 the pipeline normalises latents with them, and the transformer is trained on normalised latents.
@@ -46,7 +47,7 @@ class VaeTrainConfig:
     clip_frames: int = 5
     crop_height: int = 64
     crop_width: int = 112
-    learning_rate: float = 4e-4
+    learning_rate: float = 5e-4
     """The decoder's learning rate."""
     encoder_learning_rate: float = 5e-5
     warmup_steps: int = 50
