@@ -48,3 +48,14 @@ def test_missing_weights_say_so_plainly(reference_png):
 def test_clean_model_text_bounds_and_flattens():
     assert clean_model_text(' "A man\n dances." ') == "A man dances."
     assert clean_model_text("word " * 500).count("word") == MAX_PROMPT_WORDS
+
+
+@pytest.mark.parametrize("offline", ["1", "0"])
+def test_a_model_that_is_not_here_is_refused_at_once_not_after_hub_retries(monkeypatch, offline):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", offline)  # "0": online allowed, but this machine has no network
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="is not available here"):
+        Rewriter("lab-tests/no-such-model").rewrite("a man dancing", {})
+    assert time.perf_counter() - started < 5

@@ -46,11 +46,38 @@ def _unavailable(what: str, source: str, err: Exception) -> RuntimeError:
     )
 
 
+HUB_CHECK_SECONDS = 3.0  # one quick question to the hub instead of transformers' retries (about 25 s offline)
+
+
+def check_available(source: str):
+    """Answer at once whether `source` can load: a local folder, the Hugging Face cache, or (when online
+    is allowed) a hub that answers within HUB_CHECK_SECONDS. Raises OSError with the reason."""
+    import os
+    from pathlib import Path
+
+    if Path(source).is_dir():
+        return
+    from huggingface_hub import model_info, snapshot_download
+
+    try:
+        snapshot_download(source, local_files_only=True, allow_patterns=["config.json"])
+        return
+    except Exception:  # noqa: BLE001 - not in the cache: ask the hub, if we may
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        raise OSError("not in the local Hugging Face cache, and HF_HUB_OFFLINE is set")
+    try:
+        model_info(source, timeout=HUB_CHECK_SECONDS)
+    except Exception as err:  # noqa: BLE001 - no network, unknown repo, ...: one reason is enough
+        raise OSError(f"not in the local cache, and the hub did not answer ({type(err).__name__})") from None
+
+
 def _load(kind: str, source: str, loader):
     with _lock:
         key = (kind, source)
         if key not in _loaded:
             try:
+                check_available(source)
                 _loaded[key] = loader()
             except (OSError, ValueError) as err:
                 raise _unavailable(kind, source, err) from None
