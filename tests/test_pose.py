@@ -142,3 +142,19 @@ def test_unreadable_and_too_short_videos(tmp_path, moving_person_mp4):
     result = extract_pose(PoseRequest(video=str(moving_person_mp4), backend="mediapipe", width=320, height=240,
                                       num_frames=21), tmp_path / "c")
     assert any("ends 4 frames early" in note for note in result.notes)
+
+
+def test_a_clip_with_nobody_in_it_is_refused_in_the_cli_and_the_engine(tmp_path, capsys):
+    from experiments.cli import main
+    from experiments.flags import EXIT_BAD_INPUT
+    from tests.helpers import write_video
+
+    empty = write_video(tmp_path / "empty-room.mp4", [np.full((96, 128, 3), 90, np.uint8)] * 9, fps=16)
+    with pytest.raises(ValueError, match="empty-room.mp4: no person found in any of its 5 frames"):
+        extract_pose(PoseRequest(video=str(empty), backend="mediapipe", num_frames=5, width=128, height=96),
+                     tmp_path / "out")
+    code = main(["pose", str(empty), "--out", str(tmp_path / "cli"), "--backend", "mediapipe", "--frames", "5",
+                 "--size", "128x96"])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_BAD_INPUT and err.startswith("error: empty-room.mp4: no person found") and "\n" not in err
+    assert not (tmp_path / "cli" / "pose.mp4").exists()

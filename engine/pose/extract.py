@@ -171,6 +171,11 @@ def extract_pose(request: PoseRequest, out_dir: str | Path, on_progress=None, sh
     notes.extend(selection_notes(all_people, drawn, request.person))
     track = [people[0] if people else None for people in drawn]
     raw_diagnostics = diagnose(track, request.threshold)
+    if len(raw_diagnostics.frames_without_person) == len(track):
+        # An all-black pose video would "work" and teach nothing: say so instead of writing it.
+        source_name = Path(request.video).name if request.video else "the keypoints"
+        raise ValueError(f"{source_name}: no person found in any of its {len(track)} frames "
+                         f"(backend {backend_name}, threshold {request.threshold:g}); nothing to draw")
     if raw_diagnostics.frames_without_person:
         notes.append(f"No person found in frames {compact_ranges(raw_diagnostics.frames_without_person)}: "
                      "those pose frames are black.")
