@@ -227,7 +227,10 @@ def run_prompt_variants(args) -> int:
     for name, (text, missing) in variants.items():
         tokens = engine.count_tokens(text)
         flag = " TRUNCATED" if tokens > limit else ""
-        print(f"== {name} ({tokens}/{limit} tokens{flag})" + (f" missing: {', '.join(missing)}" if missing else ""))
+        if missing:
+            print(f"== {name}: not built, fill {', '.join(missing)}")
+            continue
+        print(f"== {name} ({tokens}/{limit} tokens{flag})")
         print(text)
     if args.json:
         Path(args.json).write_text(json.dumps({n: t for n, (t, _) in variants.items()}, indent=2, ensure_ascii=False))

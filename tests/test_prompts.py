@@ -120,3 +120,11 @@ def test_prompt_sets_round_trip_and_names_stay_in_their_folder():
         save_prompt_set("nothing", {"x": ""})
     with pytest.raises(ValueError, match="not found"):
         load_prompt_set("../../etc/passwd")
+
+
+def test_a_variant_with_empty_required_fields_is_not_rendered_as_broken_grammar():
+    variants = variants_with_gaps(ReferenceDescription.from_dict({"subject": {"gender": "man"}}))
+    text, missing = variants["Detailed Default"]
+    assert text == "" and "skin" in missing
+    simple_text, simple_missing = variants_with_gaps(ReferenceDescription.from_preset("lab-sample"))["Simple"]
+    assert simple_text and not simple_missing and "  " not in simple_text

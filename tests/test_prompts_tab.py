@@ -19,8 +19,8 @@ def test_build_variants_reproduces_the_blog_and_counts_tokens(client):
     texts, notes = rest[: len(rest) // 2], rest[len(rest) // 2:]
     assert texts[0].startswith("A high-quality video of a young adult man with medium brown skin, an oval face")
     assert "Break (gBR)" in table and "Front view" in table
-    assert all("/ 512 tokens" in note for note in notes)
-    assert "empty fields: caption" in notes[-1]
+    assert all("/ 512 tokens" in note for note in notes[:-1])
+    assert notes[-1] == "Not built: fill caption (this variant needs them)." and texts[-1] == ""
 
 
 def test_bad_clip_name_is_one_line(client):

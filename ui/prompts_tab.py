@@ -50,8 +50,11 @@ def token_note(engine, text: str, missing: list[str]) -> str:
     tokens = engine.count_tokens(text) if text.strip() else 0
     note = f"{tokens} / {limit} tokens" + (" — **truncated**: the end is cut off" if tokens > limit else "")
     if missing:
-        note += f"; empty fields: {', '.join(missing)}"
+        return f"Not built: fill {', '.join(missing)} (this variant needs them)."
     return note
+
+
+START_PRESET = "lab-sample"  # shown and loaded when the page opens
 
 
 def build_prompts_tab(engine, links: dict):
@@ -63,16 +66,18 @@ def build_prompts_tab(engine, links: dict):
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row():
-                preset = gr.Dropdown(sorted(p.stem for p in DESCRIPTIONS_DIR.glob("*.yaml")), value="lab-sample",
+                preset = gr.Dropdown(sorted(p.stem for p in DESCRIPTIONS_DIR.glob("*.yaml")), value=START_PRESET,
                                      label="Description preset", info="Fill the fields from a saved description.")
                 load_button = gr.Button("Load preset")
             gr.Markdown("Describe the reference picture. Grey examples are the blog's reference; leave empty "
                         "what the picture does not show.")
             field_boxes = []
+            start = ReferenceDescription.from_preset(START_PRESET).to_dict()  # the preset the dropdown shows
             for section, cls in SECTIONS.items():
                 with gr.Accordion(section.capitalize(), open=section == "subject"):
                     for f in dataclasses.fields(cls):
                         field_boxes.append(gr.Textbox(label=f.name.replace("_", " "), max_lines=1,
+                                                      value=start[section][f.name],
                                                       placeholder=blog.get(f.name, ""),
                                                       info=field_help(f.name, blog.get(f.name, ""))))
             with gr.Accordion("Clip metadata and caption", open=True):

@@ -242,9 +242,15 @@ def template_values(description: ReferenceDescription, metadata: dict | None = N
 
 def variants_with_gaps(description: ReferenceDescription, metadata: dict | None = None,
                        templates: dict[str, PromptTemplate] | None = None) -> dict[str, tuple[str, list[str]]]:
-    """name -> (prompt, required fields it left empty), for showing variants to a person."""
+    """name -> (prompt, required fields it left empty), for showing variants to a person. A variant with an
+    empty required field is not rendered (its prompt is ""): half a sentence ("a video of a with skin")
+    would read as a prompt and mislead; the missing fields say what to fill."""
     values = template_values(description, metadata)
-    return {name: (t.render(values), t.missing(values)) for name, t in (templates or load_templates()).items()}
+    variants = {}
+    for name, template in (templates or load_templates()).items():
+        missing = template.missing(values)
+        variants[name] = ("" if missing else template.render(values), missing)
+    return variants
 
 
 def prompt_sets_dir() -> Path:
