@@ -24,3 +24,19 @@ def test_write_json_leaves_no_temporary_file(tmp_path):
     path = records.write_json({"a": 1, "path": tmp_path}, tmp_path / "manifest.json")
     assert json.loads(path.read_text()) == {"a": 1, "path": str(tmp_path)}
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_a_copied_pose_video_finds_the_sidecar_of_the_same_video_in_the_labs_folders(tmp_path):
+    from engine.paths import workspace
+    from engine.records import find_sidecar
+
+    original = workspace() / "outputs" / "pose" / "run-1" / "pose.mp4"
+    original.parent.mkdir(parents=True)
+    original.write_bytes(b"same video bytes")
+    (original.parent / "keypoints.json").write_text("{}")
+    copy = tmp_path / "gradio-cache" / "abc" / "pose.mp4"  # what an upload or a tab-to-tab send gives
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"same video bytes")
+    assert find_sidecar(copy, "keypoints.json") == original.parent / "keypoints.json"
+    copy.write_bytes(b"other video bytes!")
+    assert find_sidecar(copy, "keypoints.json") is None

@@ -9,7 +9,6 @@ them. Controls without keypoints get no score (None), not a made-up one.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -21,11 +20,12 @@ CONFIDENCE = 0.3
 
 
 def control_keypoints(control_video: str) -> dict | None:
-    """The keypoints.json written beside a pose video, or None."""
+    """The keypoints.json written beside a pose video (or beside the same video where the lab wrote it), or None."""
     from engine.pose.extract import read_keypoints_json
+    from engine.records import find_sidecar
 
-    path = Path(control_video).with_name("keypoints.json")
-    if not path.is_file():
+    path = find_sidecar(control_video, "keypoints.json")
+    if path is None:
         return None
     try:
         return read_keypoints_json(path)

@@ -459,10 +459,11 @@ def write_sample(sample: ToySample, out_dir) -> dict:
 def read_sample_record(pose_video) -> ToySample | None:
     """The world clip a pose video was written from (its toy.json beside it), re-made; None if it is not one."""
     import json
-    from pathlib import Path
 
-    path = Path(pose_video).with_name(SAMPLE_FILE)
-    if not path.is_file():
+    from engine.records import find_sidecar
+
+    path = find_sidecar(pose_video, SAMPLE_FILE)
+    if path is None:
         return None
     record = json.loads(path.read_text())
     if record.get("world_version") != WORLD_VERSION:
