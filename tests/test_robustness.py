@@ -104,7 +104,8 @@ def test_loras_that_cannot_load(kind, expected, lora_files, tmp_path, client, ca
     # In a sweep the LoRA's cell fails with the reason on its tile, and the rest of the grid is made.
     ui_inputs = ["(custom)", "lora", f"none, {lora_files[kind]}", "", "", "", "",
                  "num_inference_steps=2\nnum_frames=9", "", None, None]
-    header, status, cells, gif, sheet, table, files, plot = client.predict("", 0.5, 1, *ui_inputs, api_name="/sweep")
+    header, status, cells, gif, sheet, table, files, plot, metric, note = client.predict("", 0.5, 1, *ui_inputs,
+                                                                                        api_name="/sweep")
     rows = {row[0]: dict(zip(table["headers"], row)) for row in table["value"]["data"]}
     assert status.startswith("Done.") and gif and len(cells) == 1
     assert rows["x00"]["status"] == "done" and rows["x01"]["status"] == "failed"

@@ -18,7 +18,8 @@ def test_presets_fill_the_axis_widgets():
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     plan = client.predict("", *sweep_inputs(), api_name="/sweep_plan")
     assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan
-    header, status, cells, gif, sheet, table, files, plot = client.predict("", 0.5, 1, *sweep_inputs(), api_name="/sweep")
+    header, status, cells, gif, sheet, table, files, plot, metric, note = client.predict("", 0.5, 1, *sweep_inputs(),
+                                                                                        api_name="/sweep")
     assert status.startswith("Done.") and len(cells) == 2
     with Image.open(gif) as image:
         assert image.n_frames == 9
@@ -26,7 +27,9 @@ def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     assert any(n.startswith("sweep-seed-") and n.endswith(".gif") for n in names)
     assert {"cells.csv", "manifest.json"} <= set(names) and any(n.endswith(".zip") for n in names)
     assert table["headers"][:3] == ["id", "seed", "status"]
-    assert plot and "motion" in str(plot)
+    assert plot and "motion" in str(plot) and metric["value"] == "motion"  # the menu shows the plotted metric
+    assert "pose_adherence" not in [choice for choice, _ in metric["choices"]]  # only what was measured
+    assert "No pose adherence: the control video has no keypoints.json" in note  # said where the plot is
 
 
 def test_sweep_errors_are_one_line(client):

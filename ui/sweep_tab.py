@@ -73,14 +73,36 @@ def metrics_table(path) -> list[list]:
         return [row for row in csv.reader(handle)]
 
 
+# Why a metric has no values, said where its plot would be.
+MISSING_REASONS = {
+    "pose_adherence": "the control video has no keypoints.json: make it in the Pose tab (its keypoints travel "
+                      "with it), or use a toy clip",
+    "toy_silhouette_precision": "the control is not a toy clip at its own size, frames and fps",
+}
+
+
+def read_rows(record: dict) -> list[dict]:
+    with open(record["cells_csv"], newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def plot_menu(record: dict, wanted: str | None = None) -> tuple[list[str], str | None, str]:
+    """The metrics a finished run measured (the menu), the one to show, and a note on those it could not."""
+    figures = sweep_figures(read_rows(record), record["axes"])
+    measured = [name for name in METRICS if name in figures]
+    missing = [name for name in METRICS if name not in figures and name in MISSING_REASONS]
+    note = " ".join(f"No {METRICS[name].split(' (')[0]}: {MISSING_REASONS[name]}." for name in missing)
+    if not record["axes"].get("x"):
+        note = "Plots need an X axis."
+    chosen = wanted if wanted in measured else (measured[0] if measured else None)
+    return measured, chosen, note
+
+
 def figure_for(record: dict, metric_name: str):
-    """The plot of one metric for a finished run (None before any run)."""
+    """The plot of one metric for a finished run (None before any run, or when it was not measured)."""
     if not record:
         return None
-    with open(record["cells_csv"], newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    figures = sweep_figures(rows, record["axes"])
-    return figures.get(metric_name)
+    return sweep_figures(read_rows(record), record["axes"]).get(metric_name)
 
 
 def build_sweep_tab(engine, links: dict):
@@ -130,6 +152,7 @@ def build_sweep_tab(engine, links: dict):
                 metric = gr.Dropdown(list(METRICS), value="motion", label="Plot",
                                      info="Metric against the X value, one line per Y; seeds give the error bars.")
             plot = gr.Plot(label="Metric plot")
+            plot_note = gr.Markdown(elem_id="sweep-plot-note")
             run_record = gr.State({})
             files = gr.File(label="Downloads: grid GIF / MP4 / PNG, cells.csv, manifest, ZIP", file_count="multiple",
                             elem_id="sweep-files")
@@ -187,7 +210,7 @@ def build_sweep_tab(engine, links: dict):
             time.sleep(POLL_SECONDS)
             progress(state["fraction"], desc=state["text"])
             shown = [(path, label) for path, label in state["cells"] if path]
-            yield header, state["text"], shown, *[gr.skip()] * 6
+            yield header, state["text"], shown, *[gr.skip()] * 8
         if state["error"]:
             raise ValueError(state["error"])
         outcome = state["outcome"]
@@ -205,8 +228,11 @@ def build_sweep_tab(engine, links: dict):
         rows = metrics_table(outputs["cells_csv"])
         record = {"cells_csv": outputs["cells_csv"],
                   "axes": {name: axis.field for name, axis in spec.axes().items()}}
+        measured, chosen, note = plot_menu(record, wanted="motion")
         yield (header, status, shown, outputs["gif"], outputs["png"], gr.Dataframe(value=rows[1:], headers=rows[0]),
-               [*named, outputs["cells_csv"], outputs["manifest"]], record, figure_for(record, "motion"))
+               [*named, outputs["cells_csv"], outputs["manifest"]], record,
+               figure_for(record, chosen) if chosen else None,
+               gr.Dropdown(choices=measured or list(METRICS), value=chosen), note)
 
     def take_from_generate(ref, video):
         return ref, video
@@ -219,7 +245,8 @@ def build_sweep_tab(engine, links: dict):
                      api_visibility="private")
     plan_button.click(on_plan, [lora, *spec_inputs], plan_text, api_name="sweep_plan", concurrency_id="model")
     run_button.click(on_run, [lora, gif_scale, gif_step, *spec_inputs, cancel_flag],
-                     [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot],
+                     [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot, metric,
+                      plot_note],
                      api_name="sweep", concurrency_id="model")
     metric.change(user_errors(lambda record, name: figure_for(record, name)), [run_record, metric], plot,
                   api_visibility="private")
