@@ -34,8 +34,10 @@ def build_app(engine):
         gr.Markdown(engine.banner(), elem_id="engine-banner")
         with gr.Tabs() as tabs:
             links = {"tabs": tabs}
+            links["tab_objects"] = {}
             for title, tab_id, module, function in TABS:
-                with gr.Tab(title, id=tab_id):
+                with gr.Tab(title, id=tab_id) as tab:
+                    links["tab_objects"][tab_id] = tab
                     links[tab_id] = getattr(importlib.import_module(module), function)(engine, links)
             for connect in links.get("after_build", []):  # links to tabs built later than their source
                 connect()

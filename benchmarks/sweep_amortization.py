@@ -25,36 +25,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from benchmarks.engine_overhead import bare_pipeline_call  # noqa: E402
 from engine import Engine, media  # noqa: E402
 from experiments import grid  # noqa: E402
 from engine.paths import ASSETS_DIR  # noqa: E402
-from experiments.runner import SweepRunner  # noqa: E402
-from experiments.sweep_spec import SweepSpec  # noqa: E402
-
-
-def measure_sweep(engine) -> dict:
-    from diffusers import WanVACEPipeline
-
-    spec = SweepSpec.from_dict({"name": "bench", "x": {"field": "guidance_scale", "values": "3,5,7.5"},
-                                "y": {"field": "seed", "values": "1-3"}})
-    with tempfile.TemporaryDirectory() as folder:
-        runner = SweepRunner(engine, spec, folder)
-        bare = WanVACEPipeline.from_pretrained(engine.model_source())
-        bare.set_progress_bar_config(disable=True)
-        engine.load()
-        bare_pipeline_call(bare, runner.cells[0].request)  # warm both sides once
-        engine.generate(runner.cells[0].request)
-        engine.clear_caches()
-        start = time.perf_counter()
-        for cell in runner.cells:
-            bare_pipeline_call(bare, cell.request)
-        bare_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        runner.run()
-        sweep_seconds = time.perf_counter() - start
-    return {"cells": len(runner.cells), "bare_9_calls_s": bare_seconds, "sweep_s": sweep_seconds,
-            "sweep_amortization_ratio": sweep_seconds / bare_seconds}
+from experiments.measure import measure_sweep  # noqa: E402
 
 
 def measure_gif(height: int, width: int, scale: float) -> dict:

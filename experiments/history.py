@@ -26,6 +26,24 @@ def resolve_run(root: str | Path, name: str) -> Path:
     raise ValueError(f"no run named {name!r} under {root}")
 
 
+def run_title(run: Path) -> str:
+    """What a run swept, how big it is and when: 'guidance_scale x seed, 9 cells, 20:14'."""
+    import time
+
+    try:
+        manifest = load_manifest(run)
+    except ValueError:
+        return f"{Path(run).name} (unreadable manifest)"
+    spec = manifest.get("spec", {})
+    fields = " x ".join(spec[name]["field"] for name in ("x", "y", "z") if spec.get(name)) or "single cell"
+    cells = len(manifest.get("cells", []))
+    when = time.strftime("%H:%M", time.localtime(Path(run).stat().st_mtime))
+    day = time.strftime("%Y-%m-%d", time.localtime(Path(run).stat().st_mtime))
+    today = time.strftime("%Y-%m-%d")
+    status = "" if manifest.get("status") == "complete" else f", {manifest.get('status')}"
+    return f"{fields}, {cells} cells{status}, {when if day == today else day + ' ' + when}"
+
+
 def load_manifest(run: Path) -> dict:
     try:
         return json.loads((Path(run) / "manifest.json").read_text())

@@ -1,6 +1,6 @@
 import pytest
 
-from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary
+from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary, run_title
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec
 
@@ -24,6 +24,9 @@ def test_runs_are_listed_and_names_stay_inside_the_root(finished_run):
         resolve_run(root, "../../etc")
     summary = run_summary(load_manifest(finished_run))
     assert summary.startswith("**hist** on tiny · X: lora · 2 cells (1 done, 1 failed)")
+    import re
+
+    assert re.fullmatch(r"lora, 2 cells, incomplete, \d\d:\d\d", run_title(finished_run))  # what the list shows
 
 
 def test_diff_shows_what_differs_between_two_cells(finished_run):

@@ -7,7 +7,7 @@ import csv
 import gradio as gr
 
 from experiments.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
-                                 run_summary)
+                                 run_summary, run_title)
 from ui.common import SWEEP_RUNS, outputs_dir, user_errors
 
 
@@ -17,6 +17,11 @@ def runs_root():
 
 def run_names() -> list[str]:
     return [run.name for run in list_runs(runs_root())]
+
+
+def run_choices() -> list[tuple[str, str]]:
+    """(what was swept, folder name) for each run, newest first: the list reads as what each run was."""
+    return [(run_title(run), run.name) for run in list_runs(runs_root())]
 
 
 def cell_choices(manifest: dict) -> list[tuple[str, str]]:
@@ -42,8 +47,8 @@ def show_run(name: str):
 def build_history_tab(engine, links: dict):
     with gr.Row():
         # Choices change as runs finish; names are checked against the runs folder on every use.
-        run = gr.Dropdown(run_names(), label="Sweep run", info="Runs from the Sweep tab, newest first.",
-                          allow_custom_value=True)
+        run = gr.Dropdown(run_choices(), label="Sweep run", allow_custom_value=True,
+                          info="Runs from the Sweep tab, newest first: what was swept, cells, time.")
         open_button = gr.Button("Open run", variant="primary")
         refresh = gr.Button("Refresh list")
     summary = gr.Markdown()
@@ -87,7 +92,17 @@ def build_history_tab(engine, links: dict):
     def on_render_full(name, cell_id):
         return str(render_full(engine, resolve_run(runs_root(), name), cell_id))
 
-    refresh.click(lambda: gr.Dropdown(choices=run_names()), None, run, queue=False, api_visibility="private")
+    def refreshed():
+        choices = run_choices()
+        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+    refresh.click(refreshed, None, run, queue=False, api_visibility="private")
+    run.focus(lambda: gr.Dropdown(choices=run_choices()), None, run, queue=False, api_visibility="private")
+
+    def connect_refresh():  # the list is read again whenever the tab opens, so new runs are there
+        links["tab_objects"]["history"].select(refreshed, None, run, queue=False, api_visibility="private")
+
+    links.setdefault("after_build", []).append(connect_refresh)
     full_button.click(on_render_full, [run, first], full_video, api_name="history_render_full", concurrency_id="model")
     open_button.click(on_select, run, shown, api_name="history_open")
     run.select(on_select, run, shown, api_visibility="private")
