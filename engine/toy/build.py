@@ -102,7 +102,10 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     record["transformer_seconds"] = round(time.perf_counter() - started) + record.get("transformer_seconds", 0)
 
     final = out_dir / "pipeline"
-    engine.load().save_pretrained(final)
+    from diffusers import WanVACEPipeline
+
+    # Saved as diffusers' own class (the lab's subclass only adds a cache), so anyone can load it.
+    WanVACEPipeline(**engine.load().components).save_pretrained(final)
     halve_weights(final)
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
