@@ -9,13 +9,10 @@ import pytest
 from engine import media
 
 
-def widget_values(reference, control, **changes):
-    """The Generate tab's inputs in order, with the tiny engine's small defaults."""
-    values = dict(reference=reference, control=control, prompt="a man dancing", negative="blurry",
-                  guidance=5.0, steps=3, seed=1, lora="", lora_scale=1.0, height=64, width=112, num_frames=9,
-                  fps=16, flow_shift=3.0, conditioning_scale="1.0", control_fit="pad", step_cache=0)
-    values.update(changes)
-    return list(values.values())
+def widget_values(reference, control_video, **changes):
+    """The Generate tab's inputs by name (the API's parameter names are the request's fields), small sizes."""
+    return dict(reference=reference, control_video=control_video, prompt="a man dancing", negative_prompt="blurry",
+                num_inference_steps=3, height=64, width=112, num_frames=9) | changes
 
 
 def files(reference_png, pose_mp4):
@@ -33,7 +30,7 @@ def test_page_names_the_tiny_engine(app_url):
 
 
 def test_generate_returns_the_video_timings_and_manifest(client, reference_png, pose_mp4):
-    video, timings, outputs = client.predict(*widget_values(*files(reference_png, pose_mp4)), api_name="/generate")
+    video, timings, outputs = client.predict(**widget_values(*files(reference_png, pose_mp4)), api_name="/generate")
     clip = media.read_video(video)
     assert len(clip.frames) == 9 and clip.fps == 16.0
     assert "9 frames at 16 fps" in timings and "s/step" in timings
@@ -43,7 +40,7 @@ def test_generate_returns_the_video_timings_and_manifest(client, reference_png, 
 
 
 def test_inspect_shows_the_placed_reference_and_numbers(client, reference_png, pose_mp4):
-    reference, frames, text = client.predict(*widget_values(*files(reference_png, pose_mp4), num_frames=81),
+    reference, frames, text = client.predict(**widget_values(*files(reference_png, pose_mp4), num_frames=81),
                                              api_name="/inspect")
     assert reference and len(frames) == 4
     assert "81 frames at 16 fps" in text and "nothing is cropped" in text and "repeat its final frame" in text
@@ -53,22 +50,33 @@ def test_bad_input_is_one_line_and_the_app_keeps_serving(client, reference_png, 
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="num_frames must be 4n\\+1, got 80; nearest valid: 77 or 81"):
-        client.predict(*widget_values(*files(reference_png, pose_mp4), num_frames=80), api_name="/generate")
+        client.predict(**widget_values(*files(reference_png, pose_mp4), num_frames=80), api_name="/generate")
     with pytest.raises(AppError, match="height must be a multiple of 16"):
-        client.predict(*widget_values(*files(reference_png, pose_mp4), height=100), api_name="/generate")
+        client.predict(**widget_values(*files(reference_png, pose_mp4), height=100), api_name="/generate")
     from gradio_client import handle_file
 
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"definitely not a png")
     with pytest.raises(AppError, match="cannot read the image"):
-        client.predict(*widget_values(handle_file(str(broken)), files(reference_png, pose_mp4)[1]),
+        client.predict(**widget_values(handle_file(str(broken)), files(reference_png, pose_mp4)[1]),
                        api_name="/inspect")
-    video, _, _ = client.predict(*widget_values(*files(reference_png, pose_mp4)), api_name="/generate")
+    video, _, _ = client.predict(**widget_values(*files(reference_png, pose_mp4)), api_name="/generate")
     assert video.endswith(".mp4")
 
 
+def test_the_api_names_every_parameter_and_runs_with_no_arguments(client):
+    parameters = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/generate"]["parameters"]
+    names = [p["parameter_name"] for p in parameters]
+    assert names[:4] == ["reference", "control_video", "prompt", "negative_prompt"] and "param_0" not in names
+    assert {"guidance_scale", "num_inference_steps", "seed", "lora_scale"} <= set(names)
+    assert all(p["parameter_has_default"] for p in parameters)
+    video, timings, _ = client.predict(num_inference_steps=2, api_name="/generate")  # the sample, defaults
+    assert video.endswith(".mp4") and "frames at 16 fps" in timings
+    assert "/on_load" not in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+
+
 def test_stop_cancels_a_running_generation_and_keeps_serving(client, reference_png, pose_mp4):
-    job = client.submit(*widget_values(*files(reference_png, pose_mp4), steps=100, num_frames=33, height=128, width=224), api_name="/generate")
+    job = client.submit(**widget_values(*files(reference_png, pose_mp4), num_inference_steps=100, num_frames=33, height=128, width=224), api_name="/generate")
     deadline = time.time() + 60
     while time.time() < deadline and not (job.status().progress_data or []):
         time.sleep(0.2)  # wait until denoising has started
@@ -85,7 +93,7 @@ def test_two_sessions_each_get_their_own_results(app_url, reference_png, pose_mp
 
     def run(seed):
         session = Client(app_url, verbose=False)
-        results[seed] = session.predict(*widget_values(*files(reference_png, pose_mp4), seed=seed),
+        results[seed] = session.predict(**widget_values(*files(reference_png, pose_mp4), seed=seed),
                                         api_name="/generate")
 
     threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2)]

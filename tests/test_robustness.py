@@ -51,8 +51,8 @@ def assert_one_line_cli(code, err, expected):
 def generate_ui_values(control, reference=None):
     from gradio_client import handle_file
 
-    return [handle_file(str(reference or REFERENCE)), handle_file(str(control)), "a dancer", "", 5.0, 2, 1, "",
-            1.0, 64, 112, 9, 16, 3.0, "1.0", "pad", 0]
+    return dict(reference=handle_file(str(reference or REFERENCE)), control_video=handle_file(str(control)),
+                prompt="a dancer", num_inference_steps=2, height=64, width=112, num_frames=9)
 
 
 @pytest.mark.parametrize("case", ["text file as video", "corrupt video", "zero-frame video"])
@@ -64,8 +64,8 @@ def test_bad_control_videos(case, tmp_path, client, capsys):
     code = main(["pose", str(path), "--out", str(tmp_path / "pose")])
     assert_one_line_cli(code, capsys.readouterr().err, expected)
     with pytest.raises(AppError, match=expected):
-        client.predict(*generate_ui_values(path), api_name="/inspect")
-    assert client.predict(*generate_ui_values(CONTROL), api_name="/inspect")[2]  # still serving
+        client.predict(**generate_ui_values(path), api_name="/inspect")
+    assert client.predict(**generate_ui_values(CONTROL), api_name="/inspect")[2]  # still serving
 
 
 def test_bad_reference_images(tmp_path, client, capsys):
@@ -77,7 +77,7 @@ def test_bad_reference_images(tmp_path, client, capsys):
     code = main(["pose", str(ASSETS_DIR / "person.mp4"), "--out", str(tmp_path / "p"), "--fit-to", str(tmp_path / "n.txt")])
     assert_one_line_cli(code, capsys.readouterr().err, "n.txt: not an image file")
     with pytest.raises(AppError, match="broken.png: cannot read the image"):
-        client.predict(*generate_ui_values(CONTROL, reference=broken), api_name="/inspect")
+        client.predict(**generate_ui_values(CONTROL, reference=broken), api_name="/inspect")
 
 
 @pytest.mark.parametrize("x,y,expected", [

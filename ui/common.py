@@ -156,3 +156,18 @@ def described(name: str, with_info: bool = True, **overrides) -> dict:
 def lora_choices() -> list[tuple[str, str]]:
     """The LoRA dropdowns' choices, read when asked: a LoRA trained after the page loaded is listed."""
     return [("none", NONE)] + [(lora_label(path), str(path)) for path in list_loras()]
+
+
+def with_named_inputs(handler, names: list[str], components: list, extra: tuple[str, ...] = (), progress=False):
+    """Give a handler that takes *values the parameter names and defaults its widgets have, so the API
+    ("Use via API", gradio_client) takes named arguments with the page's defaults: predict(prompt="...").
+    `extra` names trailing inputs that are not widgets (a cancel-flag State); `progress` keeps Gradio's
+    progress tracker, which it finds by its default value."""
+    parameter = inspect.Parameter
+    params = [parameter(name, parameter.POSITIONAL_OR_KEYWORD, default=getattr(component, "value", None))
+              for name, component in zip(names, components, strict=True)]
+    params += [parameter(name, parameter.POSITIONAL_OR_KEYWORD, default=None) for name in extra]
+    if progress:
+        params.append(parameter("progress", parameter.KEYWORD_ONLY, default=gr.Progress()))
+    handler.__signature__ = inspect.Signature(params)
+    return handler

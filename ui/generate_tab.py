@@ -10,17 +10,27 @@ import gradio as gr
 from engine.engine import GenerationCancelled
 from engine.prompts.variants import negative_prompts
 from engine.request import CONTROL_FITS, DEFAULT_NEGATIVE_PROMPT, GenerationRequest
-from ui.common import (NONE, described, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
 
 
 
+# The API's parameter names, in the order of the widgets: the request's own field names.
+WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "guidance_scale", "num_inference_steps",
+                 "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
+                 "conditioning_scale", "control_fit", "step_cache")
+
+
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0) -> GenerationRequest:
-    """Widget values -> a validated request (raises ValueError naming the bad value)."""
+    """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
+    control video nor a reference (an API call with no arguments) the engine's sample is used."""
+    if not control and not reference:
+        sample = engine.sample_inputs()
+        control, reference, prompt = sample["control_video"], sample["reference"], prompt or sample["prompt"]
     if not control:
         raise ValueError("add a control (pose) video first")
     return engine.default_request(
@@ -121,6 +131,8 @@ def build_generate_tab(engine, links: dict):
     def on_inspect(*values):
         return render_inspection(engine.inspect(build_request(engine, *values)))
 
+    with_named_inputs(on_inspect, list(WIDGET_FIELDS), widgets)
+
     @user_errors
     @gpu_job("generate")
     def on_generate(*values, progress=gr.Progress()):
@@ -143,6 +155,8 @@ def build_generate_tab(engine, links: dict):
         downloads = [named_copy(result.video_path, f"{name}.mp4"),
                      named_copy(out_dir / "manifest.json", f"{name}-manifest.json")]
         return result.video_path, render_timings(result), downloads
+
+    with_named_inputs(on_generate, list(WIDGET_FIELDS), widgets, extra=("cancel",), progress=True)
 
     negative_preset.change(lambda name: negatives[name], negative_preset, negative, queue=False,
                            api_visibility="private")

@@ -155,7 +155,7 @@ def build_prompts_tab(engine, links: dict):
     def on_send(name, *texts):
         return texts[names.index(name)], gr.Tabs(selected="generate")
 
-    load_button.click(on_load, preset, field_boxes, queue=False)
+    load_button.click(on_load, preset, field_boxes, queue=False, api_visibility="private")
     build_button.click(on_build, [*field_boxes, clip_name, caption], [clip_table, *boxes[:-1], *notes[:-1]],
                        api_name="prompt_variants", concurrency_id="inspect")
     recount_button.click(on_recount, boxes, notes, api_name="count_tokens", concurrency_id="inspect")
