@@ -3,6 +3,8 @@ first frame as a reference; diagnostics of the extraction; then straight into Ge
 
 from __future__ import annotations
 
+import inspect
+
 import logging
 
 import gradio as gr
@@ -11,7 +13,7 @@ from engine.pose.aist import try_parse_aist_name
 from engine.paths import ASSETS_DIR
 from engine.pose.extract import PoseCancelled, PoseRequest, extract_pose
 from engine.pose.backends import default_backend
-from ui.common import (download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+from ui.common import (with_named_inputs, download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
@@ -174,6 +176,8 @@ def build_pose_tab(engine, links):
         return send
 
     video.change(aist_table, video, aist, queue=False, api_visibility="private")
+    with_named_inputs(on_extract, list(inspect.signature(build_pose_request).parameters), widgets, extra=("cancel",),
+                      progress=True)
     extract_button.click(on_extract, widgets + [cancel_flag], result_outputs, api_name="pose",
                          concurrency_id="pose", concurrency_limit=2)
     stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")

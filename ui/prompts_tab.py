@@ -11,7 +11,7 @@ from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewr
 from engine.paths import workspace_dir
 from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, Clothing, ReferenceDescription, Scene, Subject,
                             load_templates, save_prompt_set, variants_with_gaps)
-from ui.common import image_upload, user_errors
+from ui.common import image_upload, user_errors, with_named_inputs
 
 SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
 REWRITTEN = "LLM rewrite"
@@ -156,6 +156,9 @@ def build_prompts_tab(engine, links: dict):
         return texts[names.index(name)], gr.Tabs(selected="generate")
 
     load_button.click(on_load, preset, field_boxes, queue=False, api_visibility="private")
+    plain = [name for _, name in field_names()]
+    names = [name if plain.count(name) == 1 else f"{section}_{name}" for section, name in field_names()]
+    with_named_inputs(on_build, [*names, "clip_name", "caption"], [*field_boxes, clip_name, caption])
     build_button.click(on_build, [*field_boxes, clip_name, caption], [clip_table, *boxes[:-1], *notes[:-1]],
                        api_name="prompt_variants", concurrency_id="inspect")
     recount_button.click(on_recount, boxes, notes, api_name="count_tokens", concurrency_id="inspect")

@@ -15,7 +15,7 @@ from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, preset_names
-from ui.common import (CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
+from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
                        user_errors)
 
 DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one with the pretrained model
@@ -243,6 +243,11 @@ def build_sweep_tab(engine, links: dict):
     # Sets saved in the Prompts tab after the page loaded show up when the list is opened.
     prompt_set.focus(lambda: gr.Dropdown(choices=prompt_set_choices()), None, prompt_set, queue=False,
                      api_visibility="private")
+    spec_names = ["preset", "x_field", "x_values", "y_field", "y_values", "z_field", "z_values", "settings",
+                  "prompt_set", "reference", "control_video"]
+    with_named_inputs(on_plan, ["lora", *spec_names], [lora, *spec_inputs])
+    with_named_inputs(on_run, ["lora", "tile_scale", "frame_step", *spec_names], [lora, gif_scale, gif_step, *spec_inputs],
+                      extra=("cancel",), progress=True)
     plan_button.click(on_plan, [lora, *spec_inputs], plan_text, api_name="sweep_plan", concurrency_id="model")
     run_button.click(on_run, [lora, gif_scale, gif_step, *spec_inputs, cancel_flag],
                      [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot, metric,

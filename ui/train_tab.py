@@ -6,6 +6,7 @@ Widgets -> TrainConfig -> experiments.train_runs (datasets, checkpoints, the tra
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from engine.train.config import TrainConfig
 from engine.train.timesteps import SAMPLERS
 from experiments import train_runs
 from experiments.train_runs import FRESH, SAMPLE_DATASET, TrainingRun
-from ui.common import CUSTOM, NONE, named_copy, user_errors
+from ui.common import CUSTOM, NONE, named_copy, user_errors, with_named_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,10 @@ def build_train_tab(engine, links):
     add_button.click(on_add, [dataset_name, uploads], dataset, queue=False, api_visibility="private")
     dataset.focus(lambda: gr.Dropdown(choices=train_runs.dataset_names()), None, dataset, queue=False,
                   api_visibility="private")
+    config_names = list(inspect.signature(build_config).parameters)
+    with_named_inputs(on_estimate, config_names, config_inputs)
+    with_named_inputs(on_train, ["dataset", *config_names, "resume_from"], [dataset, *config_inputs, resume],
+                      progress=True)
     estimate_button.click(on_estimate, config_inputs, status, api_name="train_estimate", concurrency_id="inspect")
     resume.focus(lambda: gr.Dropdown(choices=checkpoint_choices()), None, resume, queue=False,
                  api_visibility="private")
