@@ -8,16 +8,16 @@ from ui.pose_tab import aist_table, build_pose_request
 
 
 def widget_values(clip, **changes):
+    """The Pose tab's inputs by name (build_pose_request's parameters, which are also the API's names)."""
     values = dict(video=clip, start=0, fps=16, num_frames=9, width=256, height=192, fit="pad", reference_frame=0,
                   backend="mediapipe", person="largest", body=True, hands=True, face=True, threshold=0.3,
                   smoothing=0, fit_mode="off", fit_photo=None, keypoints=None, keypoints_fps=None,
                   keypoints_size="", camera=None)
-    values.update(changes)
-    return list(values.values())
+    return values | changes
 
 
 def test_widgets_become_a_request():
-    request = build_pose_request(*widget_values("clip.mp4", person="1", smoothing=1.5, camera=3))
+    request = build_pose_request(**widget_values("clip.mp4", person="1", smoothing=1.5, camera=3))
     assert request.person == "1" and request.smoothing == 1.5 and request.camera == 3 and request.hands
 
 
@@ -28,7 +28,7 @@ def test_widgets_become_a_request():
 ])
 def test_bad_widget_values_name_the_problem(changes, reason):
     with pytest.raises(ValueError, match=reason):
-        build_pose_request(*widget_values("clip.mp4", **changes))
+        build_pose_request(**widget_values("clip.mp4", **changes))
 
 
 def test_aist_names_show_their_table():
@@ -40,7 +40,7 @@ def test_aist_names_show_their_table():
 def test_pose_endpoint_returns_the_videos_diagnostics_and_downloads(client):
     from gradio_client import handle_file
 
-    result = client.predict(*widget_values(handle_file(str(ASSETS_DIR / "person.mp4"))), api_name="/pose")
+    result = client.predict(**widget_values(handle_file(str(ASSETS_DIR / "person.mp4"))), api_name="/pose")
     pose_video, overlay_video, first_frame, fit_preview, diagnostics, plot, before_after, files = result
     video_path = lambda value: value["video"] if isinstance(value, dict) else value  # noqa: E731
     assert video_path(pose_video).endswith("pose.mp4") and video_path(overlay_video).endswith("overlay.mp4")
@@ -56,9 +56,9 @@ def test_pose_endpoint_errors_are_one_line_and_it_keeps_serving(client, tmp_path
     from gradio_client import handle_file
 
     with pytest.raises(AppError, match="num_frames must be 4n\\+1"):
-        client.predict(*widget_values(handle_file(str(ASSETS_DIR / "person.mp4")), num_frames=10), api_name="/pose")
+        client.predict(**widget_values(handle_file(str(ASSETS_DIR / "person.mp4")), num_frames=10), api_name="/pose")
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
     with pytest.raises(AppError, match="broken.mp4: cannot open the video"):
-        client.predict(*widget_values(handle_file(str(broken))), api_name="/pose")
-    assert client.predict(*widget_values(handle_file(str(ASSETS_DIR / "person.mp4"))), api_name="/pose")[0]
+        client.predict(**widget_values(handle_file(str(broken))), api_name="/pose")
+    assert client.predict(**widget_values(handle_file(str(ASSETS_DIR / "person.mp4"))), api_name="/pose")[0]

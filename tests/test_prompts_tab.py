@@ -4,17 +4,18 @@ import pytest
 import yaml
 
 from engine.prompts.variants import ReferenceDescription
-from ui.prompts_tab import field_names
+from ui.prompts_tab import api_names, field_names
 
 BLOG_FIELDS = ReferenceDescription.from_preset("blog-reference").to_dict()
 
 
 def blog_field_values():
-    return [BLOG_FIELDS[section][name] for section, name in field_names()]
+    """The blog's description, by the API's parameter names."""
+    return {api: BLOG_FIELDS[section][name] for api, (section, name) in zip(api_names(), field_names())}
 
 
 def test_build_variants_reproduces_the_blog_and_counts_tokens(client):
-    table, *rest = client.predict(*blog_field_values(), "gBR_sBM_c01_d04_mBR0_ch01.mp4", "",
+    table, *rest = client.predict(**blog_field_values(), clip_name="gBR_sBM_c01_d04_mBR0_ch01.mp4", caption="",
                                   api_name="/prompt_variants")
     texts, notes = rest[: len(rest) // 2], rest[len(rest) // 2:]
     assert texts[0].startswith("A high-quality video of a young adult man with medium brown skin, an oval face")
@@ -27,7 +28,7 @@ def test_bad_clip_name_is_one_line(client):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="not an AIST name"):
-        client.predict(*blog_field_values(), "holiday_video.mp4", "", api_name="/prompt_variants")
+        client.predict(**blog_field_values(), clip_name="holiday_video.mp4", api_name="/prompt_variants")
 
 
 def test_save_ticked_prompts_as_a_set(client):

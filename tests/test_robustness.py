@@ -89,9 +89,9 @@ def test_invalid_axes_and_too_large_grids(x, y, expected, tmp_path, client, caps
                  "--dry-run"])
     assert_one_line_cli(code, capsys.readouterr().err, expected)
     (x_field, x_values), (y_field, y_values) = x.split("="), (y.split("=") if y else ("", ""))
-    ui_inputs = ["(custom)", x_field, x_values, y_field, y_values, "", "", "num_inference_steps=2", "", None, None]
     with pytest.raises(AppError, match=re.escape(expected)):
-        client.predict("", *ui_inputs, api_name="/sweep_plan")
+        client.predict(preset="(custom)", x_field=x_field, x_values=x_values, y_field=y_field, y_values=y_values,
+                       settings="num_inference_steps=2", api_name="/sweep_plan")
 
 
 @pytest.mark.parametrize("kind,expected", [("pickled", "safetensors"), ("other_model", "another model")])
@@ -102,10 +102,9 @@ def test_loras_that_cannot_load(kind, expected, lora_files, tmp_path, client, ca
     err = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT and expected in err and len(err.strip().splitlines()) == 1
     # In a sweep the LoRA's cell fails with the reason on its tile, and the rest of the grid is made.
-    ui_inputs = ["(custom)", "lora", f"none, {lora_files[kind]}", "", "", "", "",
-                 "num_inference_steps=2\nnum_frames=9", "", None, None]
-    header, status, cells, gif, sheet, table, files, plot, metric, note = client.predict("", 0.5, 1, *ui_inputs,
-                                                                                        api_name="/sweep")
+    header, status, cells, gif, sheet, table, files, plot, metric, note = client.predict(
+        preset="(custom)", x_field="lora", x_values=f"none, {lora_files[kind]}", settings="num_inference_steps=2\nnum_frames=9",
+        tile_scale=0.5, api_name="/sweep")
     rows = {row[0]: dict(zip(table["headers"], row)) for row in table["value"]["data"]}
     assert status.startswith("Done.") and gif and len(cells) == 1
     assert rows["x00"]["status"] == "done" and rows["x01"]["status"] == "failed"

@@ -7,7 +7,9 @@ from ui.sweep_tab import axis_widgets_for
 
 
 def sweep_inputs(preset="(custom)", x=("seed", "1,2"), y=("", ""), z=("", ""), overrides="num_inference_steps=2\nnum_frames=9"):
-    return [preset, *x, *y, *z, overrides, "", None, None]
+    """The Sweep tab's inputs by name (the API's parameter names)."""
+    return dict(preset=preset, x_field=x[0], x_values=x[1], y_field=y[0], y_values=y[1], z_field=z[0], z_values=z[1],
+                settings=overrides)
 
 
 def test_presets_fill_the_axis_widgets():
@@ -16,9 +18,9 @@ def test_presets_fill_the_axis_widgets():
 
 
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):
-    plan = client.predict("", *sweep_inputs(), api_name="/sweep_plan")
+    plan = client.predict(**sweep_inputs(), api_name="/sweep_plan")
     assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan
-    header, status, cells, gif, sheet, table, files, plot, metric, note = client.predict("", 0.5, 1, *sweep_inputs(),
+    header, status, cells, gif, sheet, table, files, plot, metric, note = client.predict(tile_scale=0.5, **sweep_inputs(),
                                                                                         api_name="/sweep")
     assert status.startswith("Done.") and len(cells) == 2
     with Image.open(gif) as image:
@@ -36,16 +38,16 @@ def test_sweep_errors_are_one_line(client):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="this sweep uses a LoRA: choose one"):
-        client.predict("", *sweep_inputs(preset="blog-guidance", x=("guidance_scale", "3,5"), y=("lora", "none, $lora")),
+        client.predict(**sweep_inputs(preset="blog-guidance", x=("guidance_scale", "3,5"), y=("lora", "none, $lora")),
                        api_name="/sweep_plan")
     with pytest.raises(AppError, match="'x' is not a number or range"):
-        client.predict("", *sweep_inputs(x=("guidance_scale", "3,x")), api_name="/sweep_plan")
+        client.predict(**sweep_inputs(x=("guidance_scale", "3,x")), api_name="/sweep_plan")
     with pytest.raises(AppError, match="more than max_cells"):
-        client.predict("", *sweep_inputs(x=("seed", "1-20"), y=("guidance_scale", "1-10")), api_name="/sweep_plan")
+        client.predict(**sweep_inputs(x=("seed", "1-20"), y=("guidance_scale", "1-10")), api_name="/sweep_plan")
 
 
 def test_history_reopens_a_sweep_compares_cells_and_reruns_one(client):
-    client.predict("", 1.0, 2, *sweep_inputs(x=("seed", "1,2")), api_name="/sweep")
+    client.predict(frame_step=2, **sweep_inputs(x=("seed", "1,2")), api_name="/sweep")
     from ui.history_tab import run_names
 
     name = run_names()[0]
@@ -62,6 +64,5 @@ def test_a_prompt_set_saved_in_the_prompts_tab_feeds_a_prompt_axis(client):
     texts = ["a man dancing in a studio", "a man dancing on a beach"] + [""] * 6
     client.predict("two-settings", *ticks, *texts, api_name="/save_prompt_set")
     inputs = sweep_inputs(x=("prompt", "Detailed Default, Lighting & Quality"))
-    inputs[-3] = "two-settings"  # the prompt set widget
-    plan = client.predict("", *inputs, api_name="/sweep_plan")
+    plan = client.predict(**inputs, prompt_set="two-settings", api_name="/sweep_plan")
     assert plan.startswith("**Plan:** 2 cells")

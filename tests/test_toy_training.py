@@ -1,7 +1,6 @@
 """The toy model's training stages: the world encodes exactly as the pipeline prepares it, and the lab's
 trainer trains every weight with target full (checked on the tiny pipeline: fast, same classes)."""
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image

@@ -15,11 +15,12 @@ DEFAULTS = dict(preset="self-attention", max_steps=2, rank=4, learning_rate=1e-3
 
 
 def config_values(**changes):
-    return list((DEFAULTS | changes).values())
+    """The Train tab's settings by name (build_config's parameters, which are also the API's names)."""
+    return DEFAULTS | changes
 
 
 def test_widgets_become_a_config_preset_first_then_fields_then_settings():
-    config = build_config(*config_values(more="seed=7\nreference_dropout=0.1"))
+    config = build_config(**config_values(more="seed=7\nreference_dropout=0.1"))
     assert config.target == "self_attention" and config.rank == 4 and config.lora_alpha == 4.0
     assert config.seed == 7 and config.reference_dropout == 0.1
 
@@ -31,15 +32,15 @@ def test_widgets_become_a_config_preset_first_then_fields_then_settings():
 ])
 def test_bad_settings_name_the_problem(changes, reason):
     with pytest.raises(ValueError, match=reason):
-        build_config(*config_values(**changes))
+        build_config(**config_values(**changes))
 
 
 def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
     assert client.predict(api_name="/train_sample_dataset")["value"] == "sample"
-    estimate = client.predict(*config_values(), api_name="/train_estimate")
+    estimate = client.predict(**config_values(), api_name="/train_estimate")
     assert "Before launch" in estimate and "trainable" in estimate
     started = time.time()
-    status, plot, validation, log, files = client.predict("sample", *config_values(), "", api_name="/train")
+    status, plot, validation, log, files = client.predict(dataset="sample", **config_values(), api_name="/train")
     assert status.startswith("Done"), log
     names = sorted(Path(f).name for f in files)
     assert [name.split("-")[0] for name in names] == ["config", "lora", "loss", "train"]
@@ -57,10 +58,10 @@ def test_resume_continues_a_run_from_its_checkpoint(client):
     from engine.train.trainer import read_loss_csv
 
     client.predict(api_name="/train_sample_dataset")
-    client.predict("sample", *config_values(), "", api_name="/train")
+    client.predict(dataset="sample", **config_values(), api_name="/train")
     checkpoint = checkpoint_choices()[1][1]  # the newest: <run>/checkpoint-000001
     assert checkpoint.endswith("checkpoint-000001")
-    status, *_ = client.predict("sample", *config_values(max_steps=3), checkpoint, api_name="/train")
+    status, *_ = client.predict(dataset="sample", **config_values(max_steps=3), resume_from=checkpoint, api_name="/train")
     assert status.startswith("Done"), status
     steps = [int(row["step"]) for row in read_loss_csv(runs_dir() / checkpoint.split("/")[0])]
     assert steps[-1] == 3 and steps.count(2) == 2  # step 2 again after resuming at 1, then 3

@@ -27,6 +27,12 @@ def field_names() -> list[tuple[str, str]]:
     return [(section, f.name) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
 
 
+def api_names() -> list[str]:
+    """The API's name for each description field: the field's own, or section_field where two share one."""
+    plain = [name for _, name in field_names()]
+    return [name if plain.count(name) == 1 else f"{section}_{name}" for section, name in field_names()]
+
+
 def description_from(values) -> ReferenceDescription:
     data: dict = {section: {} for section in SECTIONS}
     for (section, name), value in zip(field_names(), values):
@@ -156,9 +162,7 @@ def build_prompts_tab(engine, links: dict):
         return texts[names.index(name)], gr.Tabs(selected="generate")
 
     load_button.click(on_load, preset, field_boxes, queue=False, api_visibility="private")
-    plain = [name for _, name in field_names()]
-    names = [name if plain.count(name) == 1 else f"{section}_{name}" for section, name in field_names()]
-    with_named_inputs(on_build, [*names, "clip_name", "caption"], [*field_boxes, clip_name, caption])
+    with_named_inputs(on_build, [*api_names(), "clip_name", "caption"], [*field_boxes, clip_name, caption])
     build_button.click(on_build, [*field_boxes, clip_name, caption], [clip_table, *boxes[:-1], *notes[:-1]],
                        api_name="prompt_variants", concurrency_id="inspect")
     recount_button.click(on_recount, boxes, notes, api_name="count_tokens", concurrency_id="inspect")
