@@ -8,7 +8,7 @@ import argparse
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 MODEL_HELP = ("preset (toy, tiny, wan-vace-1.3b, wan-vace-14b), hub id or local folder; "
-              "auto: wan-vace-1.3b on CUDA, else the trained toy model")
+              "auto: wan-vace-1.3b on CUDA, else the toy model when its weights are in assets/toy, else tiny")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, default: str = "auto"):
