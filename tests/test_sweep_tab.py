@@ -31,7 +31,7 @@ def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     assert table["headers"][:3] == ["id", "seed", "status"]
     assert plot and "motion" in str(plot) and metric["value"] == "motion"  # the menu shows the plotted metric
     assert "pose_adherence" not in [choice for choice, _ in metric["choices"]]  # only what was measured
-    assert "No pose adherence: the control video has no keypoints.json" in note  # said where the plot is
+    assert "Not measured, pose adherence: the control video has no keypoints.json" in note  # said where the plot is
 
 
 def test_sweep_errors_are_one_line(client):

@@ -91,7 +91,7 @@ def plot_menu(record: dict, wanted: str | None = None) -> tuple[list[str], str |
     figures = sweep_figures(read_rows(record), record["axes"])
     measured = [name for name in METRICS if name in figures]
     missing = [name for name in METRICS if name not in figures and name in MISSING_REASONS]
-    note = " ".join(f"No {METRICS[name].split(' (')[0]}: {MISSING_REASONS[name]}." for name in missing)
+    note = " ".join(f"Not measured, {METRICS[name].split(' (')[0]}: {MISSING_REASONS[name]}." for name in missing)
     if not record["axes"].get("x"):
         note = "Plots need an X axis."
     chosen = wanted if wanted in measured else (measured[0] if measured else None)
