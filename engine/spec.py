@@ -7,11 +7,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.presets import PRESET_KINDS, find_preset, from_mapping, preset_names as names_of, read_mapping
+from engine.presets import find_preset, from_mapping, preset_names as names_of, read_mapping
 
 logger = logging.getLogger(__name__)
 
-MODEL_PRESETS_DIR = PRESET_KINDS["models"]
 DTYPES = ("float32", "bfloat16", "float16")
 # Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU).
 DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale")

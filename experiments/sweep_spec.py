@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.paths import ASSETS_DIR
-from engine.presets import PRESET_KINDS, find_preset, preset_names as names_of, read_mapping
+from engine.presets import find_preset, preset_names as names_of, read_mapping
 from engine.request import GenerationRequest
 from experiments.axes import parse_axis_values, value_label
 
-SWEEP_PRESETS = PRESET_KINDS["sweeps"]
 AXIS_NAMES = ("x", "y", "z")
 PRETRAINED = ("none", "pretrained", "")
 LORA_PLACEHOLDER = "$lora"  # in a preset: the LoRA the user picks (--lora, or the UI's LoRA choice)

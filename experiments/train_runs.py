@@ -102,13 +102,6 @@ def checkpoint_values(run_dir: Path) -> str:
     return ", ".join(str(path.relative_to(runs_dir())) for path in files)
 
 
-def run_prompt(run_dir: Path) -> str:
-    """The prompt a run trained on (its first sample's), for sweeping its checkpoints; empty if unknown."""
-    config_path = run_dir / "requested.yaml"
-    data = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
-    return str((data or {}).get("validation_prompt") or "")
-
-
 # ---- a training process ------------------------------------------------------------------------------
 
 @dataclass

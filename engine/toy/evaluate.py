@@ -114,22 +114,24 @@ def read_colour(frame: np.ndarray, x: float, y: float) -> np.ndarray:
     return np.median(patch.reshape(-1, 3), axis=0)
 
 
-def part_colour_checks(frames: np.ndarray, sample: world.ToySample, colours: dict | None = None) -> list[bool]:
-    """For each frame and scored segment whose midpoint really shows that part: is the colour right?"""
-    colours = colours or sample.look.part_colours()
-    checks = []
-    for t, frame in enumerate(frames):
-        points = sample.keypoints[t]
+def visible_segments(sample: world.ToySample):
+    """(frame, part, x, y) for each scored segment whose midpoint really shows that part in that frame."""
+    for t, points in enumerate(sample.keypoints):
         for _, a, b, part in world.scored_segments(sample.look):
             end = (points[world.R_HIP, :2] + points[world.L_HIP, :2]) / 2 if b == -1 else points[b, :2]
             x, y = (points[a, :2] + end) / 2
             xi, yi = int(round(x)), int(round(y))
-            if not (0 <= xi < frame.shape[1] and 0 <= yi < frame.shape[0]):
-                continue
-            if sample.parts[t, yi, xi] != world.PART_INDEX[part]:
-                continue  # another part covers this midpoint in this frame
-            checks.append(bool(colour_distance(read_colour(frame, x, y), colours[part]) < COLOUR_DISTANCE))
-    return checks
+            if 0 <= xi < sample.parts.shape[2] and 0 <= yi < sample.parts.shape[1] and \
+                    sample.parts[t, yi, xi] == world.PART_INDEX[part]:  # not covered by another part
+                yield t, part, x, y
+
+
+def part_colour_checks(frames: np.ndarray, sample: world.ToySample, colours: dict | None = None,
+                       parts: tuple | None = None) -> list[bool]:
+    """For each visible scored segment (of `parts`, default all): is the generated colour the expected one?"""
+    colours = colours or sample.look.part_colours()
+    return [bool(colour_distance(read_colour(frames[t], x, y), colours[part]) < COLOUR_DISTANCE)
+            for t, part, x, y in visible_segments(sample) if parts is None or part in parts]
 
 
 def background_distance(frames: np.ndarray, sample: world.ToySample) -> float:
@@ -216,26 +218,10 @@ def recolour_check(engine, samples: list, tmp: Path) -> dict:
         recoloured = world.recoloured(sample, other_look(sample.look))
         frames = generate(engine, recoloured, tmp / f"recolour-{sample.seed}")
         new_matches += part_colour_checks(frames, recoloured)
-        changed = {part: colour for part, colour in sample.look.part_colours().items() if part in ("top", "bottom", "shoes")}
-        old = {**recoloured.look.part_colours(), **changed}
-        old_matches += [ok for ok, part in zip(part_colour_checks(frames, recoloured, old), _parts(recoloured))
-                        if part in changed]
+        changed = ("top", "bottom", "shoes")
+        old = {**recoloured.look.part_colours(), **{p: c for p, c in sample.look.part_colours().items() if p in changed}}
+        old_matches += part_colour_checks(frames, recoloured, old, parts=changed)
     return {"new_colour_match": float(np.mean(new_matches)), "old_colour_match": float(np.mean(old_matches))}
-
-
-def _parts(sample: world.ToySample) -> list[str]:
-    """The part of each check part_colour_checks makes, in its order."""
-    parts = []
-    for t in range(len(sample.video)):
-        points = sample.keypoints[t]
-        for _, a, b, part in world.scored_segments(sample.look):
-            end = (points[world.R_HIP, :2] + points[world.L_HIP, :2]) / 2 if b == -1 else points[b, :2]
-            x, y = (points[a, :2] + end) / 2
-            xi, yi = int(round(x)), int(round(y))
-            if 0 <= xi < sample.video.shape[2] and 0 <= yi < sample.video.shape[1] and \
-                    sample.parts[t, yi, xi] == world.PART_INDEX[part]:
-                parts.append(part)
-    return parts
 
 
 def guidance_sweep(engine, sample: world.ToySample, tmp: Path, scales) -> dict:

@@ -12,7 +12,6 @@ re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 
 from __future__ import annotations
 
 import string
-from pathlib import Path
 
 from engine.paths import ASSETS_DIR
 from engine.toy import world
@@ -89,10 +88,6 @@ def assemble_pipeline(vae, transformer, text_encoder=None, tokenizer=None):
     text_encoder = text_encoder or build_text_encoder(tokenizer)
     return WanVACEPipeline(tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer, vae=vae,
                            scheduler=build_scheduler())
-
-
-def shipped_model_dir() -> Path:
-    return TOY_DIR
 
 
 def is_shipped() -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.toy import world
 from engine.toy.model import HELDOUT_SEED_START, assemble_pipeline, build_transformer
+from engine.toy.vae_training import to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,6 @@ def initial_pipeline(vae):
 
     torch.manual_seed(1)
     return assemble_pipeline(vae, build_transformer())
-
-
-def _pixels(frames: np.ndarray):
-    """uint8 [N, T, H, W, 3] -> float [N, 3, T, H, W] in [-1, 1], as the pipeline's video processor gives."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
 
 
 class WorldEncoder:
@@ -73,7 +67,7 @@ class WorldEncoder:
         import torch
 
         with torch.no_grad():
-            return self.normalise(self.pipe.vae.encode(_pixels(frames)).latent_dist.mode())
+            return self.normalise(self.pipe.vae.encode(to_tensor(frames)).latent_dist.mode())
 
     def encode_samples(self, samples: list) -> list[dict]:
         """Per sample: target (reference latent + clip latents), conditioning with the reference, and the

@@ -62,10 +62,12 @@ class VaeTrainConfig:
 
 
 def to_tensor(frames: np.ndarray):
-    """uint8 [T, H, W, 3] -> float [1, 3, T, H, W] in [-1, 1]."""
+    """uint8 [T, H, W, 3] (or a batch [N, T, H, W, 3]) -> float [N, 3, T, H, W] in [-1, 1], as the pipeline's
+    video processor gives."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+    batch = frames if frames.ndim == 5 else frames[None]
+    return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
 
 
 def training_batch(rng: np.random.Generator, config: VaeTrainConfig):
