@@ -31,3 +31,15 @@ def test_checkpointing_cuts_activation_memory_and_lora_counts_are_exact():
     assert saved.activations_gb < plain.activations_gb / 5
     assert saved.total_gb < 24 < plain.total_gb
     assert "trainable" in saved.summary() and saved.typical_seconds == pytest.approx(3 * saved.floor_seconds)
+
+
+def test_small_models_get_readable_numbers_not_zeros():
+    from engine.toy.model import TRANSFORMER_CONFIG
+
+    parameters = transformer_parameters(TRANSFORMER_CONFIG)
+    estimate = estimate_step(TRANSFORMER_CONFIG, 128, 224, 17, parameters, False, parameters=parameters,
+                             spatial_factor=4)
+    assert estimate.tokens == 6 * 8 * 14  # 5 latent frames + the reference, 4x VAE, 4x4 patches
+    text = estimate.summary()
+    assert "0.00 B" not in text and " 0 TFLOP" not in text
+    assert "M parameters" in text and "GFLOP" in text, text

@@ -44,10 +44,15 @@ def build_config(preset: str, max_steps, rank, learning_rate, sampler, gradient_
 def estimate_text(engine, config: TrainConfig) -> str:
     from engine.train.estimate import estimate_step, lora_parameters, transformer_parameters
 
-    model_config = engine.spec.transformer_config or dict(engine.load().transformer.config)
+    if engine.spec.transformer_config:  # a model described by its config alone: Wan's 8x VAE
+        model_config, spatial_factor = engine.spec.transformer_config, 8
+    else:
+        pipe = engine.load()
+        model_config, spatial_factor = dict(pipe.transformer.config), pipe.vae_scale_factor_spatial
     trainable = lora_parameters(model_config, config.target_pattern, config.rank)
     estimate = estimate_step(model_config, config.height, config.width, config.num_frames, trainable,
-                             config.gradient_checkpointing, parameters=transformer_parameters(model_config))
+                             config.gradient_checkpointing, parameters=transformer_parameters(model_config),
+                             spatial_factor=spatial_factor)
     samples = config.batch_size * config.gradient_accumulation
     return (f"**Before launch** ({engine.spec.name}, {config.width}x{config.height}x{config.num_frames}, "
             f"{samples} sample(s) per step): {estimate.summary()}.")
@@ -139,7 +144,8 @@ def build_train_tab(engine, links):
         checkpoint = train_runs.resolve_checkpoint(resume_value)
         run = TrainingRun.new(config, preset=values[0], checkpoint=checkpoint)
         pid = run.launch(data_dir, engine.spec.name, checkpoint)
-        state = {"run_dir": str(run.run_dir), "stop_file": str(run.stop_file)}
+        state = {"run_dir": str(run.run_dir), "stop_file": str(run.stop_file),
+                 "prompt": train_runs.training_prompt(data_dir), "dataset": dataset_value}
         yield f"Training in {run.run_dir.name} (process {pid})", None, None, "", [], state
         status = run.status()
         while status.running:
@@ -165,7 +171,11 @@ def build_train_tab(engine, links):
         values = train_runs.checkpoint_values(Path(state["run_dir"]))
         if not values:
             raise gr.Error("this run has no checkpoints or LoRA yet", print_exception=False)
-        return (CUSTOM, "lora", values, "lora_scale", STRENGTHS, NONE, "", gr.Tabs(selected="sweep"))
+        prompt = state.get("prompt", "")
+        if prompt:
+            gr.Info(f"Prompt: the training prompt of {state.get('dataset', 'the dataset')} (in 'Settings for every cell')")
+        overrides = f"prompt={prompt}" if prompt else ""
+        return (CUSTOM, "lora", values, "lora_scale", STRENGTHS, NONE, "", overrides, gr.Tabs(selected="sweep"))
 
     sample_button.click(on_sample, None, dataset, queue=False, api_name="train_sample_dataset")
     add_button.click(on_add, [dataset_name, uploads], dataset, queue=False, api_visibility="private")
@@ -186,7 +196,8 @@ def build_train_tab(engine, links):
         sweep = links["sweep"]
         (x_field, x_values), (y_field, y_values), (z_field, z_values) = (sweep["axes"][n] for n in ("x", "y", "z"))
         sweep_button.click(on_sweep, run_state, [sweep["preset"], x_field, x_values, y_field, y_values, z_field,
-                                                 z_values, links["tabs"]], queue=False, api_visibility="private")
+                                                 z_values, sweep["overrides"], links["tabs"]], queue=False,
+                           api_visibility="private")
 
     links.setdefault("after_build", []).append(connect_sweep)
     return {}

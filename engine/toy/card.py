@@ -60,6 +60,12 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         return ", ".join(fmt.format(v) for v in value) if isinstance(value, list) else fmt.format(value)
 
     lines = [
+        "---",
+        "library_name: diffusers",
+        "pipeline_tag: image-to-video",
+        "tags: [wan, vace, pose, toy, education]",
+        "---",
+        "",
         "# VACE Lab toy model",
         "",
         "A small WanVACE pipeline of the real diffusers classes (`AutoencoderKLWan`, `WanVACETransformer3DModel`,",
@@ -68,6 +74,11 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         "pose skeleton, takes the figure's colours from the reference image and the background from the prompt, at",
         "224x128, 17 frames, 16 fps. It knows nothing outside that world. Weights are float16 safetensors; the lab",
         "loads them as float32 on a CPU.",
+        "",
+        "One departure from Wan's layout: the VAE compresses 4x in space (Wan's compresses 8x), and the transformer",
+        "takes 4x4 patches of latents (Wan's 2x2), so it sees as many tokens as Wan's layout would. At 8x the",
+        "puppet's 2-4 pixel limbs and the pose video's 2-pixel bones vanished inside single latents: a first VAE",
+        "reconstructed pose videos as black frames, and a transformer trained on its latents ignored the control.",
         "",
         "## How it was made",
         "",

@@ -27,7 +27,7 @@ from engine.toy import world
 from engine.toy.model import HELDOUT_SEED_START
 
 FIGURE_DISTANCE = 60.0  # RGB distance from the true background above which a pixel counts as figure
-TOLERANCE_PX = 2  # the true silhouette is grown by this much: edges blur at 8x latent compression
+TOLERANCE_PX = 2  # the true silhouette is grown by this much: edges blur at 4x latent compression
 COLOUR_DISTANCE = 60.0  # RGB Euclidean distance (0-441) under which two colours count as the same
 PATCH = 1  # colours are read as the median of a (2 * PATCH + 1)^2 patch
 

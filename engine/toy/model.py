@@ -1,12 +1,12 @@
 """The toy WanVACE model: the real diffusers classes at a size a CPU trains and runs.
 
-    AutoencoderKLWan         encoder 16 / decoder 24 channels, residual resampling, z 16, 8x spatial and 4x
+    AutoencoderKLWan         encoder 16 / decoder 24 channels, residual resampling, z 16, 4x spatial and 4x
                              temporal compression
-    WanVACETransformer3DModel  6 blocks of 4 heads x 32, VACE hints into blocks 0, 2, 4
+    WanVACETransformer3DModel  6 blocks of 4 heads x 32, patches of 4x4 latents, VACE hints into blocks 0, 2, 4
     UMT5EncoderModel          2 small layers over a word-level vocabulary of the puppet world (frozen, random)
 
 The shipped weights live in assets/toy/ (safetensors, with a model card); `python -m experiments toy train`
-re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 5x16x28 -> 560 tokens.
+re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 5x32x56 -> 560 tokens.
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ HELDOUT_SEED_START = 1_000_000  # training never draws a seed at or above this; 
 
 # is_residual (Wan 2.2's variant: average-pool / duplicate shortcuts around each resampling) learns several
 # times faster from scratch than the plain layout: 23.5 dB against 17.8 dB after 100 steps on a fixed batch.
-VAE_CONFIG = dict(base_dim=16, decoder_base_dim=24, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
-                  temperal_downsample=[False, True, True], is_residual=True)
+#
+# 4x spatial compression, not Wan's 8x: the puppet's limbs are 2-4 pixels wide at 128x224 and the pose video's
+# bones 2 pixels, so at 8x both fell inside one latent and were lost. The first 8x VAE reconstructed pose videos
+# as black frames and the figure as a blur, and a transformer trained on its latents ignored the control.
+# Patches of 4x4 latents keep the transformer's token count where 8x with 2x2 patches had it.
+VAE_CONFIG = dict(base_dim=16, decoder_base_dim=24, z_dim=16, dim_mult=[1, 2, 2], num_res_blocks=1,
+                  temperal_downsample=[True, True], is_residual=True)
 TRANSFORMER_CONFIG = dict(
-    patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=32, in_channels=16, out_channels=16,
+    patch_size=(1, 4, 4), num_attention_heads=4, attention_head_dim=32, in_channels=16, out_channels=16,
     text_dim=TEXT_DIM, freq_dim=256, ffn_dim=512, num_layers=6, cross_attn_norm=True,
-    qk_norm="rms_norm_across_heads", rope_max_seq_len=64, vace_layers=[0, 2, 4], vace_in_channels=96,
+    qk_norm="rms_norm_across_heads", rope_max_seq_len=64, vace_layers=[0, 2, 4], vace_in_channels=48,  # 2 x 16 latent + 4x4 mask channels
 )
 TEXT_CONFIG = dict(d_model=TEXT_DIM, d_kv=16, d_ff=128, num_layers=2, num_heads=4, relative_attention_num_buckets=8)
 

@@ -89,20 +89,54 @@ class WorldEncoder:
         return encoded
 
 
-def encode_world(engine, seeds: list[int], on_progress=None) -> list:
-    """EncodedSample for each world seed (prompts through the engine's encoder, as generation does)."""
+def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None) -> list:
+    """EncodedSample for each world seed (prompts through the engine's encoder, as generation does).
+
+    With `cache` (a .safetensors path), samples already there are read back instead of encoded again, and the
+    file is written when encoding finishes: a resumed build skips minutes of encoding.
+    """
     from engine.train.data import EncodedSample
 
-    encoder = WorldEncoder(engine.load())
-    samples, started = [], time.perf_counter()
-    for start in range(0, len(seeds), ENCODE_BATCH):
-        batch = [world.make_sample(seed) for seed in seeds[start:start + ENCODE_BATCH]]
-        for sample, tensors in zip(batch, encoder.encode_samples(batch)):
-            samples.append(EncodedSample(name=f"world-{sample.seed}",
-                                         prompt_embeds=engine.prompt_embedding(sample.prompt).float(), **tensors))
-        if on_progress:
-            on_progress(len(samples), len(seeds), time.perf_counter() - started)
+    stored = _read_cache(cache)
+    missing = [seed for seed in seeds if f"{seed}.target" not in stored]
+    if missing:
+        encoder = WorldEncoder(engine.load())
+        started = time.perf_counter()
+        for start in range(0, len(missing), ENCODE_BATCH):
+            batch = [world.make_sample(seed) for seed in missing[start:start + ENCODE_BATCH]]
+            for sample, tensors in zip(batch, encoder.encode_samples(batch)):
+                # Rounded through half precision as the cache stores them, so a resumed build sees the same.
+                stored[f"{sample.seed}.target"] = tensors["target"].half().float()
+                stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
+                stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float()
+            if on_progress:
+                on_progress(min(start + ENCODE_BATCH, len(missing)), len(missing), time.perf_counter() - started)
+        _write_cache(cache, stored)
+    samples = []
+    for seed in seeds:
+        target, conditioning = stored[f"{seed}.target"], stored[f"{seed}.conditioning"]
+        samples.append(EncodedSample(name=f"world-{seed}", target=target, conditioning=conditioning,
+                                     target_without_reference=target[:, :, 1:],
+                                     conditioning_without_reference=conditioning[:, :, 1:],
+                                     prompt_embeds=stored[f"{seed}.prompt"]))
     return samples
+
+
+def _read_cache(cache) -> dict:
+    from safetensors.torch import load_file
+
+    if cache is None or not Path(cache).is_file():
+        return {}
+    return {name: value.float() for name, value in load_file(cache).items()}
+
+
+def _write_cache(cache, stored: dict):
+    from safetensors.torch import save_file
+
+    if cache is None:
+        return
+    # Half precision halves the file; the latents are normalised to unit scale, well inside its range.
+    save_file({name: value.half().contiguous() for name, value in stored.items()}, str(cache))
 
 
 def train_transformer(engine, samples: list, config, out_dir: str | Path, on_step=None, resume=None) -> Path:

@@ -36,18 +36,48 @@ class StepEstimate:
 
     def summary(self) -> str:
         return (f"{self.tokens:,} tokens; {self.trainable_parameters:,} trainable of "
-                f"{self.transformer_parameters / 1e9:.2f} B parameters; about {self.tflop_per_step:,.0f} TFLOP "
-                f"per sample-step; memory about {self.total_gb:.1f} GB (weights {self.weights_gb:.1f}, optimizer "
-                f"{self.optimizer_gb:.2f}, activations {self.activations_gb:.1f}); on a GPU at "
-                f"{PEAK_TFLOPS:.0f} TFLOP/s at least {self.floor_seconds:.2f} s per sample-step, typically "
-                f"{self.typical_seconds:.2f} s")
+                f"{readable_count(self.transformer_parameters)} parameters; about "
+                f"{readable_flop(self.tflop_per_step * 1e12)} per sample-step; memory about "
+                f"{readable_bytes(self.total_gb)} (weights {readable_bytes(self.weights_gb)}, optimizer "
+                f"{readable_bytes(self.optimizer_gb)}, activations {readable_bytes(self.activations_gb)}); on a GPU "
+                f"at {PEAK_TFLOPS:.0f} TFLOP/s at least {readable_seconds(self.floor_seconds)} per sample-step, "
+                f"typically {readable_seconds(self.typical_seconds)}")
 
 
-def count_tokens(config: dict, height: int, width: int, num_frames: int, with_reference: bool = True) -> int:
-    """Transformer tokens for a clip: latent frames (+1 for the reference) x latent patches."""
+# Small models (tiny, toy) are millions of parameters and GFLOP, not "0.00 B" and "0 TFLOP".
+def readable_count(value: float) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= size:
+            return f"{value / size:.2f} {unit}"
+    return f"{value:.0f}"
+
+
+def readable_flop(value: float) -> str:
+    for size, unit in ((1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP")):
+        if value >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value:,.0f} FLOP"
+
+
+def readable_bytes(gigabytes: float) -> str:
+    if gigabytes >= 1:
+        return f"{gigabytes:.1f} GB"
+    if gigabytes >= 1e-3:
+        return f"{gigabytes * 1e3:.1f} MB"
+    return f"{gigabytes * 1e6:.0f} KB"
+
+
+def readable_seconds(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds >= 0.01 else f"{seconds * 1e3:.2f} ms"
+
+
+def count_tokens(config: dict, height: int, width: int, num_frames: int, with_reference: bool = True,
+                 spatial_factor: int = 8) -> int:
+    """Transformer tokens for a clip: latent frames (+1 for the reference) x latent patches. spatial_factor is
+    the VAE's (8 for Wan's, 4 for the toy's)."""
     patch_t, patch_h, patch_w = config.get("patch_size", (1, 2, 2))
     latent_frames = (num_frames - 1) // 4 + 1 + (1 if with_reference else 0)
-    return (latent_frames // patch_t) * (height // 8 // patch_h) * (width // 8 // patch_w)
+    return (latent_frames // patch_t) * (height // spatial_factor // patch_h) * (width // spatial_factor // patch_w)
 
 
 def forward_flops(config: dict, tokens: int, parameters: int, text_tokens: int = 512) -> float:
@@ -69,9 +99,9 @@ def transformer_parameters(config: dict) -> int:
 
 def estimate_step(config: dict, height: int, width: int, num_frames: int, trainable_parameters: int,
                   gradient_checkpointing: bool, parameters: int | None = None, weight_bytes: int = 2,
-                  text_tokens: int = 512) -> StepEstimate:
+                  text_tokens: int = 512, spatial_factor: int = 8) -> StepEstimate:
     parameters = parameters or transformer_parameters(config)
-    tokens = count_tokens(config, height, width, num_frames)
+    tokens = count_tokens(config, height, width, num_frames, spatial_factor=spatial_factor)
     width_d = config["num_attention_heads"] * config["attention_head_dim"]
     blocks = config["num_layers"] + len(config.get("vace_layers", []))
     tflop = 3 * forward_flops(config, tokens, parameters, text_tokens) / 1e12

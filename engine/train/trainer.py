@@ -115,7 +115,8 @@ class Trainer:
         c = self.config
         model = self.accelerator.unwrap_model(self.transformer)
         return estimate_step(dict(model.config), c.height, c.width, c.num_frames, self.trainable_parameters,
-                             c.gradient_checkpointing, parameters=sum(p.numel() for p in model.parameters()))
+                             c.gradient_checkpointing, parameters=sum(p.numel() for p in model.parameters()),
+                             spatial_factor=self.pipe.vae_scale_factor_spatial)
 
     def check_data(self):
         """Find and validate every sample (no model needed): call it first to fail fast."""
