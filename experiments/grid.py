@@ -149,16 +149,27 @@ def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
 
 def contact_sheet(tiles: dict, rows: list[str], cols: list[str], legend: str = "", frames_per_cell: int = 4,
                   scale: float = 1.0) -> Image.Image:
-    """A still: each cell shows frames_per_cell evenly spaced frames side by side."""
-    strips = {}
-    for pos, tile in tiles.items():
+    """A still: one row per cell (labelled with its column and row values), frames_per_cell evenly spaced
+    frames across. One row per cell keeps a one-row sweep legible: side by side, its frames made a thin strip."""
+    length = max((len(t.frames) for t in tiles.values() if t.frames is not None), default=1)
+    picks = frame_picks(length, frames_per_cell)
+    labels, sheet_tiles = [], {}
+    for (row, col), tile in sorted(tiles.items()):
+        index = len(labels)
+        labels.append(" · ".join(text for text in (cols[col], rows[row]) if text))
         if tile.frames is None:
-            strips[pos] = tile
+            sheet_tiles[(index, 0)] = tile
             continue
         count = len(tile.frames)
-        picks = sorted({round(i * (count - 1) / max(1, frames_per_cell - 1)) for i in range(min(frames_per_cell, count))})
-        strips[pos] = Tile(frames=np.concatenate([tile.frames[i] for i in picks], axis=1)[None])
-    return Image.fromarray(compose_frames(strips, rows, cols, legend, scale)[0])
+        for column, pick in enumerate(frame_picks(count, frames_per_cell)):
+            sheet_tiles[(index, column)] = Tile(frames=tile.frames[pick][None])
+    headers = [f"frame {pick}" for pick in picks]
+    return Image.fromarray(compose_frames(sheet_tiles, labels, headers, legend, scale)[0])
+
+
+def frame_picks(count: int, wanted: int) -> list[int]:
+    """Up to `wanted` evenly spaced frame indices from 0 to count - 1, first and last included."""
+    return sorted({round(i * (count - 1) / max(1, wanted - 1)) for i in range(min(wanted, count))})
 
 
 def gif_durations(count: int, fps: float) -> list[int]:

@@ -80,6 +80,14 @@ def add_dataset(name: str, files: list[str] | None) -> Path:
 
 # ---- checkpoints -------------------------------------------------------------------------------------
 
+def training_prompt(data_dir: Path) -> str:
+    """The first clip's prompt: what a checkpoint sweep should ask for to show what the run learned."""
+    from engine.train.data import find_samples
+
+    prompts = [sample.prompt for sample in find_samples(data_dir) if sample.prompt]
+    return prompts[0] if prompts else ""
+
+
 def checkpoint_names() -> list[str]:
     """Checkpoints of earlier runs, newest first, relative to the runs folder (run/checkpoint-000010)."""
     folder = runs_dir()

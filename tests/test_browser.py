@@ -94,6 +94,8 @@ def test_train_a_few_steps_then_the_lora_appears_then_an_alpha_sweep(browser, ap
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-to-sweep").click()
     page.wait_for_selector("#sweep-run", state="visible")
+    # The sweep asks for what the run was trained on, not an empty prompt.
+    assert page.locator("#sweep-overrides textarea").input_value().startswith("prompt=")
     page.locator("#sweep-run").click()
     page.wait_for_selector("#sweep-grid img", timeout=LONG)
     screenshot(page, "train-alpha-sweep")

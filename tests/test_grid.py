@@ -62,13 +62,17 @@ def test_scale_shrinks_tiles():
     assert (layout.tile_h, layout.tile_w) == (16, 24)
 
 
-def test_contact_sheet_shows_k_frames_per_cell():
+def test_contact_sheet_gives_each_cell_a_row_of_k_frames():
     ramp = np.stack([np.full((32, 48, 3), 20 * i, np.uint8) for i in range(9)])
-    tiles = {(0, 0): grid.Tile(frames=ramp)}
-    sheet = np.asarray(grid.contact_sheet(tiles, [""], ["only"], frames_per_cell=3))
-    layout = grid.plan_layout({(0, 0): grid.Tile(frames=np.zeros((1, 32, 144, 3), np.uint8))}, [""], ["only"])
-    x, y = layout.tile_origin(0, 0)
-    assert [int(sheet[y + 5, x + 5 + 48 * k, 0]) for k in range(3)] == [0, 80, 160]  # frames 0, 4, 8
+    tiles = {(0, c): grid.Tile(frames=ramp) for c in range(3)}
+    sheet = np.asarray(grid.contact_sheet(tiles, [""], ["a", "b", "c"], frames_per_cell=3))
+    labels = ["a", "b", "c"]
+    one_frame = {(r, c): grid.Tile(frames=ramp[:1]) for r in range(3) for c in range(3)}
+    layout = grid.plan_layout(one_frame, labels, ["frame 0", "frame 4", "frame 8"])
+    assert sheet.shape[:2] == (layout.height, layout.width)  # three rows, not one strip of nine
+    for row in range(3):
+        values = [int(sheet[layout.tile_origin(row, k)[1] + 5, layout.tile_origin(row, k)[0] + 5, 0]) for k in range(3)]
+        assert values == [0, 80, 160]  # frames 0, 4, 8
 
 
 def test_gif_has_every_frame_and_loops(tmp_path):

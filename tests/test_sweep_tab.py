@@ -28,7 +28,8 @@ def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     names = [path.rsplit("/", 1)[-1] for path in files]
     assert any(n.startswith("sweep-seed-") and n.endswith(".gif") for n in names)
     assert {"cells.csv", "manifest.json"} <= set(names) and any(n.endswith(".zip") for n in names)
-    assert table["headers"][:3] == ["id", "seed", "status"]
+    assert table["headers"][:3] == ["cell", "Seed", "status"]  # short words: no header wraps letter by letter
+    assert "error" not in table["headers"]  # no cell failed: the empty column is left out
     assert plot and "motion" in str(plot) and metric["value"] == "motion"  # the menu shows the plotted metric
     assert "pose_adherence" not in [choice for choice, _ in metric["choices"]]  # only what was measured
     assert "Not measured, pose adherence: the control video has no keypoints.json" in note  # said where the plot is

@@ -10,7 +10,7 @@ import time
 import gradio as gr
 
 from ui.plots import METRICS, sweep_figures
-from engine.request import GenerationRequest
+from engine.request import GenerationRequest, field_info
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
@@ -68,9 +68,35 @@ def download_name(spec: SweepSpec) -> str:
     return f"sweep-{fields}-{time.strftime('%Y%m%d-%H%M')}"
 
 
+# cells.csv's columns as the table heads them: short words that wrap at spaces, not letter by letter.
+TABLE_HEADERS = {"id": "cell", "s_per_step": "s / step", "peak_memory_mb": "peak MB", "seconds": "seconds",
+                 "temporal_consistency": "consistency", "reference_similarity": "ref. similarity",
+                 "pose_adherence": "pose PCK", "toy_silhouette_precision": "on silhouette",
+                 "toy_colour_match": "colours match", "toy_background_distance": "bg distance", "toy_psnr": "PSNR dB"}
+
+
 def metrics_table(path) -> list[list]:
+    """cells.csv for the page: readable headers, numbers to 3 significant digits, no all-empty columns."""
     with open(path, newline="", encoding="utf-8") as handle:
-        return [row for row in csv.reader(handle)]
+        header, *rows = list(csv.reader(handle))
+    keep = [i for i, name in enumerate(header) if name in ("id", "status") or any(row[i] for row in rows)]
+    heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
+    return [heads] + [[_table_value(row[i]) for i in keep] for row in rows]
+
+
+def _field_header(name: str) -> str:
+    try:
+        return field_info(name).label
+    except ValueError:
+        return name.replace("_", " ")
+
+
+def _table_value(text: str) -> str:
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return f"{number:.3g}" if not number.is_integer() else str(int(number))
 
 
 # Why a metric has no values, said where its plot would be.
@@ -126,7 +152,7 @@ def build_sweep_tab(engine, links: dict):
                 prompt_set = gr.Dropdown(prompt_set_choices(), value=NONE, label="Prompt set", allow_custom_value=True,
                                          info="Saved in the Prompts tab; its names become prompt-axis values.")
             overrides = gr.Textbox(label="Settings for every cell", lines=2, placeholder="num_inference_steps=20\nseed=3",
-                                   info="One field=value per line (any Generate setting).")
+                                   info="One field=value per line (any Generate setting).", elem_id="sweep-overrides")
             with gr.Row():
                 reference = image_upload(label="Reference (empty: the sample)", type="filepath", sources=["upload"],
                                          height=160)
@@ -145,9 +171,15 @@ def build_sweep_tab(engine, links: dict):
             plan_text = gr.Markdown()
             progress_text = gr.Markdown(elem_id="sweep-progress")
             cells_gallery = gr.Gallery(label="Finished cells", columns=4, height=220)
-            grid_gif = gr.Image(label="Comparison grid", type="filepath", interactive=False, elem_id="sweep-grid")
-            sheet = gr.Image(label="Contact sheet (4 frames per cell)", type="filepath", interactive=False)
-            table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=True)
+            # Titles above the images, not Gradio's label badge: the badge covered the first column's header.
+            gr.Markdown("**Comparison grid** (plays all cells in step)")
+            grid_gif = gr.Image(label="Comparison grid", show_label=False, type="filepath", interactive=False,
+                                elem_id="sweep-grid")
+            gr.Markdown("**Contact sheet**: one row per cell, 4 frames across")
+            sheet = gr.Image(label="Contact sheet", show_label=False, type="filepath", interactive=False,
+                             elem_id="sweep-sheet")
+            table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=True,
+                                 elem_id="sweep-table")
             with gr.Row():
                 metric = gr.Dropdown(list(METRICS), value="motion", label="Plot",
                                      info="Metric against the X value, one line per Y; seeds give the error bars.")
@@ -258,4 +290,4 @@ def build_sweep_tab(engine, links: dict):
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
     take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
                       [reference, control], queue=False, api_visibility="private")
-    return {"reference": reference, "control": control, "preset": preset, "axes": axis_widgets}
+    return {"reference": reference, "control": control, "preset": preset, "axes": axis_widgets, "overrides": overrides}
