@@ -180,6 +180,12 @@ class Engine:
         return {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),
                 "prompt": SAMPLE_PROMPT}
 
+    def sample_lora(self) -> Path | None:
+        """The LoRA the blog's presets fall back on when none is chosen: the toy's blog-in-a-box LoRA."""
+        from engine.paths import TOY_BLOG_LORA
+
+        return TOY_BLOG_LORA if self.spec.is_toy and TOY_BLOG_LORA.is_file() else None
+
     def default_request(self, **fields) -> GenerationRequest:
         """A request with this model's defaults (size, frames, steps) under the given fields."""
         return GenerationRequest(**{**self.spec.defaults, **fields})

@@ -363,6 +363,7 @@ def sweep_spec_from_args(args):
 
 def run_sweep(args) -> int:
     from experiments.runner import SweepRunner
+    from experiments.sweep_spec import lora_or_fallback
 
     process_index, num_processes, state, device = 0, 1, None, None
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under accelerate launch: split the cells
@@ -379,7 +380,10 @@ def run_sweep(args) -> int:
         # there first, and let the other processes load the finished copy.
         with state.main_process_first():
             engine.model_source()
-    runner = SweepRunner(engine, spec, args.out, lora=args.lora, process_index=process_index,
+    spec, lora, note = lora_or_fallback(spec, args.lora, engine.sample_lora())
+    if note:
+        logger.info("%s", note)
+    runner = SweepRunner(engine, spec, args.out, lora=lora, process_index=process_index,
                          num_processes=num_processes)
     main_process = process_index == 0
     if main_process:

@@ -126,6 +126,26 @@ class SweepSpec:
             count *= len(axis.values)
         return count
 
+    @property
+    def needs_lora(self) -> bool:
+        """Whether the spec says $lora anywhere (the base or an axis value)."""
+        return self.base.get("lora") == LORA_PLACEHOLDER or any(
+            LORA_PLACEHOLDER in axis.values for axis in self.axes().values() if axis.field == "lora")
+
+    def pretrained_half(self) -> "SweepSpec | None":
+        """The spec without its $lora values (the blog's 'pretrained' row alone), or None where nothing is left
+        (the LoRA is in the base, or it is the axis's only value)."""
+        if self.base.get("lora") == LORA_PLACEHOLDER:
+            return None
+        axes = {}
+        for name, axis in self.axes().items():
+            if axis.field == "lora" and LORA_PLACEHOLDER in axis.values:
+                kept = [value for value in axis.values if value != LORA_PLACEHOLDER]
+                if not kept:
+                    return None
+                axes[name] = {"field": "lora", "values": kept}
+        return self.with_changes(axes=axes)
+
     def with_changes(self, axes: dict | None = None, base: dict | None = None, **changes) -> "SweepSpec":
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fields.update(changes, base={**self.base, **(base or {})})
@@ -193,7 +213,8 @@ def _shown_value(value, lora: str | None):
 def _resolve_lora_field(fields: dict, lora: str | None) -> dict:
     if fields.get("lora") == LORA_PLACEHOLDER:
         if not lora:
-            raise ValueError("this sweep uses a LoRA: choose one (the LoRA list, or --lora FILE on the command line)")
+            raise ValueError("this sweep uses a LoRA: choose one (the LoRA list, or --lora FILE on the command line); "
+                             "the Train tab's sample trains one in minutes")
         fields = {**fields, "lora": lora}
     return fields
 
@@ -215,3 +236,17 @@ def _switch_cost_order(cell: Cell):
     # Most expensive switch first: loading a LoRA, then resizing (new conditioning encode), then inputs.
     return (r.lora or "", r.height, r.width, r.num_frames, r.control_video, r.reference or "", cell.id)
 
+
+
+def lora_or_fallback(spec: SweepSpec, lora: str | None, shipped_lora: Path | None = None) -> tuple[SweepSpec, str | None, str]:
+    """What to run when a spec needs $lora: the chosen LoRA; else the shipped one (the toy's blog-in-a-box
+    LoRA); else the pretrained half. Returns (spec, lora, a note saying which, empty when nothing changed)."""
+    if not spec.needs_lora or lora:
+        return spec, lora, ""
+    if shipped_lora is not None and Path(shipped_lora).is_file():
+        return spec, str(shipped_lora), f"No LoRA chosen: using the toy's blog-in-a-box LoRA ({Path(shipped_lora).name})."
+    half = spec.pretrained_half()
+    if half is None:
+        return spec, None, ""  # expand() refuses with the one-line reason
+    return half, None, ("No LoRA chosen: running the pretrained half only. Choose a LoRA for the other row "
+                        "(the Train tab's sample trains one in minutes).")

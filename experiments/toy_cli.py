@@ -4,6 +4,7 @@
     toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
     toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--ship]   re-creates the shipped weights
     toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
+    toy blog [--out DIR] [--clips N] [--steps N] [--json PATH]   the blog's LoRA experiment in a box
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ def add_toy_commands(commands):
     evaluate.add_argument("--quick", action="store_true", help="3 clips and shorter checks")
     evaluate.add_argument("--seeds", type=int, default=None, help="how many held-out clips")
     evaluate.set_defaults(func=run_toy_eval)
+
+    blog = sub.add_parser("blog", help="the blog's LoRA experiment on a narrow toy dataset: drift by strength")
+    blog.add_argument("--model", default="toy", help="the model the LoRAs are trained on (default: the toy)")
+    blog.add_argument("--out", default="workspace/toy-blog", help="folder for the dataset and the two LoRAs")
+    blog.add_argument("--clips", type=int, default=24, help="clips in the narrow dataset")
+    blog.add_argument("--steps", type=int, default=150, help="training steps per LoRA")
+    blog.add_argument("--eval-clips", type=int, default=3, help="held-out clips in another costume per strength")
+    blog.add_argument("--json", help="also write the result here")
+    blog.set_defaults(func=run_toy_blog)
 
 
 def _check_frames(frames: int):
@@ -111,4 +121,24 @@ def run_toy_eval(args) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+def run_toy_blog(args) -> int:
+    from engine.engine import Engine
+    from engine.toy.blog import run_blog_in_a_box
+
+    for name in ("clips", "steps", "eval_clips"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    result = run_blog_in_a_box(Engine.from_name(args.model), args.out, clips=args.clips, steps=args.steps,
+                               eval_clips=args.eval_clips)
+    print("drift toward the training costume (share of limb-frames), by LoRA strength "
+          + " / ".join(f"{s:g}" for s in result.strengths))
+    for name, values in result.drift.items():
+        print(f"  {name}: " + " / ".join(f"{v:.2f}" for v in values) + f"   LoRA: {result.loras[name]}")
+    print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
     return 0

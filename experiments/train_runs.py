@@ -25,6 +25,8 @@ from engine.train.trainer import LORA_FILE, list_checkpoints, read_loss_csv
 from experiments.flags import EXIT_CANCELLED
 
 SAMPLE_DATASET = "sample"
+TOY_SAMPLE_DATASET = "toy-narrow"
+TOY_SAMPLE_CLIPS = 24
 SAMPLE_PROMPT = "An elderly woman in a dark naval uniform and white cap, in front of a flag, looking at the camera."
 FRESH = ""  # "start a new run" instead of resuming a checkpoint
 LOG_FILE = "train.log"
@@ -59,6 +61,17 @@ def make_sample_dataset() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ASSETS_DIR / "person.mp4", folder / "person.mp4")
     (folder / "metadata.csv").write_text(f"video,prompt\nperson.mp4,\"{SAMPLE_PROMPT}\"\n")
+    return folder
+
+
+def make_toy_sample_dataset(clips: int = TOY_SAMPLE_CLIPS) -> Path:
+    """The blog in a box's narrow dataset: toy clips in one costume on one background (engine/toy/dataset.py).
+    A LoRA trained on it pulls another costume's reference toward that look, as the blog's AIST++ LoRA did."""
+    from engine.toy.dataset import write_dataset
+
+    folder = datasets_dir() / TOY_SAMPLE_DATASET
+    if not (folder / "metadata.csv").is_file():
+        write_dataset(folder, clips, narrow=True)
     return folder
 
 

@@ -111,7 +111,7 @@ def test_sweep_command_writes_the_contracts_outputs(tmp_path, capsys):
 
 
 def test_sweep_command_errors(tmp_path, capsys):
-    assert main(["sweep", "blog-guidance", "--out", str(tmp_path), "--model", "tiny"]) == 2
+    assert main(["sweep", "blog-lora-strength", "--out", str(tmp_path), "--model", "tiny"]) == 2
     assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "cfg=3,5"]) == 2
     assert main(["sweep", "--out", str(tmp_path), "--model", "tiny", "--x", "seed=1-50", "--y", "guidance_scale=1-5"]) == 2
     err = capsys.readouterr().err

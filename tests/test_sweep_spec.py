@@ -85,3 +85,25 @@ def test_cell_key_changes_with_the_request():
     first, second = expand(spec, make_request)
     assert first.key != second.key
     assert expand(spec, make_request)[0].key == first.key
+
+
+def test_a_blog_preset_without_a_lora_runs_its_pretrained_half_and_says_so():
+    from experiments.sweep_spec import lora_or_fallback
+
+    spec = SweepSpec.from_preset("blog-guidance")
+    assert spec.needs_lora
+    half, lora, note = lora_or_fallback(spec, None)
+    assert lora is None and half.y.values == ["none"] and half.num_cells == 3
+    assert "pretrained half" in note
+
+
+def test_a_shipped_lora_fills_in_for_a_missing_one_and_a_chosen_one_wins(tmp_path):
+    from experiments.sweep_spec import lora_or_fallback
+
+    shipped = tmp_path / "blog.safetensors"
+    shipped.write_bytes(b"x")
+    spec = SweepSpec.from_preset("blog-lora-strength")
+    assert lora_or_fallback(spec, None, shipped)[1] == str(shipped)
+    assert lora_or_fallback(spec, "mine.safetensors", shipped) == (spec, "mine.safetensors", "")
+    same, lora, note = lora_or_fallback(spec, None)  # the LoRA is the whole sweep: nothing to fall back on
+    assert lora is None and note == "" and same.pretrained_half() is None

@@ -35,12 +35,17 @@ def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     assert "Not measured, pose adherence: the control video has no keypoints.json" in note  # said where the plot is
 
 
+def test_a_blog_preset_without_a_lora_plans_its_pretrained_half(client):
+    plan = client.predict(**sweep_inputs(preset="blog-guidance", x=("guidance_scale", "3,5"), y=("lora", "none, $lora")),
+                          api_name="/sweep_plan")
+    assert plan.startswith("**Plan:** 2 cells") and "running the pretrained half only" in plan
+
+
 def test_sweep_errors_are_one_line(client):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="this sweep uses a LoRA: choose one"):
-        client.predict(**sweep_inputs(preset="blog-guidance", x=("guidance_scale", "3,5"), y=("lora", "none, $lora")),
-                       api_name="/sweep_plan")
+        client.predict(**sweep_inputs(preset="blog-lora-strength", x=("lora_scale", "0.5, 1")), api_name="/sweep_plan")
     with pytest.raises(AppError, match="'x' is not a number or range"):
         client.predict(**sweep_inputs(x=("guidance_scale", "3,x")), api_name="/sweep_plan")
     with pytest.raises(AppError, match="more than max_cells"):

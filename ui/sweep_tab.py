@@ -14,7 +14,7 @@ from engine.request import GenerationRequest, field_info
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
-from experiments.sweep_spec import SweepSpec, preset_names
+from experiments.sweep_spec import SweepSpec, lora_or_fallback, preset_names
 from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
                        user_errors)
 
@@ -205,17 +205,20 @@ def build_sweep_tab(engine, links: dict):
 
     @user_errors
     def on_plan(lora_value, *values):
-        runner = SweepRunner(engine, spec_from(values), new_output_dir("sweep-plans"), lora=lora_value or None)
-        return "**Plan:** " + runner.plan(probe=True).summary()
+        spec, lora_value, note = lora_or_fallback(spec_from(values), lora_value or None, engine.sample_lora())
+        runner = SweepRunner(engine, spec, new_output_dir("sweep-plans"), lora=lora_value)
+        return "**Plan:** " + runner.plan(probe=True).summary() + (f"\n\n{note}" if note else "")
 
     @user_errors
     @gpu_job("sweep")
     def on_run(lora_value, scale, step, *values, progress=gr.Progress()):
         *values, cancel = values
         cancel["stop"] = False
-        spec = spec_from(values)
+        spec, lora_value, note = lora_or_fallback(spec_from(values), lora_value or None, engine.sample_lora())
+        if note:
+            gr.Info(note)
         run_dir = new_output_dir(SWEEP_RUNS)
-        runner = SweepRunner(engine, spec, run_dir, lora=lora_value or None)
+        runner = SweepRunner(engine, spec, run_dir, lora=lora_value)
         plan = runner.plan()
         state = {"text": "starting", "fraction": 0.0, "cells": [], "error": None, "outcome": None}
 

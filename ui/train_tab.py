@@ -70,7 +70,8 @@ def build_train_tab(engine, links):
             with gr.Row():
                 dataset = gr.Dropdown(train_runs.dataset_names(), value=None, label="Dataset", allow_custom_value=True,
                                       info="A folder in the workspace's datasets/: metadata.csv or plain clips")
-                sample_button = gr.Button("Use the sample clip")
+                sample_button = gr.Button("Use the sample: 24 toy clips in one costume (the blog in a box)"
+                                          if engine.spec.is_toy else "Use the sample clip", elem_id="train-sample")
             with gr.Accordion("Add a dataset", open=False):
                 uploads = gr.File(label="Clips (+ optional metadata.csv, or a .txt prompt per clip)",
                                   file_count="multiple", type="filepath")
@@ -123,8 +124,9 @@ def build_train_tab(engine, links):
 
     @user_errors
     def on_sample():
-        train_runs.make_sample_dataset()
-        return gr.Dropdown(choices=train_runs.dataset_names(), value=SAMPLE_DATASET)
+        # The toy model learns from toy clips: the blog's narrow dataset. Other models get the person clip.
+        folder = train_runs.make_toy_sample_dataset() if engine.spec.is_toy else train_runs.make_sample_dataset()
+        return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name)
 
     @user_errors
     def on_add(name, uploaded):
