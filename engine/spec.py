@@ -13,7 +13,8 @@ logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16")
 # Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU).
-DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale")
+DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale",
+                      "negative_prompt")
 
 
 @dataclass

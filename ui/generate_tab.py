@@ -9,7 +9,7 @@ import gradio as gr
 
 from engine.engine import GenerationCancelled
 from engine.prompts.variants import negative_prompts
-from engine.request import CONTROL_FITS, DEFAULT_NEGATIVE_PROMPT, GenerationRequest
+from engine.request import CONTROL_FITS, GenerationRequest
 from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
@@ -80,6 +80,9 @@ def build_generate_tab(engine, links: dict):
     cancel_flag = new_cancel_flag()
     sample_inputs = engine.sample_inputs()
     defaults = engine.default_request(control_video=sample_inputs["control_video"])
+    # The one-click sample goes first, where a first-time visitor sees it without scrolling; it is filled in
+    # below, once the inputs it fills exist.
+    sample_slot = gr.Column(elem_id="generate-sample")
     with gr.Row():
         with gr.Column():
             reference = image_upload(**described("reference", with_info=False), type="filepath", sources=["upload"], height=300)
@@ -95,9 +98,11 @@ def build_generate_tab(engine, links: dict):
                 lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
             with gr.Accordion("Negative prompt and advanced settings", open=False):
                 negatives = negative_prompts()
-                negative_preset = gr.Dropdown(list(negatives), value="wan-standard-en", label="Negative prompt preset",
+                shown_negative = next((name for name, text in negatives.items() if text == defaults.negative_prompt),
+                                      "wan-standard-en")
+                negative_preset = gr.Dropdown(list(negatives), value=shown_negative, label="Negative prompt preset",
                                               info="Wan's standard negative prompt as its authors ship it (zh) or in English.")
-                negative = gr.Textbox(value=DEFAULT_NEGATIVE_PROMPT, lines=3, **described("negative_prompt"))
+                negative = gr.Textbox(value=defaults.negative_prompt, lines=3, **described("negative_prompt"))
                 with gr.Row():
                     height = gr.Number(value=defaults.height, precision=0, **described("height"))
                     width = gr.Number(value=defaults.width, precision=0, **described("width"))
@@ -115,7 +120,7 @@ def build_generate_tab(engine, links: dict):
     with gr.Row():
         with gr.Column():
             with gr.Row():
-                placed_reference = gr.Image(label="Reference as placed (letterboxed on white)", height=220,
+                placed_reference = gr.Image(label="Reference as placed", height=220,
                                             interactive=False)
                 received = gr.Gallery(label="Control frames as sampled", columns=2, height=220, object_fit="contain")
             received_text = gr.Markdown()
@@ -171,11 +176,12 @@ def build_generate_tab(engine, links: dict):
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
 
-    sample = gr.Examples(
-        examples=[[sample_inputs["reference"], sample_inputs["control_video"], sample_inputs["prompt"]]],
-        inputs=[reference, control, prompt],
-        label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
-    )
+    with sample_slot:
+        sample = gr.Examples(
+            examples=[[sample_inputs["reference"], sample_inputs["control_video"], sample_inputs["prompt"]]],
+            inputs=[reference, control, prompt],
+            label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
+        )
     # One click on the sample fills the inputs, shows what the model receives and generates.
     sample.load_input_event.then(on_inspect, widgets, inspected, api_visibility="private",
                                  concurrency_id="inspect", concurrency_limit=4).success(

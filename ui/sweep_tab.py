@@ -79,7 +79,9 @@ def metrics_table(path) -> list[list]:
     """cells.csv for the page: readable headers, numbers to 3 significant digits, no all-empty columns."""
     with open(path, newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))
-    keep = [i for i, name in enumerate(header) if name in ("id", "status") or any(row[i] for row in rows)]
+    # The video column is a path inside the run folder: the gallery and the downloads show the videos.
+    keep = [i for i, name in enumerate(header)
+            if name in ("id", "status") or (name != "video" and any(row[i] for row in rows))]
     heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
     return [heads] + [[_table_value(row[i]) for i in keep] for row in rows]
 
@@ -173,12 +175,13 @@ def build_sweep_tab(engine, links: dict):
             cells_gallery = gr.Gallery(label="Finished cells", columns=4, height=220)
             # Titles above the images, not Gradio's label badge: the badge covered the first column's header.
             gr.Markdown("**Comparison grid** (plays all cells in step)")
+            # No buttons over the images either: they covered the last column's header. The files are below.
             grid_gif = gr.Image(label="Comparison grid", show_label=False, type="filepath", interactive=False,
-                                elem_id="sweep-grid")
+                                elem_id="sweep-grid", buttons=[])
             gr.Markdown("**Contact sheet**: one row per cell, 4 frames across")
             sheet = gr.Image(label="Contact sheet", show_label=False, type="filepath", interactive=False,
-                             elem_id="sweep-sheet")
-            table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=True,
+                             elem_id="sweep-sheet", buttons=[])
+            table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=False,
                                  elem_id="sweep-table")
             with gr.Row():
                 metric = gr.Dropdown(list(METRICS), value="motion", label="Plot",

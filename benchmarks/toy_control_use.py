@@ -1,0 +1,54 @@
+"""Does a toy transformer use its control? x0 error from noise with each clip's own conditioning against
+another clip's, at several noise levels, on encoded training clips.
+
+    python benchmarks/toy_control_use.py workspace/toy-train/transformer-run/checkpoint-003000/transformer [...]
+
+Reads the run's encoded cache (workspace/toy-train/encoded.safetensors) and its pipeline-init for the
+prompt encoder. Same error with either control: the control is ignored. The last column, each clip's error
+around its own mean, is what a model that knew only the clip's colours would reach.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+RUN = Path("workspace/toy-train")
+SIGMAS = (0.999, 0.8, 0.5)
+
+
+def main(folders: list[str], clips: int = 6):
+    import torch
+    from diffusers import WanVACETransformer3DModel
+
+    from engine.engine import Engine
+    from engine.toy.build import ToyRecipe, toy_spec
+    from engine.toy.training import encode_world, training_seeds
+
+    engine = Engine(toy_spec(str(RUN / "pipeline-init"), name="toy-train"), device="cpu")
+    seeds = training_seeds(ToyRecipe().clips, ToyRecipe().seed)[:clips]
+    samples = encode_world(engine, seeds, cache=RUN / "encoded.safetensors")
+    for folder in folders:
+        model = WanVACETransformer3DModel.from_pretrained(folder).eval()
+        for sigma in SIGMAS:
+            own, other, spread = [], [], []
+            generator = torch.Generator().manual_seed(0)
+            for index, sample in enumerate(samples):
+                noise = torch.randn(sample.target.shape, generator=generator)
+                noisy = (1 - sigma) * sample.target + sigma * noise
+                for errors, conditioning in ((own, sample.conditioning),
+                                             (other, samples[(index + 1) % len(samples)].conditioning)):
+                    with torch.no_grad():
+                        velocity = model(hidden_states=noisy, timestep=torch.tensor([sigma * 1000]),
+                                         encoder_hidden_states=sample.prompt_embeds,
+                                         control_hidden_states=conditioning, return_dict=False)[0]
+                    errors.append(float(((noisy - sigma * velocity - sample.target)[:, :, 1:] ** 2).mean()))
+                clip = sample.target[:, :, 1:]
+                spread.append(float(((clip - clip.mean(dim=(2, 3, 4), keepdim=True)) ** 2).mean()))
+            mean = lambda values: sum(values) / len(values)  # noqa: E731
+            print(f"{folder}  sigma {sigma}: own control {mean(own):.3f}, another clip's {mean(other):.3f}, "
+                  f"each clip's mean {mean(spread):.3f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
