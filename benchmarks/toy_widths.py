@@ -3,7 +3,7 @@
     python benchmarks/toy_widths.py [--reps 5]
 
 Why: at sigma near 1 the velocity is mostly the noise, so the tokens must be at least as wide as a patch
-(16 latent channels x 4 x 4 = 256 numbers) to carry it. The shipped config's tokens are 128 wide; this
+(16 latent channels x 4 x 4 = 256 numbers) to carry it. The second run's tokens were 128 wide; this
 measures what wider ones cost on this machine, on random inputs of the toy's shapes (224x128x17 plus the
 reference frame: 6 x 32 x 56 latents).
 """
@@ -14,10 +14,11 @@ import argparse
 import time
 
 CANDIDATES = {
-    "4 heads x 32, 6 layers, ffn 512 (now)": {},
-    "8 heads x 32, 6 layers, ffn 1024": dict(num_attention_heads=8, ffn_dim=1024),
-    "8 heads x 32, 4 layers (hints 0, 2), ffn 768": dict(num_attention_heads=8, num_layers=4, vace_layers=[0, 2],
-                                                         ffn_dim=768),
+    "4 heads x 32, 6 layers (hints 0, 2, 4), ffn 512 (the second run's)": dict(
+        num_attention_heads=4, num_layers=6, vace_layers=[0, 2, 4], ffn_dim=512),
+    "8 heads x 32, 6 layers (hints 0, 2, 4), ffn 1024": dict(num_layers=6, vace_layers=[0, 2, 4]),
+    "8 heads x 32, 4 layers (hints 0, 2), ffn 768": dict(ffn_dim=768),
+    "8 heads x 32, 4 layers (hints 0, 2), ffn 1024 (now)": {},
 }
 
 

@@ -32,7 +32,7 @@ def default_transformer_config():
 
     # Shifted noise levels (Wan's flow shift 3, as the toy samples with) spend three steps in four above
     # sigma 0.5, where only the control, the reference and the prompt say what the clip looks like.
-    return TrainConfig(target="full", learning_rate=5e-4, weight_decay=0.01, warmup_steps=100, max_steps=3500,
+    return TrainConfig(target="full", learning_rate=5e-4, weight_decay=0.01, warmup_steps=100, max_steps=3000,
                        batch_size=4, sampler="shifted", shift=3.0, reference_dropout=0.1, prompt_dropout=0.1, seed=0,
                        height=world.HEIGHT, width=world.WIDTH, num_frames=world.NUM_FRAMES, fps=world.FPS,
                        checkpoint_every=250, max_grad_norm=1.0)

@@ -2,7 +2,7 @@
 
     AutoencoderKLWan         encoder 16 / decoder 24 channels, residual resampling, z 16, 4x spatial and 4x
                              temporal compression
-    WanVACETransformer3DModel  6 blocks of 4 heads x 32, patches of 4x4 latents, VACE hints into blocks 0, 2, 4
+    WanVACETransformer3DModel  4 blocks of 8 heads x 32, patches of 4x4 latents, VACE hints into blocks 0, 2
     UMT5EncoderModel          2 small layers over a word-level vocabulary of the puppet world (frozen, random)
 
 The shipped weights live in assets/toy/ (safetensors, with a model card); `python -m experiments toy train`
@@ -29,10 +29,14 @@ HELDOUT_SEED_START = 1_000_000  # training never draws a seed at or above this; 
 # Patches of 4x4 latents keep the transformer's token count where 8x with 2x2 patches had it.
 VAE_CONFIG = dict(base_dim=16, decoder_base_dim=24, z_dim=16, dim_mult=[1, 2, 2], num_res_blocks=1,
                   temperal_downsample=[True, True], is_residual=True)
+# Tokens at least as wide as a patch (16 latent channels x 4 x 4 = 256): near sigma 1 the velocity the model
+# outputs is mostly the noise itself, and 128-wide tokens could not carry it (the second run's x0 error from
+# pure noise stayed at 1.23, above each clip's own spread of 0.58). 4 blocks keep a step near 1.3 s on 2 cores
+# (benchmarks/toy_widths.py).
 TRANSFORMER_CONFIG = dict(
-    patch_size=(1, 4, 4), num_attention_heads=4, attention_head_dim=32, in_channels=16, out_channels=16,
-    text_dim=TEXT_DIM, freq_dim=256, ffn_dim=512, num_layers=6, cross_attn_norm=True,
-    qk_norm="rms_norm_across_heads", rope_max_seq_len=64, vace_layers=[0, 2, 4], vace_in_channels=48,  # 2 x 16 latent + 4x4 mask channels
+    patch_size=(1, 4, 4), num_attention_heads=8, attention_head_dim=32, in_channels=16, out_channels=16,
+    text_dim=TEXT_DIM, freq_dim=256, ffn_dim=1024, num_layers=4, cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads", rope_max_seq_len=64, vace_layers=[0, 2], vace_in_channels=48,  # 2 x 16 latent + 4x4 mask channels
 )
 TEXT_CONFIG = dict(d_model=TEXT_DIM, d_kv=16, d_ff=128, num_layers=2, num_heads=4, relative_attention_num_buckets=8)
 
