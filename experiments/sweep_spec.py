@@ -237,7 +237,6 @@ def _switch_cost_order(cell: Cell):
     return (r.lora or "", r.height, r.width, r.num_frames, r.control_video, r.reference or "", cell.id)
 
 
-
 def lora_or_fallback(spec: SweepSpec, lora: str | None, shipped_lora: Path | None = None) -> tuple[SweepSpec, str | None, str]:
     """What to run when a spec needs $lora: the chosen LoRA; else the shipped one (the toy's blog-in-a-box
     LoRA); else the pretrained half. Returns (spec, lora, a note saying which, empty when nothing changed)."""

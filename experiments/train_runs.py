@@ -75,6 +75,14 @@ def make_toy_sample_dataset(clips: int = TOY_SAMPLE_CLIPS) -> Path:
     return folder
 
 
+def training_prompt(data_dir: Path) -> str:
+    """The first clip's prompt: what a checkpoint sweep should ask for to show what the run learned."""
+    from engine.train.data import find_samples
+
+    prompts = [sample.prompt for sample in find_samples(data_dir) if sample.prompt]
+    return prompts[0] if prompts else ""
+
+
 def add_dataset(name: str, files: list[str] | None) -> Path:
     """Copy uploaded clips (and an optional metadata.csv or prompt .txt files) into a new dataset folder."""
     if not files:
@@ -92,14 +100,6 @@ def add_dataset(name: str, files: list[str] | None) -> Path:
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------
-
-def training_prompt(data_dir: Path) -> str:
-    """The first clip's prompt: what a checkpoint sweep should ask for to show what the run learned."""
-    from engine.train.data import find_samples
-
-    prompts = [sample.prompt for sample in find_samples(data_dir) if sample.prompt]
-    return prompts[0] if prompts else ""
-
 
 def checkpoint_names() -> list[str]:
     """Checkpoints of earlier runs, newest first, relative to the runs folder (run/checkpoint-000010)."""

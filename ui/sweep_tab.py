@@ -206,9 +206,13 @@ def build_sweep_tab(engine, links: dict):
     def on_preset(name):
         return axis_widgets_for(name)
 
+    def spec_and_lora(values, lora_value):
+        """The spec and LoRA to run: a preset's missing $lora falls back (lora_or_fallback), with a note."""
+        return lora_or_fallback(spec_from(values), lora_value or None, engine.sample_lora())
+
     @user_errors
     def on_plan(lora_value, *values):
-        spec, lora_value, note = lora_or_fallback(spec_from(values), lora_value or None, engine.sample_lora())
+        spec, lora_value, note = spec_and_lora(values, lora_value)
         runner = SweepRunner(engine, spec, new_output_dir("sweep-plans"), lora=lora_value)
         return "**Plan:** " + runner.plan(probe=True).summary() + (f"\n\n{note}" if note else "")
 
@@ -217,7 +221,7 @@ def build_sweep_tab(engine, links: dict):
     def on_run(lora_value, scale, step, *values, progress=gr.Progress()):
         *values, cancel = values
         cancel["stop"] = False
-        spec, lora_value, note = lora_or_fallback(spec_from(values), lora_value or None, engine.sample_lora())
+        spec, lora_value, note = spec_and_lora(values, lora_value)
         if note:
             gr.Info(note)
         run_dir = new_output_dir(SWEEP_RUNS)

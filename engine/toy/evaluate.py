@@ -205,11 +205,23 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
     return report
 
 
-def other_look(look: world.Look) -> world.Look:
-    """The same figure in another costume: top, trousers and shoes swapped for unused colours."""
-    used = {look.top, look.bottom_colour, look.shoes, look.background}
+CLOTHING_PARTS = ("top", "bottom", "shoes")  # the parts a costume change recolours
+
+
+def other_look(look: world.Look, avoid: world.Look | None = None) -> world.Look:
+    """The same figure in another costume: top, trousers and shoes in colours that `avoid`'s clothes (by
+    default the figure's own) and the background do not use."""
+    avoid = avoid or look
+    used = {avoid.top, avoid.bottom_colour, avoid.shoes, look.background}
     spare = [c for c in world.CLOTHES if c not in used]
     return world.with_look(look, top=spare[0], bottom_colour=spare[1], shoes=spare[2])
+
+
+def clothes_colours(look: world.Look, clothes_from: world.Look) -> dict:
+    """`look`'s part colours with the clothes in `clothes_from`'s colours: what a figure that kept its
+    skin and hair but drifted to another costume would show."""
+    return {**look.part_colours(), **{part: colour for part, colour in clothes_from.part_colours().items()
+                                      if part in CLOTHING_PARTS}}
 
 
 def recolour_check(engine, samples: list, tmp: Path) -> dict:
@@ -218,9 +230,8 @@ def recolour_check(engine, samples: list, tmp: Path) -> dict:
         recoloured = world.recoloured(sample, other_look(sample.look))
         frames = generate(engine, recoloured, tmp / f"recolour-{sample.seed}")
         new_matches += part_colour_checks(frames, recoloured)
-        changed = ("top", "bottom", "shoes")
-        old = {**recoloured.look.part_colours(), **{p: c for p, c in sample.look.part_colours().items() if p in changed}}
-        old_matches += part_colour_checks(frames, recoloured, old, parts=changed)
+        old = clothes_colours(recoloured.look, sample.look)
+        old_matches += part_colour_checks(frames, recoloured, old, parts=CLOTHING_PARTS)
     return {"new_colour_match": float(np.mean(new_matches)), "old_colour_match": float(np.mean(old_matches))}
 
 
