@@ -1,25 +1,22 @@
-"""Finding, reading and checking LoRA files. Only safetensors are read: nothing is ever unpickled.
+"""Finding, loading and switching LoRA files. Only safetensors are read: nothing is ever unpickled.
 
-diffusers' Wan loader converts files whose keys start with `diffusion_model.` (original Wan /
-ComfyUI naming) and musubi-tuner files. DiffSynth-Studio saves the original Wan names without that
-prefix (`blocks.0.self_attn.q.lora_A.weight`), so we add the prefix and let diffusers convert them.
+Files from other tools (DiffSynth-Studio, ComfyUI / Kohya, musubi-tuner, original Wan names) are renamed to
+diffusers' names in engine/lora_formats.py, checked against the model, then loaded by diffusers.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
-from engine.paths import lora_dirs
+from engine.lora_formats import LoraFile, check_lora_fits, read_lora_file
 from engine.lru import LRU
+from engine.paths import lora_dirs
 from engine.records import sha256_file
 
 logger = logging.getLogger(__name__)
 
 MAX_LOADED_LORAS = 4
-# Original Wan module names, as DiffSynth-Studio writes them.
-_ORIGINAL_WAN_KEY = re.compile(r"^blocks\.\d+\.(self_attn|cross_attn|ffn)\.")
 
 
 def list_loras() -> list[Path]:
@@ -54,22 +51,14 @@ def resolve_lora(name_or_path: str) -> Path:
 
 
 def read_lora_state_dict(path: str | Path) -> dict:
-    """Tensors of a LoRA file, with DiffSynth-Studio key names prefixed so diffusers converts them."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    """Tensors of a LoRA file of any known format, with diffusers' names (see engine/lora_formats.py)."""
+    return read_lora_file(path).state_dict()
 
-    path = Path(path)
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{path.name}: not a readable safetensors file ({err})") from None
-    if not state:
-        raise ValueError(f"{path.name}: the file holds no tensors")
-    if not any("lora" in key for key in state):
-        raise ValueError(f"{path.name}: no LoRA weights in this file (no key contains 'lora')")
-    if all(_ORIGINAL_WAN_KEY.match(key) for key in state if "lora" in key):
-        state = {f"diffusion_model.{key}": value for key, value in state.items()}
-    return state
+
+def read_fitting_lora(path: Path, transformer, model_name: str) -> LoraFile:
+    lora = read_lora_file(path)
+    check_lora_fits(lora, transformer, model_name)
+    return lora
 
 
 class LoraAdapters:
@@ -121,7 +110,7 @@ class LoraAdapters:
         path = resolve_lora(lora)
         sha = sha256_file(path)
         if sha != self._slot_sha:
-            state = read_lora_state_dict(path)
+            state = read_fitting_lora(path, pipe.transformer, self.model_name).state_dict()
             try:
                 pipe.load_lora_weights(state, adapter_name=self.HOTSWAP_SLOT, hotswap=self._slot_sha is not None)
             except (ValueError, KeyError, RuntimeError) as err:
@@ -134,7 +123,7 @@ class LoraAdapters:
 
     def _load(self, pipe, path: Path, sha: str):
         name = f"lora_{sha[:16]}"
-        state = read_lora_state_dict(path)
+        state = read_fitting_lora(path, pipe.transformer, self.model_name).state_dict()
         before = _lora_layer_count(pipe.transformer)
         try:
             pipe.load_lora_weights(state, adapter_name=name)

@@ -5,6 +5,7 @@
     python -m experiments pose VIDEO --out DIR [--backend dwpose|mediapipe] [--fps 16] [--frames 81] [--size WxH]
     python -m experiments train PRESET.yaml --data DIR --out DIR [--model M] [--set field=value]...
     python -m experiments toy sample|dataset|train|eval ...   (experiments/toy_cli.py)
+    python -m experiments lora inspect|export FILE ...        (experiments/lora_cli.py)
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.toy_cli import add_toy_commands
 
     add_toy_commands(commands)
+    from experiments.lora_cli import add_lora_commands
+
+    add_lora_commands(commands)
     return parser
 
 

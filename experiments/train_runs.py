@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from engine.paths import ASSETS_DIR, REPO_ROOT, outputs_dir, workspace, workspace_dir
+from engine.lora_formats import export_comfyui
 from engine.presets import safe_name
 from engine.train.config import TrainConfig
 from engine.train.trainer import LORA_FILE, list_checkpoints, read_loss_csv
@@ -232,8 +233,14 @@ class TrainingRun:
                  "config.yaml": f"config-{self.run_dir.name}.yaml", LOG_FILE: f"train-{self.run_dir.name}.log"}
         # Outside the runs folder, or the renamed copy would show up as one more LoRA in the lists.
         folder = outputs_dir("train-downloads") / self.run_dir.name
-        return [copy(self.run_dir / name, label, folder) for name, label in named.items()
-                if (self.run_dir / name).is_file()]
+        files = [copy(self.run_dir / name, label, folder) for name, label in named.items()
+                 if (self.run_dir / name).is_file()]
+        if (self.run_dir / LORA_FILE).is_file():  # for students who go on in ComfyUI or Wan2GP
+            comfyui = folder / f"lora-{self.run_dir.name}-comfyui.safetensors"
+            if not comfyui.exists():
+                export_comfyui(self.run_dir / LORA_FILE, comfyui)
+            files.insert(1, str(comfyui))
+        return files
 
 
 # Library chatter that says nothing about training (MediaPipe / TFLite / absl start-up lines).

@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 ASSETS = REPO / "assets"
 
-from tests.helpers import save_diffusers_lora, tiny_lora_layers, to_original_wan_names  # noqa: E402
+from tests.helpers import save_diffusers_lora, tiny_lora_layers  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,23 +61,37 @@ def tiny_request(tiny_engine, pose_mp4, reference_png):
 
 @pytest.fixture(scope="session")
 def lora_files(tmp_path_factory):
-    """One LoRA file per supported format, plus broken ones."""
+    """One LoRA file per supported format (all the same weights), a VACE-branch one, plus broken ones."""
     import torch
     from safetensors.torch import save_file
+
+    from tests.helpers import (VACE_BRANCH, to_comfyui_names, to_diffsynth_trainer_names, to_musubi_names,
+                               to_original_wan_names)
 
     folder = tmp_path_factory.mktemp("loras")
     layers = tiny_lora_layers()
     files = {"diffusers": save_diffusers_lora(folder / "diffusers", layers),
              "diffusers_b": save_diffusers_lora(folder / "diffusers_b", tiny_lora_layers(seed=1))}
-    save_file(to_original_wan_names(layers), folder / "diffsynth.safetensors")
-    save_file(to_original_wan_names(layers, "diffusion_model."), folder / "original.safetensors")
-    files["diffsynth"] = folder / "diffsynth.safetensors"
-    files["original"] = folder / "original.safetensors"
+
+    def save(name, state):
+        files[name] = folder / f"{name}.safetensors"
+        save_file(state, files[name])
+
+    save("diffsynth", to_original_wan_names(layers))
+    save("diffsynth_trainer", to_diffsynth_trainer_names(layers))
+    save("original", to_original_wan_names(layers, "diffusion_model."))
+    save("comfyui", to_comfyui_names(layers))
+    save("musubi", to_musubi_names(layers))
+    vace_layers = tiny_lora_layers(seed=2, target=VACE_BRANCH)
+    files["vace_diffusers"] = save_diffusers_lora(folder / "vace_diffusers", vace_layers)
+    save("vace_diffsynth_trainer", to_diffsynth_trainer_names(vace_layers))
+    save("vace_comfyui", to_comfyui_names(vace_layers))
+    save("mixed", {**to_original_wan_names(layers, "diffusion_model."), **to_musubi_names(vace_layers)})
     nan_layers = {k: (torch.full_like(v, float("nan")) if "lora_B" in k else v) for k, v in layers.items()}
     files["nan"] = save_diffusers_lora(folder / "nan", nan_layers)
-    save_file({"unet.down.0.lora_A.weight": torch.zeros(4, 8), "unet.down.0.lora_B.weight": torch.zeros(8, 4)},
-              folder / "other_model.safetensors")
-    files["other_model"] = folder / "other_model.safetensors"
+    save("other_model", {"unet.down.0.lora_A.weight": torch.zeros(4, 8), "unet.down.0.lora_B.weight": torch.zeros(8, 4)})
+    bigger = {k: torch.zeros(4, 48) if "lora_A" in k else torch.zeros(48, 4) for k in layers}
+    save("other_size", to_comfyui_names(bigger))
     torch.save(layers, folder / "pickled.pt")
     files["pickled"] = folder / "pickled.pt"
     return files

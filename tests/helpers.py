@@ -24,14 +24,18 @@ def numbered_frames(count, height=64, width=96):
 # ---- LoRA files in the formats people bring ----------------------------------------------------------
 
 
+# Written from the formats' published key layouts, independently of engine/lora_formats.py, so that a
+# naming mistake there cannot hide by being made twice.
 _ORIGINAL_NAMES = {"attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
                    "attn1.to_out.0": "self_attn.o", "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k",
                    "attn2.to_v": "cross_attn.v", "attn2.to_out.0": "cross_attn.o",
-                   "ffn.net.0.proj": "ffn.0", "ffn.net.2": "ffn.2"}
+                   "ffn.net.0.proj": "ffn.0", "ffn.net.2": "ffn.2", "proj_in": "before_proj", "proj_out": "after_proj"}
+MAIN_BLOCKS = r"blocks\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)|blocks\.\d+\.ffn\.net\.(0\.proj|2)"
+VACE_BRANCH = r"vace_blocks\.\d+\.((attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)|ffn\.net\.(0\.proj|2)|proj_in|proj_out)"
 
 
-def tiny_lora_layers(seed=0, rank=4):
-    """peft LoRA weights (random, not zero) for the tiny transformer's main blocks, diffusers names."""
+def tiny_lora_layers(seed=0, rank=4, target=MAIN_BLOCKS):
+    """peft LoRA weights (random, not zero) for the tiny transformer (main blocks by default), diffusers names."""
     import torch
     from peft import LoraConfig, get_peft_model_state_dict
 
@@ -39,8 +43,7 @@ def tiny_lora_layers(seed=0, rank=4):
 
     transformer = build_tiny_pipeline().transformer
     torch.manual_seed(seed)
-    transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
-                                       target_modules=r"blocks\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)|blocks\.\d+\.ffn\.net\.(0\.proj|2)"))
+    transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False, target_modules=target))
     return {k: v.detach().clone().contiguous() for k, v in get_peft_model_state_dict(transformer).items()}
 
 
@@ -58,6 +61,43 @@ def to_original_wan_names(layers, prefix=""):
         for new, old in _ORIGINAL_NAMES.items():
             key = key.replace(f".{new}.", f".{old}.")
         renamed[prefix + key] = value
+    return renamed
+
+
+def to_diffsynth_trainer_names(layers):
+    """As DiffSynth-Studio's trainer saves: original names, peft's adapter name ('default') left in each key."""
+    return {key.replace(".lora_A.", ".lora_A.default.").replace(".lora_B.", ".lora_B.default."): value
+            for key, value in to_original_wan_names(layers).items()}
+
+
+def to_comfyui_names(layers):
+    """ComfyUI / Kohya: lora_down / lora_up with an alpha per layer. alpha = rank / 2 with the up matrix doubled
+    means exactly the same weights, so a loader that ignores alpha gives a different video."""
+    import torch
+
+    renamed = {}
+    for key, value in to_original_wan_names(layers, "diffusion_model.").items():
+        if ".lora_A." in key:
+            renamed[key.replace(".lora_A.weight", ".lora_down.weight")] = value
+            renamed[key.replace(".lora_A.weight", ".alpha")] = torch.tensor(value.shape[0] / 2)
+        else:
+            renamed[key.replace(".lora_B.weight", ".lora_up.weight")] = value * 2
+    return renamed
+
+
+def to_musubi_names(layers):
+    """musubi-tuner: lora_unet_ + the original module name with dots as underscores, lora_down / lora_up + alpha."""
+    import torch
+
+    renamed = {}
+    for key, value in to_original_wan_names(layers).items():
+        module, _, part = key.partition(".lora_")
+        module = "lora_unet_" + module.replace(".", "_")
+        if part == "A.weight":
+            renamed[f"{module}.lora_down.weight"] = value
+            renamed[f"{module}.alpha"] = torch.tensor(float(value.shape[0]))
+        else:
+            renamed[f"{module}.lora_up.weight"] = value
     return renamed
 
 

@@ -114,7 +114,11 @@ def test_flow_shift_changes_the_schedule(tiny_engine, tiny_request):
     np.testing.assert_array_equal(tiny_engine.generate(tiny_request.replace(flow_shift=3.0)).frames, base.frames)
 
 
-@pytest.mark.parametrize("fmt", ["diffusers", "diffsynth", "original"])
+LORA_FORMATS = ["diffusers", "diffsynth", "diffsynth_trainer", "original", "comfyui", "musubi",
+                "vace_diffusers", "vace_diffsynth_trainer", "vace_comfyui"]
+
+
+@pytest.mark.parametrize("fmt", LORA_FORMATS)
 def test_lora_formats_load_and_strength_zero_equals_base(tiny_engine, tiny_request, lora_files, fmt):
     base = tiny_engine.generate(tiny_request)
     with_lora = tiny_engine.generate(tiny_request.replace(lora=str(lora_files[fmt]), lora_scale=1.0))
@@ -126,10 +130,26 @@ def test_lora_formats_load_and_strength_zero_equals_base(tiny_engine, tiny_reque
 
 
 def test_all_lora_formats_give_the_same_weights(tiny_engine, tiny_request, lora_files):
-    outputs = [tiny_engine.generate(tiny_request.replace(lora=str(lora_files[f]), lora_scale=0.7)).frames
-               for f in ("diffusers", "diffsynth", "original")]
-    np.testing.assert_array_equal(outputs[0], outputs[1])
-    np.testing.assert_array_equal(outputs[0], outputs[2])
+    """The comfyui file has alpha = rank / 2 and doubled up matrices: the same only if alpha is applied."""
+    def frames(fmt):
+        return tiny_engine.generate(tiny_request.replace(lora=str(lora_files[fmt]), lora_scale=0.7)).frames
+
+    main = frames("diffusers")
+    for fmt in ("diffsynth", "diffsynth_trainer", "original", "comfyui", "musubi"):
+        np.testing.assert_allclose(frames(fmt), main, atol=1, err_msg=fmt)
+    vace = frames("vace_diffusers")
+    for fmt in ("vace_diffsynth_trainer", "vace_comfyui"):
+        np.testing.assert_allclose(frames(fmt), vace, atol=1, err_msg=fmt)
+
+
+def test_a_lora_exported_for_comfyui_reads_back_the_same(tiny_engine, tiny_request, lora_files, tmp_path):
+    from engine.lora_formats import export_comfyui
+
+    for fmt in ("diffusers", "vace_diffusers"):
+        exported = export_comfyui(lora_files[fmt], tmp_path / f"{fmt}_comfyui.safetensors")
+        ours, theirs = (tiny_engine.generate(tiny_request.replace(lora=str(path), lora_scale=1.0)).frames
+                        for path in (lora_files[fmt], exported))
+        np.testing.assert_allclose(theirs, ours, atol=1, err_msg=fmt)
 
 
 def test_changing_strength_does_not_reload(tiny_request, lora_files, monkeypatch):
@@ -145,8 +165,12 @@ def test_changing_strength_does_not_reload(tiny_request, lora_files, monkeypatch
 
 
 def test_bad_loras_get_one_line_reasons_and_the_engine_keeps_working(tiny_engine, tiny_request, lora_files):
-    with pytest.raises(ValueError, match="none of its keys match a layer of tiny"):
+    with pytest.raises(ValueError, match="none of its keys names a layer of Wan"):
         tiny_engine.generate(tiny_request.replace(lora=str(lora_files["other_model"])))
+    with pytest.raises(ValueError, match="ComfyUI / Kohya.*for another model size: layer blocks\\.\\d+\\.\\S+ is 48->48 in the file and 24->24 in tiny"):
+        tiny_engine.generate(tiny_request.replace(lora=str(lora_files["other_size"])))
+    with pytest.raises(ValueError, match="mixes LoRA formats"):
+        tiny_engine.generate(tiny_request.replace(lora=str(lora_files["mixed"])))
     with pytest.raises(ValueError, match="only .safetensors"):
         tiny_engine.generate(tiny_request.replace(lora=str(lora_files["pickled"])))
     assert tiny_engine.generate(tiny_request).num_frames == 9

@@ -22,11 +22,10 @@ def test_pickled_files_are_refused_without_being_opened(lora_files, monkeypatch)
         lora.resolve_lora(str(lora_files["pickled"]))
 
 
-def test_diffsynth_names_get_the_prefix_diffusers_converts(lora_files):
+def test_files_of_other_tools_are_read_with_diffusers_names(lora_files):
     keys = list(lora.read_lora_state_dict(lora_files["diffsynth"]))
-    assert keys and all(k.startswith("diffusion_model.blocks.") for k in keys)
-    diffusers_keys = list(lora.read_lora_state_dict(lora_files["diffusers"]))
-    assert all(k.startswith("transformer.") for k in diffusers_keys)
+    assert keys and all(k.startswith("transformer.blocks.") for k in keys)
+    assert set(keys) == set(lora.read_lora_state_dict(lora_files["diffusers"]))
 
 
 def test_unreadable_and_empty_files(tmp_path):

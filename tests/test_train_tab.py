@@ -43,8 +43,9 @@ def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client):
     status, plot, validation, log, files = client.predict(dataset="sample", **config_values(), api_name="/train")
     assert status.startswith("Done"), log
     names = sorted(Path(f).name for f in files)
-    assert [name.split("-")[0] for name in names] == ["config", "lora", "loss", "train"]
-    assert names[1].endswith("-self-attention.safetensors")  # lora-<run>.safetensors
+    assert [name.split("-")[0] for name in names] == ["config", "lora", "lora", "loss", "train"]
+    assert names[1].endswith("-self-attention-comfyui.safetensors")  # the same LoRA in ComfyUI naming
+    assert names[2].endswith("-self-attention.safetensors")  # lora-<run>.safetensors
     run_dir = next(runs_dir().glob("*-self-attention"))
     values = checkpoint_values(run_dir)
     from engine.lora import list_loras

@@ -116,7 +116,8 @@ def build_train_tab(engine, links):
             loss_plot = gr.Plot(label="Loss")
             validation = gr.Video(label="Latest validation video (fixed seed)", height=200, autoplay=True, loop=True)
             log = gr.Textbox(label="Log (newest lines)", lines=8, max_lines=8, interactive=False, autoscroll=True)
-            files = gr.File(label="LoRA, loss.csv, config.yaml, log", file_count="multiple")
+            files = gr.File(label="LoRA (diffusers, and ComfyUI / Wan2GP naming), loss.csv, config.yaml, log",
+                            file_count="multiple")
             sweep_button = gr.Button("Sweep checkpoints x LoRA strength", elem_id="train-to-sweep")
 
     config_inputs = [preset, max_steps, rank, learning_rate, sampler, gradient_accumulation, checkpoint_every,

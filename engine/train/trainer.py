@@ -402,7 +402,10 @@ class Trainer:
                 model.save_pretrained(folder / FULL_WEIGHTS)
             else:
                 layers = get_peft_model_state_dict(model)
-                WanVACEPipeline.save_lora_weights(str(folder), transformer_lora_layers=layers)
+                # The metadata keeps lora_alpha with the file: without it a reader must assume alpha == rank.
+                WanVACEPipeline.save_lora_weights(str(folder), transformer_lora_layers=layers,
+                                                  transformer_lora_adapter_metadata={"r": self.config.rank,
+                                                                                     "lora_alpha": self.config.lora_alpha})
             (folder / "config.yaml").write_text(yaml.safe_dump(asdict(self.config), sort_keys=False))
         self.accelerator.wait_for_everyone()
         return folder / (FULL_WEIGHTS if self.config.is_full else LORA_FILE)
