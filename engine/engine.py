@@ -22,11 +22,15 @@ from engine.conditioning import (Conditions, Inspection, build_conditions, condi
                                  preview_frames, preview_indices)
 from engine.lru import LRU
 from engine.lora import LoraAdapters
+from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
 from engine.spec import ModelSpec, resolve_model_name
 
 logger = logging.getLogger(__name__)
+
+# GenerationRequest.sampler -> the diffusers scheduler that runs it.
+SCHEDULER_CLASSES = {"unipc": "UniPCMultistepScheduler", "euler": "FlowMatchEulerDiscreteScheduler"}
 
 
 
@@ -186,9 +190,16 @@ class Engine:
 
         return TOY_BLOG_LORA if self.spec.is_toy and TOY_BLOG_LORA.is_file() else None
 
-    def default_request(self, **fields) -> GenerationRequest:
-        """A request with this model's defaults (size, frames, steps) under the given fields."""
-        return GenerationRequest(**{**self.spec.defaults, **fields})
+    @property
+    def profiles(self) -> dict:
+        """This model's sampling profiles by name, 'default' first (engine/profiles.py)."""
+        return model_profiles(self.spec)
+
+    def default_request(self, profile: str | None = None, **fields) -> GenerationRequest:
+        """A request with this model's defaults (size, frames, steps), then the profile's sampling settings,
+        then the given fields."""
+        changes = profile_changes(self.profiles, profile) if profile else {}
+        return GenerationRequest(**{**self.spec.defaults, **changes, **fields})
 
     def tokenizer(self):
         if self._tokenizer is None:
@@ -262,7 +273,7 @@ class Engine:
             prepared_at = time.perf_counter()
             prompt_embeds, negative_embeds, prompt_seconds, prompt_hit = self._encode_prompts(request)
             lora_sha = self._loras.activate(pipe, request.lora, request.lora_scale)
-            self._apply_flow_shift(pipe, request.flow_shift)
+            self._apply_scheduler(pipe, request)
             frames, stage_times = self._run_pipeline(pipe, request, conditions, prompt_embeds, negative_embeds,
                                                      on_step, should_stop)
             peak_mb, memory_kind = self._peak_memory_mb()
@@ -347,11 +358,15 @@ class Engine:
         self._prompt_cache.put(text, embeds)
         return embeds
 
-    def _apply_flow_shift(self, pipe, flow_shift: float):
-        config = pipe.scheduler.config
-        key = "flow_shift" if "flow_shift" in config else "shift"
-        if config.get(key) != flow_shift:
-            pipe.scheduler = type(pipe.scheduler).from_config(config, **{key: flow_shift})
+    def _apply_scheduler(self, pipe, request: GenerationRequest):
+        """The request's sampler at its flow shift, built from the model's own scheduler config."""
+        import diffusers
+
+        base = pipe.__dict__.setdefault("lab_scheduler_config", dict(pipe.scheduler.config))
+        cls = getattr(diffusers, SCHEDULER_CLASSES[request.sampler])
+        shift_key = "flow_shift" if request.sampler == "unipc" else "shift"
+        if type(pipe.scheduler) is not cls or pipe.scheduler.config.get(shift_key) != request.flow_shift:
+            pipe.scheduler = cls.from_config(base, **{shift_key: request.flow_shift})
 
     def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop):
         import torch
@@ -393,6 +408,7 @@ class Engine:
                 callback_on_step_end=step_end,
                 max_sequence_length=self.spec.max_sequence_length,
                 condition_key=conditions.key,
+                sigmas=request.sigmas,
             ).frames[0]
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()

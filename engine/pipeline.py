@@ -1,7 +1,8 @@
 """LabVACEPipeline: diffusers' WanVACEPipeline, plus a content-keyed cache of the VACE conditioning.
 
 The only changes: prepare_video_latents (the VAE encode of control video + reference) goes through a
-cache, and __call__ takes the key of that cache as an argument. A sweep over guidance or steps feeds the
+cache, and __call__ takes the key of that cache as an argument, and explicit sigmas (the stock call
+asks its scheduler for `num_inference_steps` evenly spaced ones; step-distilled LoRAs need given ones). A sweep over guidance or steps feeds the
 same control video every time, so the engine passes a content hash as `condition_key` and the encode runs
 once per distinct input. Everything else, including the denoising loop and the decode, is the stock pipeline.
 """
@@ -39,13 +40,20 @@ class ConditionStore:
 
 
 class LabVACEPipeline(WanVACEPipeline):
-    def __call__(self, *args, condition_key: str | None = None, **kwargs):
-        """The stock call; `condition_key` names the conditioning (None: encode without caching)."""
+    def __call__(self, *args, condition_key: str | None = None, sigmas: list[float] | None = None, **kwargs):
+        """The stock call; `condition_key` names the conditioning (None: encode without caching); `sigmas`
+        replace the scheduler's evenly spaced ones (diffusers' schedulers take them in set_timesteps)."""
         self._lab_condition_key = condition_key
+        scheduler = self.scheduler
+        if sigmas is not None:
+            stock = scheduler.set_timesteps
+            scheduler.set_timesteps = lambda num_inference_steps=None, device=None, **kw: stock(
+                device=device, sigmas=list(sigmas), **kw)
         try:
             return super().__call__(*args, **kwargs)
         finally:
             self._lab_condition_key = None
+            scheduler.__dict__.pop("set_timesteps", None)  # the class's own method again
 
     def prepare_video_latents(self, video, mask, reference_images=None, generator=None, device=None):
         compute = super().prepare_video_latents

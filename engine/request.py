@@ -22,6 +22,7 @@ DEFAULT_NEGATIVE_PROMPT = (
 )
 
 CONTROL_FITS = ("pad", "crop", "stretch")
+SAMPLERS = ("unipc", "euler")
 SIZE_MULTIPLE = 16  # VAE downsamples by 8 and the transformer patches 2x2
 
 
@@ -53,7 +54,7 @@ class FieldInfo:
     unit: str = ""
     """Printed after the value where it helps ("17 frames", "16 fps")."""
     kind: str = "number"
-    """number, text, file, lora, choice or scales (one float or one per VACE layer)."""
+    """number, text, file, lora, choice, scales (one float or one per VACE layer) or list (floats)."""
     axis: bool = False
     """Whether a sweep can vary it."""
     optional: bool = False
@@ -142,6 +143,13 @@ class GenerationRequest:
     fps: int = described(16, "FPS", "Frame rate of the control video as sampled and of the saved MP4.", unit="fps")
     control_fit: str = described("pad", "Control fit", "How the control video fills the frame: pad (black bars, "
                                  "keeps proportions), crop, or stretch.", kind="choice")
+    sampler: str = described(
+        "unipc", "Sampler", "unipc: diffusers' UniPC multistep, Wan's default. euler: flow-match Euler, what "
+        "step-distilled LoRAs (CausVid, lightx2v) are sampled with.", kind="choice", axis=True)
+    sigmas: list[float] | None = described(
+        None, "Sigmas", "Explicit noise levels, decreasing, at most 1 (a timestep / 1000), e.g. 1,0.75,0.5,0.25. "
+        "One per step (num_inference_steps must match); they go through flow shift like the sampler's own "
+        "(shift 1 keeps them as given). Empty: the sampler's own schedule.", short="Sigmas", kind="list", optional=True)
     step_cache: float | None = described(
         None, "Step cache", "Skip the main blocks on steps whose first block barely changed (a VACE-aware First "
         "Block Cache): a threshold such as 0.05-0.2; off when empty or 0. Faster, approximate.",
@@ -153,6 +161,7 @@ class GenerationRequest:
             self.reference = str(self.reference)
         self._check_files()
         self._check_numbers()
+        self._check_sampling()
         if self.control_fit not in CONTROL_FITS:
             raise ValueError(f"control_fit must be one of {', '.join(CONTROL_FITS)}, got {self.control_fit!r}")
         if not isinstance(self.prompt, str) or not isinstance(self.negative_prompt, str):
@@ -191,6 +200,25 @@ class GenerationRequest:
         if self.step_cache is not None and not 0 <= self.step_cache <= 1:
             raise ValueError(f"step_cache must be between 0 and 1 (or none), got {self.step_cache}")
 
+    def _check_sampling(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.sigmas is None:
+            return
+        sigmas = [float(s) for s in (self.sigmas if isinstance(self.sigmas, (list, tuple)) else [self.sigmas])]
+        shown = ", ".join(f"{s:g}" for s in sigmas)
+        if not sigmas or not all(math.isfinite(s) and 0 < s <= 1 for s in sigmas):
+            raise ValueError(f"sigmas must be numbers in (0, 1] (timesteps / 1000), got {shown or 'none'}")
+        if any(later >= earlier for earlier, later in zip(sigmas, sigmas[1:])):
+            raise ValueError(f"sigmas must decrease from high noise to low, got {shown}")
+        if self.step_cache:
+            raise ValueError("step_cache and explicit sigmas do not mix: a few-step schedule changes too much "
+                             "between steps for the cache to skip one safely; turn the step cache off")
+        if len(sigmas) != self.num_inference_steps:  # never silently: a sweep over steps would do nothing
+            raise ValueError(f"sigmas has {len(sigmas)} values but num_inference_steps is {self.num_inference_steps}; "
+                             f"set num_inference_steps={len(sigmas)} too, or clear sigmas")
+        self.sigmas = sigmas
+
     @property
     def uses_cfg(self) -> bool:
         """Whether the unconditional pass runs (diffusers skips it at guidance <= 1)."""
@@ -216,6 +244,8 @@ class GenerationRequest:
             return values[0] if len(values) == 1 else values
         if info.optional and text.lower() in ("none", "", "off"):
             return None
+        if info.kind == "list":
+            return [_parse_float(name, part) for part in text.replace("/", ",").split(",")]
         if info.type is int:
             try:
                 return int(text)

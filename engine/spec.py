@@ -54,6 +54,9 @@ class ModelSpec:
     """Request defaults for this model (size, frames, steps, flow shift)."""
     transformer_config: dict | None = None
     """The transformer's config, to build the architecture without weights (tests, benchmarks)."""
+    profiles: dict = field(default_factory=dict)
+    """Named sampling profiles (sampler, steps, sigmas, guidance, shift set together) for step-distilled
+    LoRAs; see engine/profiles.py. 'default' is always there: the settings above."""
 
     def __post_init__(self):
         for name in ("transformer_dtype", "vae_dtype", "text_encoder_dtype"):
@@ -63,6 +66,9 @@ class ModelSpec:
         unknown = sorted(set(self.defaults) - set(DEFAULTABLE_FIELDS))
         if unknown:
             raise ValueError(f"model preset defaults has unknown field(s) {unknown}; allowed: {list(DEFAULTABLE_FIELDS)}")
+        from engine.profiles import model_profiles
+
+        model_profiles(self)  # a bad profile fails when the preset loads, naming the field
         if self.max_sequence_length < 1:
             raise ValueError(f"max_sequence_length must be positive, got {self.max_sequence_length}")
         if self.cpu_offload and self.group_offload:

@@ -17,12 +17,15 @@ import re
 
 from engine.request import request_fields
 
-# Which request fields a sweep can vary, and how, come from the field table (engine/request.py). `tier` is
-# the one axis of the sweep's own: a named size (height, width, frames, steps) from the spec's tiers.
+# Which request fields a sweep can vary, and how, come from the field table (engine/request.py). Two axes are
+# the sweep's own: `tier`, a named size (height, width, frames, steps) from the spec's tiers, and `profile`,
+# a named sampling profile of the model.
 TIER = "tier"
+PROFILE = "profile"  # a sampling profile of the model (engine/profiles.py): sampler, steps, sigmas, CFG, shift
 NUMERIC_FIELDS = {name: info.type for name, info in request_fields().items()
                   if info.axis and info.kind in ("number", "scales")}
-TEXT_FIELDS = (*(name for name, info in request_fields().items() if info.axis and name not in NUMERIC_FIELDS), TIER)
+TEXT_FIELDS = (*(name for name, info in request_fields().items() if info.axis and name not in NUMERIC_FIELDS), TIER,
+               PROFILE)
 AXIS_FIELDS = (*NUMERIC_FIELDS, *TEXT_FIELDS)
 MAX_VALUES = 100
 
@@ -112,4 +115,6 @@ def value_label(field: str, value) -> str:
     """How one value reads in a grid header or legend: 'CFG 5', 'LoRA strength 0.7', 'Seed 3'."""
     if field == TIER:
         return str(value)
+    if field == PROFILE:
+        return f"Profile {value}"
     return request_fields()[field].header(value)

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True, help="folder for video.mp4 and manifest.json")
     add_model_arguments(gen)
     gen.add_argument("--lora", help="a .safetensors LoRA: path, or file name in loras/")
+    gen.add_argument("--profile", help="a sampling profile of the model (sampler, steps, sigmas, CFG, shift), "
+                     "e.g. causvid-4step for the CausVid LoRA; --set fields still win")
     gen.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                      help="any GenerationRequest field, e.g. --set guidance_scale=7.5 --set num_frames=49")
     gen.set_defaults(func=run_generate)
@@ -284,6 +286,8 @@ def make_engine(args, device: str | None = None):
 
 
 def run_generate(args) -> int:
+    from engine.profiles import suggest_profile
+
     fields = parse_overrides(args.overrides)
     fields.update(control_video=args.control, reference=args.reference, prompt=args.prompt)
     if args.negative_prompt is not None:
@@ -291,8 +295,12 @@ def run_generate(args) -> int:
     if args.lora:
         fields["lora"] = args.lora
     engine = make_engine(args)
-    request = engine.default_request(**fields)
+    request = engine.default_request(profile=args.profile, **fields)
     logger.info("%s", engine.banner().replace("**", ""))
+    suggested = suggest_profile(engine.profiles, request.lora) if request.lora and not args.profile else None
+    if suggested:
+        logger.info("this LoRA looks made for the %s profile: add --profile %s (%s)", suggested.name,
+                    suggested.name, suggested.note)
     for line in engine.inspect(request).summary_lines():
         logger.info("input: %s", line)
     last_report = [0.0]

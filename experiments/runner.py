@@ -83,7 +83,8 @@ class SweepRunner:
         self.spec = spec
         self.store = RunStore(out_dir)
         self.lora = lora
-        self.cells: list[Cell] = expand(spec, engine.default_request, lora, inputs=engine.sample_inputs())
+        self.cells: list[Cell] = expand(spec, engine.default_request, lora, inputs=engine.sample_inputs(),
+                                        profiles=engine.profiles)
         self.process_index, self.num_processes = process_index, num_processes
 
     @property
@@ -257,6 +258,8 @@ class SweepRunner:
         """What stayed fixed, so a grid read on its own says how it was made."""
         r = cells[0].request
         varied = {axis.field for axis in self.spec.axes().values()}
+        if "profile" in varied:  # each profile sets these per cell
+            varied |= {"num_inference_steps", "guidance_scale", "flow_shift", "sampler"}
         parts = [f"model {self.engine.spec.name}"]
         # The same words as the grid's headers (the field table): "CFG 5" in a header is "CFG 5" here.
         parts += [value_label(name, getattr(r, name)) for name in LEGEND_FIELDS if name not in varied]

@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.paths import ASSETS_DIR
 from engine.presets import find_preset, preset_names as names_of, read_mapping
 from engine.request import GenerationRequest
+from engine.profiles import profile_changes
 from experiments.axes import parse_axis_values, value_label
 
 AXIS_NAMES = ("x", "y", "z")
@@ -185,9 +186,11 @@ def preset_names() -> list[str]:
     return names_of("sweeps")
 
 
-def expand(spec: SweepSpec, make_request, lora: str | None = None, inputs: dict | None = None) -> list[Cell]:
+def expand(spec: SweepSpec, make_request, lora: str | None = None, inputs: dict | None = None,
+           profiles: dict | None = None) -> list[Cell]:
     """Every cell of the grid, cost-ordered. make_request(**fields) builds a request with model defaults;
-    `inputs` (control_video, reference) fill in what the spec does not say (default: the shipped sample)."""
+    `inputs` (control_video, reference) fill in what the spec does not say (default: the shipped sample);
+    `profiles` are the model's sampling profiles, which a 'profile' axis picks from."""
     axes = spec.axes()
     inputs = inputs or {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png")}
     base = {"control_video": inputs["control_video"], "reference": inputs["reference"], **spec.base}
@@ -199,7 +202,7 @@ def expand(spec: SweepSpec, make_request, lora: str | None = None, inputs: dict 
         values = {axes[name].field: axes[name].values[i] for name, i in position.items()}
         fields = dict(base)
         for field_name, value in values.items():
-            fields.update(_cell_fields(spec, field_name, value, lora))
+            fields.update(_cell_fields(spec, field_name, value, lora, profiles or {}))
         cell_id = "-".join(f"{name}{i:02d}" for name, i in position.items()) or "single"
         labels = {name: axes[name].label(_shown_value(axes[name].values[i], lora)) for name, i in position.items()}
         cells.append(Cell(cell_id, position, values, labels, make_request(**fields)))
@@ -219,7 +222,9 @@ def _resolve_lora_field(fields: dict, lora: str | None) -> dict:
     return fields
 
 
-def _cell_fields(spec: SweepSpec, field_name: str, value, lora: str | None) -> dict:
+def _cell_fields(spec: SweepSpec, field_name: str, value, lora: str | None, profiles: dict) -> dict:
+    if field_name == "profile":
+        return profile_changes(profiles, value)
     if field_name == "prompt":
         return {"prompt": spec.prompts[value]}
     if field_name == "tier":

@@ -44,6 +44,8 @@ def test_lora_hash_goes_into_the_manifest(pose_mp4, reference_png, tmp_path, lor
     (["--set", "guidance=5"], "unknown field 'guidance'"),
     (["--set", "seed"], "--set expects FIELD=VALUE"),
     (["--lora", "missing.safetensors"], "LoRA not found: missing.safetensors"),
+    (["--profile", "turbo"], "unknown profile 'turbo'; this model's profiles: default"),
+    (["--set", "sigmas=1,0.5,0.7"], "sigmas must decrease from high noise to low, got 1, 0.5, 0.7"),
 ])
 def test_bad_input_exits_2_with_one_line(pose_mp4, reference_png, tmp_path, capsys, extra, message):
     assert main(generate_args(pose_mp4, reference_png, tmp_path, *extra)) == 2

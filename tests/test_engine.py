@@ -244,3 +244,14 @@ def test_an_attention_backend_that_is_not_installed_is_a_one_line_error(pose_mp4
     engine = Engine.from_name("tiny", attention_backend="sage")
     with pytest.raises(RuntimeError, match="attention backend 'sage' is not available here"):
         engine.load()
+
+
+def test_euler_and_explicit_sigmas_change_the_video_and_unipc_comes_back(tiny_engine, tiny_request):
+    base = tiny_engine.generate(tiny_request).frames
+    euler = tiny_engine.generate(tiny_request.replace(sampler="euler")).frames
+    explicit = tiny_engine.generate(tiny_request.replace(sampler="euler", sigmas=[1.0, 0.6, 0.2], flow_shift=1.0))
+    assert not np.array_equal(euler, base) and not np.array_equal(explicit.frames, euler)
+    pipe = tiny_engine.load()
+    assert [round(float(s), 3) for s in pipe.scheduler.sigmas] == [1.0, 0.6, 0.2, 0.0]  # given, unshifted, then 0
+    assert "set_timesteps" not in pipe.scheduler.__dict__  # the override ends with the call
+    np.testing.assert_array_equal(tiny_engine.generate(tiny_request).frames, base)

@@ -57,6 +57,26 @@ def test_bad_numbers_are_named(files, changes, message):
         GenerationRequest(**files, **changes)
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"sampler": "ddim"}, "sampler must be one of unipc, euler, got 'ddim'"),
+    ({"sigmas": [1.0, 0.5, 0.75], "num_inference_steps": 3}, "sigmas must decrease from high noise to low, got 1, 0.5, 0.75"),
+    ({"sigmas": [1.5, 0.5], "num_inference_steps": 2}, r"sigmas must be numbers in \(0, 1\]"),
+    ({"sigmas": [1.0, 0.0], "num_inference_steps": 2}, r"sigmas must be numbers in \(0, 1\]"),
+    ({"sigmas": [1.0, 0.5]}, "sigmas has 2 values but num_inference_steps is 50; set num_inference_steps=2 too"),
+    ({"sigmas": [1.0, 0.5], "num_inference_steps": 2, "step_cache": 0.1}, "step_cache and explicit sigmas do not mix"),
+])
+def test_bad_sampling_settings_are_named(files, changes, message):
+    with pytest.raises(ValueError, match=message):
+        GenerationRequest(**files, **changes)
+
+
+def test_explicit_sigmas_are_kept_as_floats_with_their_step_count(files):
+    request = GenerationRequest(**files, sampler="euler", sigmas=[1, 0.75, 0.5, 0.25], num_inference_steps=4)
+    assert request.sigmas == [1.0, 0.75, 0.5, 0.25] and request.num_inference_steps == 4
+    assert GenerationRequest.parse_field("sigmas", "1, 0.75/0.5") == [1.0, 0.75, 0.5]
+    assert GenerationRequest.parse_field("sigmas", "none") is None
+
+
 def test_uses_cfg_only_above_guidance_one(files):
     assert GenerationRequest(**files, guidance_scale=5).uses_cfg
     assert not GenerationRequest(**files, guidance_scale=1).uses_cfg
@@ -89,7 +109,8 @@ SAMPLE_VALUES = {
     "num_inference_steps": ("20", 20), "seed": ("3", 3), "lora": ("my.safetensors", "my.safetensors"),
     "lora_scale": ("0.7", 0.7), "conditioning_scale": ("1.0,0.5", [1.0, 0.5]), "flow_shift": ("5", 5.0),
     "height": ("256", 256), "width": ("448", 448), "num_frames": ("33", 33), "fps": ("8", 8),
-    "control_fit": ("crop", "crop"), "step_cache": ("0.1", 0.1),
+    "control_fit": ("crop", "crop"), "step_cache": ("0.1", 0.1), "sampler": ("euler", "euler"),
+    "sigmas": ("1, 0.5", [1.0, 0.5]),
 }
 
 
@@ -124,7 +145,8 @@ def test_every_field_goes_through_set_sweep_axes_headers_and_the_manifest(files,
             assert name not in AXIS_FIELDS, name
     for name in ("control_video", "reference"):
         assert value_label(name, files[name]) == f"{infos[name].short} {files[name].rsplit('/', 1)[-1]}"
-    changes = {name: parsed for name, (_, parsed) in SAMPLE_VALUES.items() if name != "lora"}
+    # sigmas need a matching step count and no step cache: checked in their own test
+    changes = {name: parsed for name, (_, parsed) in SAMPLE_VALUES.items() if name not in ("lora", "sigmas")}
     request = GenerationRequest(**files, **changes)
     assert set(request.to_dict()) == set(infos)  # the manifest records every field
 

@@ -107,3 +107,22 @@ def test_a_shipped_lora_fills_in_for_a_missing_one_and_a_chosen_one_wins(tmp_pat
     assert lora_or_fallback(spec, "mine.safetensors", shipped) == (spec, "mine.safetensors", "")
     same, lora, note = lora_or_fallback(spec, None)  # the LoRA is the whole sweep: nothing to fall back on
     assert lora is None and note == "" and same.pretrained_half() is None
+
+
+def test_a_profile_axis_sets_each_cells_sampling_fields():
+    from engine.profiles import model_profiles
+    from engine.spec import ModelSpec
+
+    profiles = model_profiles(ModelSpec.from_preset("wan-vace-1.3b"))
+    spec = SweepSpec.from_dict({"name": "t", "x": {"field": "profile", "values": "default, causvid-4step"},
+                                "base": {"guidance_scale": 7.5, "step_cache": 0.1}})
+    default, causvid = sorted(expand(spec, make_request, profiles=profiles), key=lambda c: c.position["x"])
+    assert causvid.labels == {"x": "Profile causvid-4step"}
+    assert (causvid.request.sampler, causvid.request.sigmas, causvid.request.guidance_scale) == (
+        "euler", [1.0, 0.75, 0.5, 0.25], 1.0)
+    assert causvid.request.step_cache is None  # the profile turns the cache off rather than fight it
+    assert (default.request.sampler, default.request.num_inference_steps, default.request.guidance_scale) == (
+        "unipc", 50, 5.0)
+    with pytest.raises(ValueError, match="unknown profile 'turbo'"):
+        expand(SweepSpec.from_dict({"name": "t", "x": {"field": "profile", "values": "turbo"}}), make_request,
+               profiles=profiles)

@@ -9,7 +9,7 @@ import gradio as gr
 
 from engine.engine import GenerationCancelled
 from engine.prompts.variants import negative_prompts
-from engine.request import CONTROL_FITS, GenerationRequest
+from engine.request import CONTROL_FITS, SAMPLERS, GenerationRequest
 from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
@@ -20,12 +20,12 @@ logger = logging.getLogger(__name__)
 # The API's parameter names, in the order of the widgets: the request's own field names.
 WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "guidance_scale", "num_inference_steps",
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
-                 "conditioning_scale", "control_fit", "step_cache")
+                 "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
-                  step_cache=0) -> GenerationRequest:
+                  step_cache=0, sampler="unipc", sigmas="") -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
     control video nor a reference (an API call with no arguments) the engine's sample is used."""
     if not control and not reference:
@@ -51,7 +51,28 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         conditioning_scale=GenerationRequest.parse_field("conditioning_scale", str(conditioning_scale)),
         control_fit=control_fit,
         step_cache=float(step_cache) if step_cache else None,
+        sampler=sampler or "unipc",
+        sigmas=GenerationRequest.parse_field("sigmas", str(sigmas)) if str(sigmas or "").strip() else None,
     )
+
+
+def profile_widget_values(engine, name: str) -> tuple:
+    """What choosing a profile puts in the widgets: steps, guidance, shift, sampler, sigmas, step cache, note."""
+    profile = engine.profiles[name]
+    request = engine.default_request(profile=name, control_video=engine.sample_inputs()["control_video"])
+    sigmas = ", ".join(f"{s:g}" for s in request.sigmas) if request.sigmas else ""
+    return (request.num_inference_steps, request.guidance_scale, request.flow_shift, request.sampler, sigmas, 0,
+            profile.note)
+
+
+def profile_suggestion(engine, lora: str | None) -> str:
+    from engine.profiles import suggest_profile
+
+    suggested = suggest_profile(engine.profiles, lora if lora and lora != NONE else None)
+    if suggested is None:
+        return ""
+    return (f"This LoRA looks made for the **{suggested.name}** profile: choose it under *Sampling profile* "
+            f"({suggested.note})")
 
 
 def render_inspection(inspection) -> tuple:
@@ -96,6 +117,12 @@ def build_generate_tab(engine, links: dict):
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, **described("seed"))
                 lora = gr.Dropdown(choices=lora_choices(), value=NONE, elem_id="generate-lora", **described("lora"))
                 lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
+            with gr.Row():
+                profile = gr.Dropdown(list(engine.profiles), value="default", label="Sampling profile",
+                                      elem_id="generate-profile",
+                                      info="Sampler, steps, guidance and shift set together, e.g. for a "
+                                           "step-distilled LoRA. Every value stays editable below.")
+                profile_note = gr.Markdown(elem_id="generate-profile-note")
             with gr.Accordion("Negative prompt and advanced settings", open=False):
                 negatives = negative_prompts()
                 shown_negative = next((name for name, text in negatives.items() if text == defaults.negative_prompt),
@@ -113,6 +140,9 @@ def build_generate_tab(engine, links: dict):
                     conditioning_scale = gr.Textbox(value="1.0", **described("conditioning_scale"))
                     control_fit = gr.Radio(list(CONTROL_FITS), value=defaults.control_fit, **described("control_fit"))
                     step_cache = gr.Number(value=0, minimum=0, maximum=1, **described("step_cache"))
+                with gr.Row():
+                    sampler = gr.Radio(list(SAMPLERS), value=defaults.sampler, **described("sampler"))
+                    sigmas = gr.Textbox(value="", placeholder="empty: the sampler's own schedule", **described("sigmas"))
             with gr.Row():
                 inspect_button = gr.Button("Inspect inputs")
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")
@@ -130,7 +160,8 @@ def build_generate_tab(engine, links: dict):
             files = gr.File(label="Video and manifest", file_count="multiple")
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
-               height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache]
+               height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
+               sigmas]
 
     @user_errors
     def on_inspect(*values):
@@ -175,6 +206,11 @@ def build_generate_tab(engine, links: dict):
         on_generate, widgets + [cancel_flag], [video, timings, files], api_name="generate", concurrency_id="model")
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
+    profile.change(user_errors(lambda name: profile_widget_values(engine, name)), profile,
+                   [steps, guidance, flow_shift, sampler, sigmas, step_cache, profile_note], queue=False,
+                   api_visibility="private")
+    lora.change(lambda value: profile_suggestion(engine, value), lora, profile_note, queue=False,
+                api_visibility="private")
 
     with sample_slot:
         sample = gr.Examples(
