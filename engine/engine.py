@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import resource
 import threading
@@ -26,6 +27,7 @@ from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
 from engine.spec import ModelSpec, resolve_model_name
+from engine.windows import Window, add_context_noise, match_colors, plan_windows, window_control
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +37,12 @@ SCHEDULER_CLASSES = {"unipc": "UniPCMultistepScheduler", "euler": "FlowMatchEule
 
 
 class GenerationCancelled(RuntimeError):
-    """Raised when should_stop() returns True between denoising steps."""
+    """Raised when should_stop() returns True between denoising steps. A long video stopped after some
+    windows were finished keeps them: `saved_video` is where (when the call had an out_dir)."""
 
-    def __init__(self, step: int, total: int):
-        super().__init__(f"cancelled after {step} of {total} steps")
-        self.step, self.total = step, total
+    def __init__(self, step: int, total: int, detail: str = "", saved_video: str | None = None):
+        super().__init__(f"cancelled after {step} of {total} steps{detail}")
+        self.step, self.total, self.saved_video = step, total, saved_video
 
 
 SAMPLE_PROMPT = (
@@ -260,11 +263,26 @@ class Engine:
 
     # ---- generation --------------------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None) -> GenerationResult:
-        """Generate one video. on_step(step, total) reports progress; should_stop() cancels between steps.
+    @property
+    def native_window(self) -> int:
+        """Frames the model makes at a time: its preset's frame count (81 for Wan, 17 for the toy)."""
+        return int(self.spec.defaults.get("num_frames", 81))
+
+    def window_plan(self, request: GenerationRequest) -> list[Window]:
+        """The windows a request is made in (one, unless num_frames exceeds the window)."""
+        window = request.window_frames or self.native_window
+        if request.num_frames <= window:
+            return [Window(0, request.num_frames, 0, request.num_frames)]
+        return plan_windows(request.num_frames, window, request.window_overlap, request.window_discard)
+
+    def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None,
+                 on_window=None) -> GenerationResult:
+        """Generate one video. on_step(step, total) reports progress; should_stop() cancels between steps;
+        on_window(i, n) says which window of a long video is running.
 
         With out_dir, video.mp4 (at request.fps) and manifest.json are written there.
         """
+        plan = self.window_plan(request)  # a bad window setting fails before any model work
         with self._lock:
             pipe = self.load()  # not timed: loading happens once, not per request
             started = time.perf_counter()
@@ -274,8 +292,12 @@ class Engine:
             prompt_embeds, negative_embeds, prompt_seconds, prompt_hit = self._encode_prompts(request)
             lora_sha = self._loras.activate(pipe, request.lora, request.lora_scale)
             self._apply_scheduler(pipe, request)
-            frames, stage_times = self._run_pipeline(pipe, request, conditions, prompt_embeds, negative_embeds,
-                                                     on_step, should_stop)
+            if len(plan) == 1:
+                frames, stage_times = self._run_pipeline(pipe, request, conditions, prompt_embeds, negative_embeds,
+                                                         on_step, should_stop)
+            else:
+                frames, stage_times = self._run_windows(pipe, request, conditions, prompt_embeds, negative_embeds,
+                                                        plan, on_step, should_stop, on_window, out_dir)
             peak_mb, memory_kind = self._peak_memory_mb()
             result = GenerationResult(
                 frames=frames,
@@ -317,6 +339,7 @@ class Engine:
             if request.lora else None,
             "output": {"video": "video.mp4", "num_frames": result.num_frames, "fps": result.fps,
                        "height": result.size[0], "width": result.size[1]},
+            "windows": [dataclasses.asdict(w) for w in plan] if len(plan := self.window_plan(request)) > 1 else None,
             "timings_s": result.timings,
             "peak_memory_mb": result.peak_memory_mb,
             "memory_kind": result.memory_kind,
@@ -368,7 +391,57 @@ class Engine:
         if type(pipe.scheduler) is not cls or pipe.scheduler.config.get(shift_key) != request.flow_shift:
             pipe.scheduler = cls.from_config(base, **{shift_key: request.flow_shift})
 
-    def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop):
+    def _run_windows(self, pipe, request, conditions, prompt_embeds, negative_embeds, plan, on_step, should_stop,
+                     on_window, out_dir):
+        """A long video, window by window (engine/windows.py): each window continues the frames already made."""
+        made = np.zeros((request.num_frames, request.height, request.width, 3), np.uint8)
+        steps = request.num_inference_steps
+        totals: dict = {"windows": []}
+        for index, window in enumerate(plan):
+            if on_window is not None:
+                on_window(index + 1, len(plan))
+            control, mask = window_control(conditions.control_frames, made if index else None, window)
+            if index and request.window_noise:
+                control[: window.keep_from] = add_context_noise(control[: window.keep_from], request.window_noise,
+                                                                request.seed + index)
+            part = dataclasses.replace(conditions, control_frames=control,
+                                       key=f"{conditions.key}-window0" if index == 0 else None)
+            part_request = request.replace(num_frames=window.length, window_frames=None, seed=request.seed + index)
+            done = index * steps
+            try:
+                frames, times = self._run_pipeline(
+                    pipe, part_request, part, prompt_embeds, negative_embeds,
+                    None if on_step is None else (lambda step, _total, done=done: on_step(done + step, steps * len(plan))),
+                    should_stop, mask=None if index == 0 else mask)
+            except GenerationCancelled as stop:
+                raise self._keep_finished_windows(request, made, plan, index, stop, out_dir) from None
+            new = frames[window.keep_from: window.keep_to]
+            if index and request.window_color_match:
+                new = match_colors(new, frames[: window.keep_from], request.window_color_match)
+            made[window.start + window.keep_from: window.start + window.keep_to] = new
+            totals["windows"].append(times["pipeline_call"])
+            for name in ("condition_encode", "denoise", "decode", "pipeline_call"):
+                totals[name] = totals.get(name, 0.0) + times[name]
+        totals["s_per_step"] = totals["denoise"] / (steps * len(plan))
+        totals["step_cache_skipped"] = 0.0
+        return made, totals
+
+    def _keep_finished_windows(self, request, made, plan, index, stop, out_dir) -> GenerationCancelled:
+        """Stopping a long video keeps the windows already finished (as a shorter video in out_dir)."""
+        finished = plan[index - 1].start + plan[index - 1].keep_to if index else 0
+        detail = f" in window {index + 1} of {len(plan)}"
+        saved = None
+        if finished and out_dir is not None:
+            out_dir = Path(out_dir)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            saved = str(media.write_mp4(made[:finished], out_dir / "video.mp4", request.fps))
+            write_json({"partial": True, "finished_windows": index, "windows": len(plan), "frames": finished,
+                        "request": request.to_dict()}, out_dir / "manifest.json")
+            detail += f"; the {index} finished window(s) ({finished} frames) are saved in {saved}"
+        return GenerationCancelled(stop.step, stop.total, detail, saved)
+
+    def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop,
+                      mask=None):
         import torch
 
         from engine.step_cache import apply_step_cache, remove_step_cache
@@ -409,6 +482,8 @@ class Engine:
                 max_sequence_length=self.spec.max_sequence_length,
                 condition_key=conditions.key,
                 sigmas=request.sigmas,
+                mask=None if mask is None else [Image.new("RGB", (request.width, request.height), (255,) * 3 if m
+                                                          else (0, 0, 0)) for m in mask],
             ).frames[0]
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()

@@ -139,10 +139,27 @@ class GenerationRequest:
                                   short="Shift", axis=True)
     height: int = described(480, "Height", "Output height in pixels, a multiple of 16.", unit="px")
     width: int = described(832, "Width", "Output width in pixels, a multiple of 16.", unit="px")
-    num_frames: int = described(81, "Frames", "Frames to generate: 4n+1, e.g. 49 or 81.", unit="frames")
+    num_frames: int = described(81, "Frames", "Frames to generate: 4n+1, e.g. 49 or 81. Longer than the model's "
+                                "window (81 for Wan), the video is made in sliding windows.", unit="frames")
     fps: int = described(16, "FPS", "Frame rate of the control video as sampled and of the saved MP4.", unit="fps")
     control_fit: str = described("pad", "Control fit", "How the control video fills the frame: pad (black bars, "
                                  "keeps proportions), crop, or stretch.", kind="choice")
+    window_frames: int | None = described(
+        None, "Window", "Frames per window when the video is longer than one: 4n+1. Empty: the model's own "
+        "(81 for Wan, 17 for the toy).", short="Window", unit="frames", axis=True, optional=True)
+    window_overlap: int = described(
+        5, "Window overlap", "Frames each window takes from the end of the one before, kept as they are: 4n+1, "
+        "smaller than the window. More overlap: smoother seams, more windows.", short="Overlap", unit="frames",
+        axis=True)
+    window_noise: float = described(
+        0.0, "Overlap noise", "Noise on those kept frames (standard deviation, 0-1 of the pixel range), so a "
+        "window does not copy the blur of the one before; 0: off.", short="Overlap noise", axis=True)
+    window_color_match: float = described(
+        0.0, "Colour matching", "Moves each new window's colours (Lab mean and spread) toward the frames it "
+        "continues, against drift from window to window: 0 off, 1 full.", short="Colour match", axis=True)
+    window_discard: int = described(
+        0, "Discarded frames", "Frames dropped from the end of each window before the next one starts (a "
+        "window's last frames tend to be its weakest).", short="Discard", unit="frames", axis=True)
     sampler: str = described(
         "unipc", "Sampler", "unipc: diffusers' UniPC multistep, Wan's default. euler: flow-match Euler, what "
         "step-distilled LoRAs (CausVid, lightx2v) are sampled with.", kind="choice", axis=True)
@@ -162,6 +179,7 @@ class GenerationRequest:
         self._check_files()
         self._check_numbers()
         self._check_sampling()
+        self._check_windows()
         if self.control_fit not in CONTROL_FITS:
             raise ValueError(f"control_fit must be one of {', '.join(CONTROL_FITS)}, got {self.control_fit!r}")
         if not isinstance(self.prompt, str) or not isinstance(self.negative_prompt, str):
@@ -218,6 +236,25 @@ class GenerationRequest:
             raise ValueError(f"sigmas has {len(sigmas)} values but num_inference_steps is {self.num_inference_steps}; "
                              f"set num_inference_steps={len(sigmas)} too, or clear sigmas")
         self.sigmas = sigmas
+
+    def _check_windows(self):
+        from engine.windows import check_window_settings
+
+        for name in ("window_noise", "window_color_match"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.window_frames is not None:
+            if self.window_frames > self.num_frames:
+                raise ValueError(f"window_frames ({self.window_frames}) is longer than the video ({self.num_frames} "
+                                 "frames): it fits in one window; leave window_frames empty")
+            check_window_settings(self.num_frames, self.window_frames, self.window_overlap, self.window_discard)
+        elif self.window_overlap < 1 or self.window_overlap % 4 != 1 or self.window_discard < 0:
+            check_window_settings(self.num_frames, 10**6 + 1, self.window_overlap, self.window_discard)
+
+    def is_windowed(self, native_window: int) -> bool:
+        """Whether this video is made in several windows (the model makes native_window frames at a time)."""
+        return self.num_frames > (self.window_frames or native_window)
 
     @property
     def uses_cfg(self) -> bool:

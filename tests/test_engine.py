@@ -255,3 +255,38 @@ def test_euler_and_explicit_sigmas_change_the_video_and_unipc_comes_back(tiny_en
     assert [round(float(s), 3) for s in pipe.scheduler.sigmas] == [1.0, 0.6, 0.2, 0.0]  # given, unshifted, then 0
     assert "set_timesteps" not in pipe.scheduler.__dict__  # the override ends with the call
     np.testing.assert_array_equal(tiny_engine.generate(tiny_request).frames, base)
+
+
+def test_a_video_longer_than_its_window_comes_out_exactly_as_asked(tiny_engine, tiny_request, tmp_path):
+    """9-frame windows with overlap 5 make 17 frames in 3 windows; the first window is the 9-frame video."""
+    request = tiny_request.replace(num_frames=17, window_frames=9, num_inference_steps=2)
+    windows, steps = [], []
+    result = tiny_engine.generate(request, on_step=lambda s, t: steps.append((s, t)),
+                                  on_window=lambda i, n: windows.append((i, n)), out_dir=tmp_path)
+    assert result.frames.shape[0] == 17 and len(media.read_video(result.video_path).frames) == 17
+    assert windows == [(1, 3), (2, 3), (3, 3)] and steps[-1] == (6, 6) and len(result.timings["windows"]) == 3
+    one_window = tiny_engine.generate(request.replace(num_frames=9, window_frames=None))
+    np.testing.assert_array_equal(result.frames[:9], one_window.frames)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [w["start"] for w in manifest["windows"]] == [0, 4, 8]
+
+
+def test_stopping_a_long_video_keeps_its_finished_windows(tiny_engine, tiny_request, tmp_path):
+    from engine.engine import GenerationCancelled
+
+    request = tiny_request.replace(num_frames=17, window_frames=9, num_inference_steps=2)
+    window = [0]
+    with pytest.raises(GenerationCancelled, match="in window 3 of 3; the 2 finished window") as stopped:
+        tiny_engine.generate(request, should_stop=lambda: window[0] == 3, out_dir=tmp_path,
+                             on_window=lambda i, n: window.__setitem__(0, i))
+    assert len(media.read_video(stopped.value.saved_video).frames) == 13
+    assert json.loads((tmp_path / "manifest.json").read_text())["partial"] is True
+
+
+def test_bad_window_settings_fail_before_any_model_work(tiny_engine, tiny_request):
+    with pytest.raises(ValueError, match=r"window_overlap must be 4n\+1"):
+        tiny_engine.generate(tiny_request.replace(num_frames=33, window_overlap=4))
+    with pytest.raises(ValueError, match=r"window_frames \(33\) is longer than the video \(9 frames\)"):
+        tiny_engine.generate(tiny_request.replace(window_frames=33))
+    with pytest.raises(ValueError, match=r"window_overlap \(17\) must be smaller than the window \(17 frames\)"):
+        tiny_engine.generate(tiny_request.replace(num_frames=33, window_overlap=17))

@@ -110,7 +110,8 @@ SAMPLE_VALUES = {
     "lora_scale": ("0.7", 0.7), "conditioning_scale": ("1.0,0.5", [1.0, 0.5]), "flow_shift": ("5", 5.0),
     "height": ("256", 256), "width": ("448", 448), "num_frames": ("33", 33), "fps": ("8", 8),
     "control_fit": ("crop", "crop"), "step_cache": ("0.1", 0.1), "sampler": ("euler", "euler"),
-    "sigmas": ("1, 0.5", [1.0, 0.5]),
+    "sigmas": ("1, 0.5", [1.0, 0.5]), "window_frames": ("9", 9), "window_overlap": ("1", 1),
+    "window_noise": ("0.05", 0.05), "window_color_match": ("0.5", 0.5), "window_discard": ("1", 1),
 }
 
 

@@ -20,12 +20,14 @@ logger = logging.getLogger(__name__)
 # The API's parameter names, in the order of the widgets: the request's own field names.
 WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "guidance_scale", "num_inference_steps",
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
-                 "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas")
+                 "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
+                 "window_overlap", "window_noise", "window_color_match", "window_discard")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
-                  step_cache=0, sampler="unipc", sigmas="") -> GenerationRequest:
+                  step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
+                  window_color_match=0.0, window_discard=0) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
     control video nor a reference (an API call with no arguments) the engine's sample is used."""
     if not control and not reference:
@@ -53,6 +55,11 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         step_cache=float(step_cache) if step_cache else None,
         sampler=sampler or "unipc",
         sigmas=GenerationRequest.parse_field("sigmas", str(sigmas)) if str(sigmas or "").strip() else None,
+        window_frames=int(window_frames) if window_frames else None,
+        window_overlap=int(window_overlap),
+        window_noise=float(window_noise),
+        window_color_match=float(window_color_match),
+        window_discard=int(window_discard),
     )
 
 
@@ -141,6 +148,13 @@ def build_generate_tab(engine, links: dict):
                     control_fit = gr.Radio(list(CONTROL_FITS), value=defaults.control_fit, **described("control_fit"))
                     step_cache = gr.Number(value=0, minimum=0, maximum=1, **described("step_cache"))
                 with gr.Row():
+                    window_frames = gr.Number(value=None, precision=0, **described("window_frames"))
+                    window_overlap = gr.Number(value=defaults.window_overlap, precision=0, **described("window_overlap"))
+                    window_discard = gr.Number(value=defaults.window_discard, precision=0, **described("window_discard"))
+                    window_noise = gr.Slider(0, 0.2, value=defaults.window_noise, step=0.01, **described("window_noise"))
+                    window_color_match = gr.Slider(0, 1, value=defaults.window_color_match, step=0.05,
+                                                   **described("window_color_match"))
+                with gr.Row():
                     sampler = gr.Radio(list(SAMPLERS), value=defaults.sampler, **described("sampler"))
                     sigmas = gr.Textbox(value="", placeholder="empty: the sampler's own schedule", **described("sigmas"))
             with gr.Row():
@@ -161,7 +175,7 @@ def build_generate_tab(engine, links: dict):
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
-               sigmas]
+               sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard]
 
     @user_errors
     def on_inspect(*values):
@@ -178,12 +192,21 @@ def build_generate_tab(engine, links: dict):
         out_dir = new_output_dir("generate")
         progress(0, desc="loading model and encoding inputs")
 
+        window = {"text": ""}
+
+        def on_window(index, count):
+            window["text"] = f"window {index} of {count}, "
+
         def on_step(step, total):
-            progress((step, total), desc=f"denoising step {step}/{total}", unit="steps")
+            progress((step, total), desc=f"{window['text']}denoising step {step}/{total}", unit="steps")
 
         try:
-            result = engine.generate(request, on_step=on_step, should_stop=lambda: cancel["stop"], out_dir=out_dir)
+            result = engine.generate(request, on_step=on_step, should_stop=lambda: cancel["stop"], out_dir=out_dir,
+                                     on_window=on_window)
         except GenerationCancelled as err:
+            if err.saved_video:  # a long video keeps its finished windows
+                gr.Info(f"Stopped: {err}.")
+                return err.saved_video, f"Stopped: {err}.", [err.saved_video]
             gr.Info(f"Stopped: {err}. Nothing was saved.")
             return None, f"Stopped: {err}.", None
         name = (f"vace-{engine.spec.name}-{download_stem(request.control_video, 'pose')}-seed{request.seed}"

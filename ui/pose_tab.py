@@ -82,7 +82,9 @@ def build_pose_tab(engine, links):
             with gr.Row():
                 start = gr.Number(0, label="Start (s)", minimum=0, info="where in the video the clip begins")
                 fps = gr.Number(16, label="fps", precision=0, info="Wan-VACE: 16")
-                num_frames = gr.Number(81, label="Frames", precision=0, info="4n+1; 81 = 5 s at 16 fps")
+                num_frames = gr.Number(81, label="Frames", precision=0,
+                                       info="4n+1; 81 = 5 s at 16 fps, up to 241 (15 s): Generate makes videos longer "
+                                            "than one window in sliding windows")
             with gr.Row():
                 width = gr.Number(832, label="Width", precision=0, info="multiple of 16")
                 height = gr.Number(480, label="Height", precision=0, info="multiple of 16")

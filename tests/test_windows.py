@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from engine.windows import (Window, add_context_noise, lab_to_rgb, match_colors, plan_windows, rgb_to_lab,
+                            round_up_to_window_length, seam_positions, window_control)
+
+
+def covered(windows):
+    frames = []
+    for w in windows:
+        frames += list(range(w.start + w.keep_from, w.start + w.keep_to))
+    return frames
+
+
+@pytest.mark.parametrize("num_frames, window, overlap, discard", [
+    (193, 81, 5, 0), (193, 81, 17, 8), (33, 17, 5, 0), (49, 17, 1, 4), (18, 17, 5, 0), (97, 17, 9, 0)])
+def test_windows_cover_every_frame_once_in_order(num_frames, window, overlap, discard):
+    windows = plan_windows(num_frames, window, overlap, discard)
+    assert covered(windows) == list(range(num_frames))
+    for before, after in zip(windows, windows[1:]):
+        assert after.start == before.start + before.keep_to - overlap  # continues the frames just made
+        assert after.keep_from == overlap
+    assert all(w.length % 4 == 1 and w.length <= window for w in windows)
+
+
+def test_a_twelve_second_clip_takes_three_wan_windows():
+    windows = plan_windows(193, 81, 5)
+    assert [(w.start, w.length) for w in windows] == [(0, 81), (76, 81), (152, 41)]
+    assert seam_positions(windows) == [81, 157]
+
+
+@pytest.mark.parametrize("window, overlap, discard, message", [
+    (16, 5, 0, r"window_frames must be 4n\+1"),
+    (17, 4, 0, r"window_overlap must be 4n\+1 \(1, 5, 9, ...\), got 4; nearest valid: 1 or 5"),
+    (17, 17, 0, r"window_overlap \(17\) must be smaller than the window \(17 frames\)"),
+    (17, 13, 2, "each window must add at least 4 new frames"),
+    (17, 5, -1, "window_discard must be >= 0"),
+])
+def test_bad_window_settings_are_named(window, overlap, discard, message):
+    with pytest.raises(ValueError, match=message):
+        plan_windows(100, window, overlap, discard)
+
+
+def test_later_windows_start_with_the_frames_made_masked_to_keep():
+    control = np.stack([np.full((4, 4, 3), i, np.uint8) for i in range(20)])
+    made = np.full((20, 4, 4, 3), 200, np.uint8)
+    frames, mask = window_control(control, made, Window(12, 9, 5, 8))
+    assert mask == [0.0] * 5 + [1.0] * 4
+    assert (frames[:5] == 200).all() and [int(f[0, 0, 0]) for f in frames[5:]] == [17, 18, 19, 19]  # last repeats
+    first, first_mask = window_control(control, None, Window(0, 9, 0, 9))
+    assert first_mask == [1.0] * 9 and np.array_equal(first, control[:9])
+
+
+def test_colour_matching_moves_the_lab_statistics_by_its_strength():
+    rng = np.random.default_rng(0)
+    target = rng.integers(60, 200, (3, 8, 8, 3)).astype(np.uint8)
+    drifted = np.clip(target.astype(int) + [40, -20, 10], 0, 255).astype(np.uint8)
+    gap = lambda frames: np.abs(rgb_to_lab(frames).mean((0, 1, 2)) - rgb_to_lab(target).mean((0, 1, 2))).sum()
+    assert gap(match_colors(drifted, target, 1.0)) < 0.1 * gap(drifted)
+    assert 0.3 * gap(drifted) < gap(match_colors(drifted, target, 0.5)) < 0.7 * gap(drifted)
+    assert match_colors(drifted, target, 0.0) is drifted
+    assert np.array_equal(lab_to_rgb(rgb_to_lab(target)), target)
+
+
+def test_context_noise_is_seeded_and_off_at_zero():
+    frames = np.full((2, 8, 8, 3), 128, np.uint8)
+    assert add_context_noise(frames, 0.0, 1) is frames
+    noisy = add_context_noise(frames, 0.05, 1)
+    assert np.array_equal(noisy, add_context_noise(frames, 0.05, 1)) and 8 < noisy.astype(float).std() < 18
+
+
+def test_round_up_to_window_length():
+    assert [round_up_to_window_length(n) for n in (5, 6, 8, 9, 10)] == [5, 9, 9, 9, 13]
