@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.paths import ASSETS_DIR
+from engine.paths import ASSETS_DIR, REPO_ROOT
 from engine.presets import find_preset, preset_names as names_of, read_mapping
 from engine.request import GenerationRequest
 from engine.profiles import profile_changes
@@ -84,6 +84,9 @@ class SweepSpec:
         unknown_fields = sorted(set(data.get("base") or {}) - set(GenerationRequest.field_names()))
         if unknown_fields:
             raise ValueError(f"sweep base has unknown field(s) {unknown_fields}")
+        if data.get("base"):
+            data["base"] = {name: _repo_file(value) if name in ("control_video", "reference") else value
+                            for name, value in data["base"].items()}
         return cls(**data)
 
     @classmethod
@@ -180,6 +183,13 @@ class Cell:
         """Hash of the full request: a finished cell is reused only if nothing about it changed."""
         text = json.dumps(self.request.to_dict(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _repo_file(value):
+    """Presets name the lab's sample files relative to the repository, wherever the lab was started from."""
+    if value and not Path(value).is_absolute() and (REPO_ROOT / value).is_file():
+        return str(REPO_ROOT / value)
+    return value
 
 
 def preset_names() -> list[str]:

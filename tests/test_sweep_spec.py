@@ -10,10 +10,14 @@ def make_request(**fields):
 
 
 def test_every_sweep_preset_loads_and_expands(lora_files):
+    from engine.profiles import model_profiles
+    from engine.spec import ModelSpec
+
     assert {"blog-guidance", "blog-steps", "blog-prompts", "blog-lora-strength", "seeds"} <= set(preset_names())
+    profiles = model_profiles(ModelSpec.from_preset("toy"))  # the toy presets sweep the toy's profiles
     for name in preset_names():
         spec = SweepSpec.from_preset(name)
-        cells = expand(spec, make_request, lora=str(lora_files["diffusers"]))
+        cells = expand(spec, make_request, lora=str(lora_files["diffusers"]), profiles=profiles)
         assert len(cells) == spec.num_cells
 
 

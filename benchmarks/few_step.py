@@ -1,0 +1,72 @@
+"""Sampling profiles side by side: seconds per step, whole-video time and quality, in one run.
+
+    python benchmarks/few_step.py [--model toy] [--seeds 3] [--json PATH]
+
+Each of the model's profiles (default, and on the toy Euler at 8 and 4 steps) generates the same held-out
+world clips. Per profile: s/step, seconds per video, and the toy's ground-truth scores (silhouette
+precision / recall, part colours). Times are this machine's; the ratios to the default carry over.
+Few steps help only with a step-distilled LoRA; the toy has none, so this shows what the steps cost
+without one. For the grid to look at: `python -m experiments sweep toy-profiles --out DIR --model toy`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="toy")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    from engine import Engine
+    from engine.toy import world
+    from engine.toy.evaluate import heldout_seeds, score_clip, write_inputs
+
+    engine = Engine.from_name(args.model)
+    engine.load()
+    results = {"model": engine.spec.name, "profiles": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = [world.make_sample(seed) for seed in heldout_seeds(args.seeds)]
+        inputs = [write_inputs(sample, Path(tmp) / f"clip-{sample.seed}") for sample in samples]
+        engine.generate(engine.default_request(**inputs[0]))  # warm caches, as in a sweep
+        for name in engine.profiles:
+            rows = []
+            for sample, fields in zip(samples, inputs):
+                request = engine.default_request(profile=name, **fields)
+                started = time.perf_counter()
+                result = engine.generate(request)
+                seconds = time.perf_counter() - started
+                scores = score_clip(result.frames, sample)
+                rows.append({"seed": sample.seed, "steps": request.num_inference_steps, "seconds": seconds,
+                             "s_per_step": result.timings["s_per_step"],
+                             "precision": scores.silhouette_precision, "recall": scores.silhouette_recall,
+                             "colour_match": scores.colour_match})
+            results["profiles"][name] = rows
+        base = np.mean([r["seconds"] for r in results["profiles"]["default"]])
+        for name, rows in results["profiles"].items():
+            mean = {key: float(np.nanmean([r[key] for r in rows]))
+                    for key in ("seconds", "s_per_step", "precision", "recall", "colour_match")}
+            results["profiles"][name] = {"rows": rows, "mean": mean, "time_vs_default": mean["seconds"] / base}
+            print(f"{name:12s} {rows[0]['steps']:3d} steps  {mean['s_per_step']:.3f} s/step  "
+                  f"{mean['seconds']:.2f} s/video ({mean['seconds'] / base:.2f}x default)  precision "
+                  f"{mean['precision']:.2f} recall {mean['recall']:.2f} colours {mean['colour_match']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
