@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,15 +76,27 @@ def test_the_api_names_every_parameter_and_runs_with_no_arguments(client):
     assert "/on_load" not in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
 
-def test_stop_cancels_a_running_generation_and_keeps_serving(client, reference_png, pose_mp4):
-    job = client.submit(**widget_values(*files(reference_png, pose_mp4), num_inference_steps=100, num_frames=33, height=128, width=224), api_name="/generate")
-    deadline = time.time() + 60
-    while time.time() < deadline and not (job.status().progress_data or []):
-        time.sleep(0.2)  # wait until denoising has started
-    client.predict(api_name="/stop")
-    video, message, outputs = job.result(timeout=120)
+def test_stop_cancels_a_running_generation_and_keeps_the_previous_result(app_url, reference_png, pose_mp4):
+    from gradio_client import Client
+
+    session = Client(app_url, verbose=False)  # a fresh page: nothing generated yet
+    inputs = widget_values(*files(reference_png, pose_mp4), num_frames=33, height=128, width=224)
+
+    def stopped_run():
+        job = session.submit(**{**inputs, "num_inference_steps": 100}, api_name="/generate")
+        deadline = time.time() + 60
+        while time.time() < deadline and not (job.status().progress_data or []):
+            time.sleep(0.2)  # wait until denoising has started
+        session.predict(api_name="/stop")
+        return job.result(timeout=120)
+
+    video, message, outputs = stopped_run()
     assert video is None and outputs is None
     assert message.startswith("Stopped: cancelled after") and "of 100 steps" in message
+    finished, _, _ = session.predict(**{**inputs, "num_inference_steps": 2}, api_name="/generate")
+    video, message, outputs = stopped_run()
+    assert Path(video).read_bytes() == Path(finished).read_bytes()  # still on screen
+    assert "Shown: the previous result" in message and outputs
 
 
 def test_two_sessions_each_get_their_own_results(app_url, reference_png, pose_mp4):

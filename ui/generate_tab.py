@@ -106,6 +106,7 @@ def render_timings(result) -> str:
 
 def build_generate_tab(engine, links: dict):
     cancel_flag = new_cancel_flag()
+    last_result = gr.State(None)  # this session's last finished video: Stop leaves it on screen
     sample_inputs = engine.sample_inputs()
     defaults = engine.default_request(control_video=sample_inputs["control_video"])
     # The one-click sample goes first, where a first-time visitor sees it without scrolling; it is filled in
@@ -186,7 +187,7 @@ def build_generate_tab(engine, links: dict):
     @user_errors
     @gpu_job("generate")
     def on_generate(*values, progress=gr.Progress()):
-        *widget_values, cancel = values
+        *widget_values, cancel, previous = values
         cancel["stop"] = False
         request = build_request(engine, *widget_values)
         out_dir = new_output_dir("generate")
@@ -206,16 +207,22 @@ def build_generate_tab(engine, links: dict):
         except GenerationCancelled as err:
             if err.saved_video:  # a long video keeps its finished windows
                 gr.Info(f"Stopped: {err}.")
-                return err.saved_video, f"Stopped: {err}.", [err.saved_video]
+                shown = (err.saved_video, f"Stopped: {err}.", [err.saved_video])
+                return (*shown, shown)
+            if previous:  # the last finished video stays on screen
+                gr.Info(f"Stopped: {err}. The previous result stays.")
+                video_path, text, downloads = previous
+                return video_path, f"Stopped: {err}. Shown: the previous result.\n\n{text}", downloads, previous
             gr.Info(f"Stopped: {err}. Nothing was saved.")
-            return None, f"Stopped: {err}.", None
+            return None, f"Stopped: {err}.", None, previous
         name = (f"vace-{engine.spec.name}-{download_stem(request.control_video, 'pose')}-seed{request.seed}"
                 f"-cfg{request.guidance_scale:g}-{request.num_inference_steps}steps-{time.strftime('%Y%m%d-%H%M')}")
         downloads = [named_copy(result.video_path, f"{name}.mp4"),
                      named_copy(out_dir / "manifest.json", f"{name}-manifest.json")]
-        return result.video_path, render_timings(result), downloads
+        shown = (result.video_path, render_timings(result), downloads)
+        return (*shown, shown)
 
-    with_named_inputs(on_generate, list(WIDGET_FIELDS), widgets, extra=("cancel",), progress=True)
+    with_named_inputs(on_generate, list(WIDGET_FIELDS), widgets, extra=("cancel", "previous"), progress=True)
 
     negative_preset.change(lambda name: negatives[name], negative_preset, negative, queue=False,
                            api_visibility="private")
@@ -226,7 +233,8 @@ def build_generate_tab(engine, links: dict):
     # Generate shows what the model receives first, then runs the model (one job at a time, queued).
     generate_button.click(on_inspect, widgets, inspected, api_visibility="private", concurrency_id="inspect",
                           concurrency_limit=4).success(
-        on_generate, widgets + [cancel_flag], [video, timings, files], api_name="generate", concurrency_id="model")
+        on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_name="generate",
+        concurrency_id="model")
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     profile.change(user_errors(lambda name: profile_widget_values(engine, name)), profile,
@@ -244,6 +252,6 @@ def build_generate_tab(engine, links: dict):
     # One click on the sample fills the inputs, shows what the model receives and generates.
     sample.load_input_event.then(on_inspect, widgets, inspected, api_visibility="private",
                                  concurrency_id="inspect", concurrency_limit=4).success(
-        on_generate, widgets + [cancel_flag], [video, timings, files], api_visibility="private",
+        on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
         concurrency_id="model")
     return {"prompt": prompt, "reference": reference, "control": control}
