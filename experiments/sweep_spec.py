@@ -121,7 +121,8 @@ class SweepSpec:
         if cells > self.max_cells:
             sizes = " x ".join(str(len(a.values)) for a in self.axes().values())
             raise ValueError(f"the grid has {cells} cells ({sizes}), more than max_cells={self.max_cells}; "
-                             "use fewer values or raise max_cells")
+                             "use fewer values; the cap is raised only on the command line "
+                             "(sweep --max-cells N) or with max_cells: in a preset file")
 
     @property
     def num_cells(self) -> int:

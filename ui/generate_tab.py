@@ -234,7 +234,7 @@ def build_generate_tab(engine, links: dict):
     generate_button.click(on_inspect, widgets, inspected, api_visibility="private", concurrency_id="inspect",
                           concurrency_limit=4).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_name="generate",
-        concurrency_id="model")
+        concurrency_id="model", show_progress_on=video)
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     profile.change(user_errors(lambda name: profile_widget_values(engine, name)), profile,
@@ -253,5 +253,5 @@ def build_generate_tab(engine, links: dict):
     sample.load_input_event.then(on_inspect, widgets, inspected, api_visibility="private",
                                  concurrency_id="inspect", concurrency_limit=4).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
-        concurrency_id="model")
+        concurrency_id="model", show_progress_on=video)
     return {"prompt": prompt, "reference": reference, "control": control}

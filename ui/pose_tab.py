@@ -181,7 +181,7 @@ def build_pose_tab(engine, links):
     with_named_inputs(on_extract, list(inspect.signature(build_pose_request).parameters), widgets, extra=("cancel",),
                       progress=True)
     extract_button.click(on_extract, widgets + [cancel_flag], result_outputs, api_name="pose",
-                         concurrency_id="pose", concurrency_limit=2)
+                         concurrency_id="pose", concurrency_limit=2, show_progress_on=pose_video)
     stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
     to_generate.click(sent_to("generate"), outputs_state,
                       [links["generate"]["reference"], links["generate"]["control"], links["tabs"]],

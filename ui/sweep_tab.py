@@ -294,7 +294,8 @@ def build_sweep_tab(engine, links: dict):
     run_button.click(on_run, [lora, gif_scale, gif_step, *spec_inputs, cancel_flag],
                      [plan_text, progress_text, cells_gallery, grid_gif, sheet, table, files, run_record, plot, metric,
                       plot_note],
-                     api_name="sweep", concurrency_id="model")
+                     api_name="sweep", concurrency_id="model",
+                     show_progress_on=progress_text)  # one progress bar, not one over every output
     metric.change(user_errors(lambda record, name: figure_for(record, name)), [run_record, metric], plot,
                   api_visibility="private")
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)

@@ -192,7 +192,7 @@ def build_train_tab(engine, links):
     resume.focus(lambda: gr.Dropdown(choices=checkpoint_choices()), None, resume, queue=False,
                  api_visibility="private")
     train_button.click(on_train, [dataset, *config_inputs, resume], [status, loss_plot, validation, log, files, run_state],
-                       api_name="train", concurrency_id="train", concurrency_limit=1)
+                       api_name="train", concurrency_id="train", concurrency_limit=1, show_progress_on=status)
     stop_button.click(on_stop, run_state, None, queue=False, api_visibility="private")
 
     def connect_sweep():  # the Sweep tab is built after this one
