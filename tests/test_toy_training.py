@@ -37,3 +37,30 @@ def test_training_seeds_are_distinct_and_never_held_out():
     seeds = training_seeds(500)
     assert len(set(seeds)) == 500 and max(seeds) < HELDOUT_SEED_START
     assert seeds == training_seeds(500)
+
+
+def test_figure_weights_cover_the_figure_on_the_latent_grid():
+    from engine.toy.training import figure_weight
+
+    sample = world.make_sample(4)
+    weight = figure_weight(sample.parts, 10.0)
+    assert tuple(weight.shape) == (1, 1, 5, 32, 56)  # 17 frames: 1 + 16 / 4 latent frames, 4x smaller
+    assert set(weight.unique().tolist()) == {1.0, 10.0}
+    rows, cols = (sample.parts[0] > 0).nonzero()
+    assert weight[0, 0, 0, rows // 4, cols // 4].eq(10.0).all()  # every figure pixel of frame 0 is weighted
+    assert 0.05 < float((weight > 1).float().mean()) < 0.4  # the figure, not the frame
+
+
+def test_a_loss_weight_focuses_the_training_loss():
+    """Uniform weights give the plain loss; a weight on one position gives that position's error."""
+    from engine.train.trainer import weighted_mse
+
+    target = torch.zeros(1, 16, 2, 4, 4)
+    prediction = torch.zeros(1, 16, 2, 4, 4)
+    prediction[:, :, 1, 0, 0] = 3.0  # wrong at one position only
+    plain = weighted_mse(prediction, target)
+    assert float(weighted_mse(prediction, target, torch.full((1, 1, 2, 4, 4), 5.0))) == pytest.approx(float(plain))
+    focused = torch.zeros(1, 1, 2, 4, 4)
+    focused[:, :, 1, 0, 0] = 1.0
+    assert float(weighted_mse(prediction, target, focused)) == pytest.approx(9.0)
+    assert float(plain) == pytest.approx(9.0 / 32)

@@ -89,11 +89,29 @@ class WorldEncoder:
         return encoded
 
 
-def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None) -> list:
+def figure_weight(parts: np.ndarray, weight: float, spatial: int = 4, temporal: int = 4, grow_px: int = 4):
+    """[1, 1, f, h, w] loss weights on the latent grid: `weight` where the figure (grown by grow_px) touches a
+    latent position, 1 elsewhere. Wan's causal VAE gives the first frame a latent of its own, then one per
+    `temporal` frames."""
+    import torch
+    import torch.nn.functional as F
+
+    mask = torch.from_numpy(parts > 0).float()[None]  # [1, T, H, W]
+    if grow_px:
+        mask = F.max_pool2d(mask, 2 * grow_px + 1, stride=1, padding=grow_px)
+    mask = F.max_pool2d(mask, spatial)[0]  # [T, h, w]
+    groups = [mask[:1]] + [mask[1 + i: 1 + i + temporal] for i in range(0, mask.shape[0] - 1, temporal)]
+    latent = torch.stack([group.amax(dim=0) for group in groups])  # [f, h, w]
+    return (1 + (weight - 1) * latent)[None, None]
+
+
+def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None,
+                 foreground_weight: float = 1.0) -> list:
     """EncodedSample for each world seed (prompts through the engine's encoder, as generation does).
 
     With `cache` (a .safetensors path), samples already there are read back instead of encoded again, and the
-    file is written when encoding finishes: a resumed build skips minutes of encoding.
+    file is written when encoding finishes: a resumed build skips minutes of encoding. A foreground_weight
+    above 1 weights the figure's latent positions up in the loss (figure_weight).
     """
     from engine.train.data import EncodedSample
 
@@ -115,10 +133,15 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     samples = []
     for seed in seeds:
         target, conditioning = stored[f"{seed}.target"], stored[f"{seed}.conditioning"]
+        weight = None
+        if foreground_weight != 1.0:
+            weight = figure_weight(world.make_sample(seed).parts, foreground_weight)
+            if weight.shape[2:] != target[:, :, 1:].shape[2:]:  # the clip's frames, without the reference
+                raise ValueError(f"figure weights {tuple(weight.shape)} do not fit latents {tuple(target.shape)}")
         samples.append(EncodedSample(name=f"world-{seed}", target=target, conditioning=conditioning,
                                      target_without_reference=target[:, :, 1:],
                                      conditioning_without_reference=conditioning[:, :, 1:],
-                                     prompt_embeds=stored[f"{seed}.prompt"]))
+                                     prompt_embeds=stored[f"{seed}.prompt"], loss_weight=weight))
     return samples
 
 

@@ -49,6 +49,9 @@ class EncodedSample:
     target_without_reference: object
     conditioning_without_reference: object
     prompt_embeds: object
+    loss_weight: object = None
+    """Optional weight per latent position of the clip, [1, 1, f, h, w] (the reference frame not included):
+    the toy world weights its figure up. None: every position counts the same."""
 
 
 def find_samples(data_dir: str | Path) -> list[Sample]:

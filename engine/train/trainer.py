@@ -69,6 +69,16 @@ def add_lora(transformer, config: TrainConfig) -> int:
     return sum(p.numel() for p in trainable)
 
 
+def weighted_mse(prediction, target, weight=None):
+    """Mean squared error; with `weight` (broadcast over channels), a weighted mean: uniform weights of any
+    size give the plain loss."""
+    errors = (prediction.float() - target.float()) ** 2
+    if weight is None:
+        return errors.mean()
+    weight = weight.expand_as(errors)
+    return (errors * weight).sum() / weight.sum()
+
+
 class Trainer:
     """Owns one pipeline (loaded from `model`), the encoded dataset, the optimizer and the run folder."""
 
@@ -266,7 +276,8 @@ class Trainer:
                                           return_dict=False)[0]
         skip = 0 if drop_reference else 1  # the prepended reference frame is copied, not learned
         velocity = noise - target
-        return torch.nn.functional.mse_loss(prediction[:, :, skip:].float(), velocity[:, :, skip:].float())
+        weight = getattr(sample, "loss_weight", None)
+        return weighted_mse(prediction[:, :, skip:], velocity[:, :, skip:], None if weight is None else weight.to(device))
 
     def evaluation_loss(self, sigmas=(0.2, 0.4, 0.6, 0.8), seed: int = 1234) -> float:
         """Mean loss over every sample at fixed noise levels and fixed noise: comparable between steps."""
