@@ -41,7 +41,9 @@ def build_app(engine):
                     links[tab_id] = getattr(importlib.import_module(module), function)(engine, links)
             for connect in links.get("after_build", []):  # links to tabs built later than their source
                 connect()
-    return demo
+    from ui.common import one_line_upload_errors
+
+    return one_line_upload_errors(demo)
 
 
 MAX_UPLOAD = os.environ.get("VACE_LAB_MAX_UPLOAD", "200mb")  # larger uploads are refused before they land

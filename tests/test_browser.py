@@ -118,3 +118,22 @@ def test_two_sessions_queue_and_a_long_sweep_stops_from_the_page(browser, app_ur
     assert first.locator("#generate-result video").count() == 0  # each session sees only its own results
     first.context.close()
     second.context.close()
+
+
+def test_a_corrupt_image_after_the_sample_gets_the_same_one_line(browser, app_url, tmp_path):
+    page = open_page(browser, app_url)
+    page.locator("td:visible", has_text="young man").first.click()  # the sample fills the fields and generates
+    page.wait_for_selector("#generate-result video", timeout=LONG)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image " * 40)
+    clear = page.locator("#generate-reference button[aria-label*='Clear'], #generate-reference button[title*='Clear']")
+    if clear.count():
+        clear.first.click()
+    page.locator("#generate-reference input[type=file]").set_input_files(str(broken))
+    page.locator("#generate-run").click()
+    toast = page.locator(".toast-body", has_text="cannot read the image").first
+    toast.wait_for(timeout=60_000)
+    screenshot(page, "generate-corrupt-image")
+    text = toast.inner_text()
+    assert "broken.png: cannot read the image" in text and len(text) < 200, text
+    page.context.close()

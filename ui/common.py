@@ -125,25 +125,24 @@ def request_stop(cancel: dict) -> dict:
 
 
 
-def image_upload(**kwargs) -> gr.Image:
-    """gr.Image that answers an unreadable upload with one line instead of Gradio's long message.
+def one_line_upload_errors(demo):
+    """Gradio answers an upload it cannot decode (a broken image or video) with a long report of the event's
+    inputs. Here that is one line naming the file, on every path: a fresh page, and a field the sample filled
+    (Gradio then runs a per-session copy of the component, so a wrapper on the component would be skipped).
+    Errors turning outputs into page data keep Gradio's full report: they are bugs, not bad uploads."""
+    long_form = demo._format_processing_error
 
-    Gradio decodes uploaded images before the handler runs and wraps failures in a long report; a gr.Error
-    raised there passes through as is. The instance's preprocess is wrapped rather than subclassed because
-    Gradio writes a .pyi stub next to any module that subclasses a component.
-    """
-    component = gr.Image(**kwargs)
-    decode = component.preprocess
+    def one_line(block_fn, index, block, value, is_input, original_error):
+        if not is_input:
+            return long_form(block_fn, index, block, value, is_input, original_error)
+        name = value.get("orig_name") if isinstance(value, dict) else None
+        if not name and isinstance(value, dict) and value.get("path"):
+            name = Path(value["path"]).name
+        return (f"{name or 'the uploaded file'}: cannot read the {block.get_block_name()} "
+                f"({type(original_error).__name__})")
 
-    def preprocess(payload):
-        try:
-            return decode(payload)
-        except Exception as err:  # noqa: BLE001 - PIL raises many types for broken files
-            name = getattr(payload, "orig_name", None) or "the uploaded file"
-            raise gr.Error(f"{name}: cannot read the image ({type(err).__name__})", print_exception=False) from None
-
-    component.preprocess = preprocess
-    return component
+    demo._format_processing_error = one_line
+    return demo
 
 
 def described(name: str, with_info: bool = True, **overrides) -> dict:

@@ -10,7 +10,7 @@ import gradio as gr
 from engine.engine import GenerationCancelled
 from engine.prompts.variants import negative_prompts
 from engine.request import CONTROL_FITS, SAMPLERS, GenerationRequest
-from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ def build_generate_tab(engine, links: dict):
     sample_slot = gr.Column(elem_id="generate-sample")
     with gr.Row():
         with gr.Column():
-            reference = image_upload(**described("reference", with_info=False), type="filepath", sources=["upload"], height=300)
+            reference = gr.Image(**described("reference", with_info=False), type="filepath", sources=["upload"], height=300,
+                                     elem_id="generate-reference")
             control = gr.Video(**described("control_video", with_info=False), sources=["upload"], height=300)
         with gr.Column():
             prompt = gr.Textbox(**described("prompt"), lines=4)

@@ -13,7 +13,7 @@ from engine.pose.aist import try_parse_aist_name
 from engine.paths import ASSETS_DIR
 from engine.pose.extract import PoseCancelled, PoseRequest, extract_pose
 from engine.pose.backends import default_backend
-from ui.common import (with_named_inputs, download_stem, gpu_job, image_upload, named_copy, new_cancel_flag, new_output_dir,
+from ui.common import (with_named_inputs, download_stem, gpu_job, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def build_pose_tab(engine, links):
                 smoothing = gr.Slider(0, 5, 0, step=0.5, label="Temporal smoothing",
                                       info="Gaussian sigma in frames; 0 is off. Compare before/after below")
             with gr.Accordion("Fit the skeleton to the person you will animate", open=False):
-                fit_photo = image_upload(label="Their photo", type="filepath", sources=["upload"], height=200)
+                fit_photo = gr.Image(label="Their photo", type="filepath", sources=["upload"], height=200)
                 fit_mode = gr.Radio(["off", "scale", "limbs"], value="off", label="Fit",
                                     info="scale: match size and position; limbs: also each bone's length")
             with gr.Accordion("Import keypoints instead (AIST++ COCO-17, body only)", open=False):

@@ -11,7 +11,7 @@ from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewr
 from engine.paths import workspace_dir
 from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, Clothing, ReferenceDescription, Scene, Subject,
                             load_templates, save_prompt_set, variants_with_gaps)
-from ui.common import image_upload, user_errors, with_named_inputs
+from ui.common import user_errors, with_named_inputs
 
 SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
 REWRITTEN = "LLM rewrite"
@@ -90,7 +90,7 @@ def build_prompts_tab(engine, links: dict):
                 clip_name = gr.Textbox(label="Clip file name", placeholder="gBR_sBM_c01_d04_mBR0_ch01.mp4",
                                        info="AIST++ names add genre, situation, camera and dancers.")
                 clip_table = gr.Markdown()
-                reference = image_upload(label="Reference to caption", type="filepath", sources=["upload"], height=200)
+                reference = gr.Image(label="Reference to caption", type="filepath", sources=["upload"], height=200)
                 caption = gr.Textbox(label="Caption", lines=3,
                                      info=f"Type one, or caption the picture with {CAPTIONER_ID} (downloads its weights).")
                 with gr.Row():

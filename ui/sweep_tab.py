@@ -15,7 +15,7 @@ from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, lora_or_fallback, preset_names
-from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, image_upload, new_cancel_flag, new_output_dir, request_stop,
+from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, new_cancel_flag, new_output_dir, request_stop,
                        user_errors)
 
 DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one with the pretrained model
@@ -156,7 +156,7 @@ def build_sweep_tab(engine, links: dict):
             overrides = gr.Textbox(label="Settings for every cell", lines=2, placeholder="num_inference_steps=20\nseed=3",
                                    info="One field=value per line (any Generate setting).", elem_id="sweep-overrides")
             with gr.Row():
-                reference = image_upload(label="Reference (empty: the sample)", type="filepath", sources=["upload"],
+                reference = gr.Image(label="Reference (empty: the sample)", type="filepath", sources=["upload"],
                                          height=160)
                 control = gr.Video(label="Control video (empty: the sample)", sources=["upload"], height=160)
             take_inputs = gr.Button("Use the Generate tab's reference and video")

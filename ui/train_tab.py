@@ -16,7 +16,7 @@ import gradio as gr
 from engine.train.config import TrainConfig
 from engine.train.timesteps import SAMPLERS
 from experiments import train_runs
-from experiments.train_runs import FRESH, SAMPLE_DATASET, TrainingRun
+from experiments.train_runs import FRESH, TrainingRun
 from ui.common import CUSTOM, NONE, named_copy, user_errors, with_named_inputs
 
 logger = logging.getLogger(__name__)
