@@ -137,3 +137,20 @@ def test_a_corrupt_image_after_the_sample_gets_the_same_one_line(browser, app_ur
     text = toast.inner_text()
     assert "broken.png: cannot read the image" in text and len(text) < 200, text
     page.context.close()
+
+
+def test_the_prompts_tab_opens_with_its_preset_loaded_and_builds_whole_sentences(browser, app_url):
+    page = open_page(browser, app_url)
+    page.get_by_role("tab", name="Prompts").click()
+    gender = page.locator("label", has=page.locator("span[data-testid=block-info]", has_text="gender")).locator("input")
+    gender.first.wait_for(timeout=30_000)
+    gender = gender.first
+    assert gender.input_value() == "man"  # the preset the dropdown shows is the one in the fields
+    page.get_by_role("button", name="Build variants").click()
+    page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('young man'))",
+                           timeout=60_000)
+    screenshot(page, "prompts-variants")
+    texts = [area.input_value() for area in page.locator("textarea").all()]
+    built = [text for text in texts if "young man" in text]
+    assert built and not any(re.search(r"\b(a|of a|with) (with|skin|\.)", text) for text in built), built
+    page.context.close()
