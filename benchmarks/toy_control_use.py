@@ -23,31 +23,39 @@ def main(folders: list[str], clips: int = 6):
 
     from engine.engine import Engine
     from engine.toy.build import ToyRecipe, toy_spec
-    from engine.toy.training import encode_world, training_seeds
+    from engine.toy import world
+    from engine.toy.training import encode_world, figure_weight, training_seeds
 
     engine = Engine(toy_spec(str(RUN / "pipeline-init"), name="toy-train"), device="cpu")
     seeds = training_seeds(ToyRecipe().clips, ToyRecipe().seed)[:clips]
     samples = encode_world(engine, seeds, cache=RUN / "encoded.safetensors")
+    # Where the figure is on the latent grid: the control's whole job, diluted in the full-frame error.
+    figures = [(figure_weight(world.make_sample(seed).parts, 2.0, grow_px=0) > 1).float() for seed in seeds]
     for folder in folders:
         model = WanVACETransformer3DModel.from_pretrained(folder).eval()
         for sigma in SIGMAS:
-            own, other, spread = [], [], []
+            own, other, spread, own_figure, other_figure = [], [], [], [], []
             generator = torch.Generator().manual_seed(0)
             for index, sample in enumerate(samples):
                 noise = torch.randn(sample.target.shape, generator=generator)
                 noisy = (1 - sigma) * sample.target + sigma * noise
-                for errors, conditioning in ((own, sample.conditioning),
-                                             (other, samples[(index + 1) % len(samples)].conditioning)):
+                figure = figures[index]
+                for errors, on_figure, conditioning in (
+                        (own, own_figure, sample.conditioning),
+                        (other, other_figure, samples[(index + 1) % len(samples)].conditioning)):
                     with torch.no_grad():
                         velocity = model(hidden_states=noisy, timestep=torch.tensor([sigma * 1000]),
                                          encoder_hidden_states=sample.prompt_embeds,
                                          control_hidden_states=conditioning, return_dict=False)[0]
-                    errors.append(float(((noisy - sigma * velocity - sample.target)[:, :, 1:] ** 2).mean()))
+                    squared = (noisy - sigma * velocity - sample.target)[:, :, 1:] ** 2
+                    errors.append(float(squared.mean()))
+                    on_figure.append(float((squared * figure).sum() / (figure.sum() * squared.shape[1])))
                 clip = sample.target[:, :, 1:]
                 spread.append(float(((clip - clip.mean(dim=(2, 3, 4), keepdim=True)) ** 2).mean()))
             mean = lambda values: sum(values) / len(values)  # noqa: E731
             print(f"{folder}  sigma {sigma}: own control {mean(own):.3f}, another clip's {mean(other):.3f}, "
-                  f"each clip's mean {mean(spread):.3f}")
+                  f"each clip's mean {mean(spread):.3f}; on the figure: own {mean(own_figure):.3f}, "
+                  f"another clip's {mean(other_figure):.3f}")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,12 @@ def run_toy_train(args) -> int:
     final = build_toy_model(args.out, recipe, on_log=lambda text: logger.info("%s", text))
     print(f"toy model: {final}")
     if args.ship:
-        print(f"shipped to {ship(final)}")
+        from engine.toy.card import document_shipped
+
+        target = ship(final)
+        report = document_shipped(target, Path(args.out), "python -m experiments toy train --ship")
+        print(f"shipped to {target}; model card {target / 'README.md'}; "
+              f"silhouette precision {report['summary']['silhouette_precision']:.2f}")
     return 0
 
 

@@ -128,3 +128,15 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
     if report:
         (folder / "eval.json").write_text(json.dumps(report, indent=2))
     return path
+
+
+def document_shipped(target: Path, run_dir: Path, command: str) -> dict:
+    """Evaluate the weights now in `target` (assets/toy), then write eval.json, loss_curves.png and README.md."""
+    from engine.engine import Engine
+    from engine.toy.evaluate import evaluate
+
+    report = evaluate(Engine.from_name("toy")).to_dict()
+    loss_curves(Path(run_dir), Path(target) / "loss_curves.png")
+    record = json.loads((Path(target) / "toy_run.json").read_text())
+    write_card(Path(target), record, report, command)
+    return report
