@@ -73,7 +73,7 @@ def test_pose_then_sweep_then_the_grid_and_the_zip(browser, app_url, tmp_path):
     assert any(name.endswith("grid.gif") for name in names) and any(name.endswith("manifest.json") for name in names)
     # History lists the run as soon as its tab opens, named for what was swept.
     page.get_by_role("tab", name="History").click()
-    shown = page.locator("label", has=page.locator("span[data-testid=block-info]", has_text="Sweep run")).locator("input")
+    shown = page.locator("#history-run input")
     page.wait_for_function("(el) => / cells?, /.test(el.value)", arg=shown.first.element_handle(), timeout=30_000)
     assert re.search(r"(\w+ x \w+|\w+|single cell), \d+ cells?, ", shown.first.input_value())
     screenshot(page, "history-listed")

@@ -47,7 +47,7 @@ def show_run(name: str):
 def build_history_tab(engine, links: dict):
     with gr.Row():
         # Choices change as runs finish; names are checked against the runs folder on every use.
-        run = gr.Dropdown(run_choices(), label="Sweep run", allow_custom_value=True,
+        run = gr.Dropdown(run_choices(), label="Sweep run", allow_custom_value=True, elem_id="history-run",
                           info="Runs from the Sweep tab, newest first: what was swept, cells, time.")
         open_button = gr.Button("Open run", variant="primary")
         refresh = gr.Button("Refresh list")
