@@ -47,7 +47,7 @@ def test_a_failing_cell_is_a_marked_tile_and_the_sweep_goes_on(tiny_engine, tmp_
     runner = SweepRunner(tiny_engine, spec, tmp_path)
     outcome = runner.run()
     assert [r["status"] for r in outcome.records.values()] == ["done", "failed"]
-    assert "none of its keys match" in outcome.records[outcome.failed[0]]["error"]
+    assert "none of its keys names a layer of Wan" in outcome.records[outcome.failed[0]]["error"]
     outputs = runner.finish(outcome)
     sheet = np.asarray(Image.open(outputs["png"]).convert("RGB"))
     assert (sheet == grid.FAILED_FILL).all(axis=-1).any()
