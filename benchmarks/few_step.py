@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="toy")
+    parser.add_argument("--model", default="toy", help="a model name, or a toy run's pipeline folder")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -36,7 +36,7 @@ def main():
     from engine.toy import world
     from engine.toy.evaluate import heldout_seeds, score_clip, write_inputs
 
-    engine = Engine.from_name(args.model)
+    engine = toy_run_engine(args.model) or Engine.from_name(args.model)
     engine.load()
     results = {"model": engine.spec.name, "profiles": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,6 +66,14 @@ def main():
                   f"{mean['precision']:.2f} recall {mean['recall']:.2f} colours {mean['colour_match']:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def toy_run_engine(path: str):
+    """An unshipped toy run's pipeline folder (it holds toy_run.json) runs with the toy preset's settings."""
+    from engine import Engine
+    from engine.toy.build import toy_spec
+
+    return Engine(toy_spec(path, name="toy-run"), device="cpu") if Path(path, "toy_run.json").is_file() else None
 
 
 if __name__ == "__main__":

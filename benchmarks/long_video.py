@@ -75,7 +75,7 @@ def window_scores(frames: np.ndarray, sample, plan) -> list[dict]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="toy")
+    parser.add_argument("--model", default="toy", help="a model name, or a toy run's pipeline folder")
     parser.add_argument("--frames", type=int, default=65, help="4n+1, longer than the model's window")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--json")
@@ -86,7 +86,7 @@ def main():
     from engine.toy.evaluate import heldout_seeds, write_inputs
     from engine.windows import seam_positions
 
-    engine = Engine.from_name(args.model)
+    engine = toy_run_engine(args.model) or Engine.from_name(args.model)
     engine.load()
     results = {"model": engine.spec.name, "frames": args.frames, "window": engine.native_window, "settings": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,6 +133,14 @@ def summarise(rows: list[dict], one_window: float) -> dict:
         "recall_last": mean([r["per_window"][-1]["silhouette_recall"] for r in rows]),
         "time_ratio": mean([r["seconds"] for r in rows]) / one_window,
     }
+
+
+def toy_run_engine(path: str):
+    """An unshipped toy run's pipeline folder (it holds toy_run.json) runs with the toy preset's settings."""
+    from engine import Engine
+    from engine.toy.build import toy_spec
+
+    return Engine(toy_spec(path, name="toy-run"), device="cpu") if Path(path, "toy_run.json").is_file() else None
 
 
 if __name__ == "__main__":
