@@ -64,3 +64,38 @@ def test_a_loss_weight_focuses_the_training_loss():
     focused[:, :, 1, 0, 0] = 1.0
     assert float(weighted_mse(prediction, target, focused)) == pytest.approx(9.0)
     assert float(plain) == pytest.approx(9.0 / 32)
+
+
+def test_a_training_leg_goes_on_from_a_finished_run_and_records_itself(tiny_pipe, tmp_path):
+    """`toy train --more`: the transformer trains on from the finished pipeline, the pipeline it started from
+    is kept, and the run record lists the leg (the model card reads it)."""
+    import json
+
+    from engine.toy.build import ToyRecipe, extend_toy_model
+
+    with pytest.raises(FileNotFoundError, match="no finished pipeline"):
+        extend_toy_model(tmp_path, steps=2)
+    tiny_pipe.save_pretrained(tmp_path / "pipeline")
+    (tmp_path / "toy_run.json").write_text(json.dumps({"recipe": {"clips": 2}}))
+    recipe = ToyRecipe(foreground_weight=1.0)  # the tiny VAE's latent grid is not the toy's
+    recipe.transformer = recipe.transformer.with_changes(batch_size=1)
+    before = {name: value.clone() for name, value in tiny_pipe.transformer.state_dict().items()}
+
+    final = extend_toy_model(tmp_path, steps=2, recipe=recipe)
+
+    record = json.loads((final / "toy_run.json").read_text())
+    assert [(leg["steps"], leg["clips"]) for leg in record["legs"]] == [(2, 2)]
+    assert (tmp_path / "pipeline-before-leg-1" / "model_index.json").is_file()
+    from safetensors.torch import load_file
+
+    [weights] = (final / "transformer").glob("*.safetensors")
+    after = load_file(weights)
+    assert any(not torch.equal(after[name].float(), before[name].half().float()) for name in before)
+
+
+def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
+    from engine.toy.build import leg_seeds
+
+    seeds = leg_seeds(trained_on=50, clips=120)
+    assert seeds[:50] == training_seeds(50) and len(set(seeds)) == 120
+    assert leg_seeds(trained_on=50, clips=20) == training_seeds(50)[:20]

@@ -118,6 +118,59 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     return final
 
 
+def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, learning_rate: float = 3e-4,
+                     recipe: ToyRecipe = ToyRecipe(), on_log=None) -> Path:
+    """Train a finished run's transformer `steps` more on a fresh cosine schedule (a "leg"), optionally on more
+    world clips; returns the updated pipeline folder. The pipeline it started from is kept beside it, and the
+    run record lists every leg, so the model card says exactly how the shipped weights came to be.
+
+    A CPU run is cut into legs because it takes hours; on a GPU one long `toy train --steps N` does the same.
+    """
+    from engine.engine import Engine
+
+    out_dir = Path(out_dir)
+    final = out_dir / "pipeline"
+    if not (final / "model_index.json").is_file():
+        raise FileNotFoundError(f"{final} has no finished pipeline: run `toy train --out {out_dir}` first")
+    log = on_log or (lambda text: logger.info("%s", text))
+    record = _read_record(out_dir)
+    legs = record.setdefault("legs", [])
+    number = len(legs) + 1
+    leg_dir = out_dir / f"leg-{number}"
+    before = out_dir / f"pipeline-before-leg-{number}"
+    if not before.exists():
+        shutil.copytree(final, before)
+    trained_on = record.get("recipe", {}).get("clips", recipe.clips)
+    clips = clips or trained_on
+    config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
+    engine = Engine(toy_spec(str(before), name="toy-train"), device="cpu")
+    samples = encode_world(engine, leg_seeds(trained_on, clips, recipe.seed), cache=out_dir / "encoded.safetensors",
+                           foreground_weight=recipe.foreground_weight,
+                           on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
+    started = time.perf_counter()
+    checkpoints = sorted(leg_dir.glob("checkpoint-*"))
+    train_transformer(engine, samples, config, leg_dir, resume=checkpoints[-1] if checkpoints else None,
+                      on_step=lambda r: r["step"] % 50 == 0 and log(f"leg {number} step {r['step']}/{steps}: "
+                                                                    f"loss {r['loss']:.4f}"))
+    from diffusers import WanVACEPipeline
+
+    WanVACEPipeline(**engine.load().components).save_pretrained(final)
+    halve_weights(final)
+    legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
+                 "foreground_weight": recipe.foreground_weight, "seconds": round(time.perf_counter() - started)})
+    _write_record(out_dir, record)
+    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
+    return final
+
+
+def leg_seeds(trained_on: int, clips: int, seed: int = 0) -> list[int]:
+    """A leg's clips: the run's own first (their latents are cached), then new training seeds up to `clips`."""
+    seeds = training_seeds(trained_on, seed)[:clips]
+    known = set(seeds)
+    seeds += [s for s in training_seeds(clips, seed + 1) if s not in known][:clips - len(seeds)]
+    return seeds
+
+
 def halve_weights(folder: Path):
     """Store every float weight in half precision (the engine loads them back as float32 on a CPU)."""
     from safetensors.torch import load_file, save_file
