@@ -33,17 +33,35 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
     steps, psnr = column(run_dir / "vae_loss.csv", "psnr")
     left.plot(steps[: len(smooth(psnr))], smooth(psnr))
     left.set(title="VAE: batch PSNR (dB), 25-step mean", xlabel="step")
-    loss_path = run_dir / "transformer-run" / "loss.csv"
-    if loss_path.is_file():
+    offset = 0.0
+    for index, loss_path in enumerate(transformer_loss_files(run_dir)):
         steps, loss = column(loss_path, "loss")
         _, first = np.unique(steps, return_index=True)  # one row per sample: keep one per step
-        steps, loss = steps[first], loss[first]
-        right.plot(steps[: len(smooth(loss, 50))], smooth(loss, 50))
+        steps, loss = steps[first] + offset, loss[first]
+        right.plot(steps[: len(smooth(loss, 50))], smooth(loss, 50), label="first run" if index == 0 else f"leg {index}")
+        offset = steps[-1]
+    if offset:
         right.set(title="Transformer: flow-matching loss, 50-step mean", xlabel="step")
+        right.legend()
     figure.tight_layout()
     figure.savefig(out_png, dpi=90)
     plt.close(figure)
     return out_png
+
+
+def transformer_loss_files(run_dir: Path) -> list[Path]:
+    """The first run's loss log, then each `--more` leg's, in order."""
+    first = run_dir / "transformer-run" / "loss.csv"
+    legs = sorted(run_dir.glob("leg-*/loss.csv"), key=lambda path: int(path.parent.name.split("-")[1]))
+    return ([first] if first.is_file() else []) + legs
+
+
+def leg_lines(record: dict) -> list[str]:
+    """One line per `toy train --more` leg in the run record."""
+    return [f"- leg {number}: `python -m experiments toy train --more {leg['steps']} --clips {leg['clips']}"
+            f" --learning-rate {leg['learning_rate']}`: {leg['steps']} more steps on a new cosine schedule over"
+            f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
+            for number, leg in enumerate(record.get("legs", []), start=1)]
 
 
 def write_card(folder: Path, record: dict, report: dict | None, command: str) -> Path:
@@ -94,6 +112,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f" {record.get('transformer_seconds', '?')} s (+ {record.get('encode_seconds', '?')} s encoding)",
         "- machine: the project's CPU machine (2 cores), no GPU",
     ]
+    lines += leg_lines(record)
     if record.get("notes"):
         lines += [f"- {note}" for note in record["notes"]]
     lines += [

@@ -1,0 +1,31 @@
+"""The toy model's card: every number comes from the run's files, legs included."""
+
+import json
+
+from engine.toy.card import loss_curves, transformer_loss_files, write_card
+
+
+def write_losses(path, steps, loss=1.0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = "".join(f"{step},{loss / step:.4f},1e-4,1.0,0.5,{loss / step:.4f},0\n" for step in range(1, steps + 1))
+    path.write_text("step,loss,lr,seconds,sigma,sample_loss,bucket\n" + rows)
+
+
+def test_the_card_lists_each_leg_with_the_command_that_ran_it(tmp_path):
+    record = {"recipe": {"clips": 600, "transformer": {"max_steps": 3000}}, "vae_psnr_db": 23.1,
+              "legs": [{"steps": 4000, "clips": 1500, "learning_rate": 3e-4, "foreground_weight": 10.0, "seconds": 4100}]}
+    report = {"summary": {"silhouette_precision": 0.42}, "thresholds": {"colour_distance": 60}}
+    card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
+    assert "toy train --more 4000 --clips 1500 --learning-rate 0.0003" in card
+    assert "| >= 0.80 | 0.420 |" in card and "23.1 dB" in card
+    assert json.loads((tmp_path / "eval.json").read_text()) == report
+
+
+def test_loss_curves_run_on_through_the_legs(tmp_path):
+    (tmp_path / "vae_loss.csv").write_text("step,loss,psnr\n" + "".join(f"{s},0.1,{20 + s / 10}\n" for s in range(1, 60)))
+    write_losses(tmp_path / "transformer-run" / "loss.csv", 80)
+    write_losses(tmp_path / "leg-2" / "loss.csv", 60)
+    write_losses(tmp_path / "leg-1" / "loss.csv", 70)
+    assert [p.parent.name for p in transformer_loss_files(tmp_path)] == ["transformer-run", "leg-1", "leg-2"]
+    png = loss_curves(tmp_path, tmp_path / "curves.png")
+    assert png.stat().st_size > 5000
