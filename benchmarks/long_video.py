@@ -10,7 +10,8 @@ generates the whole clip and reports:
   one background and one costume, so drift is the model's);
 - pose following: per window, silhouette precision and recall against the true figure;
 - cost: seconds per window, and the whole clip's time against one window's (linear in windows is the goal).
-Settings: overlap 1 / 5 / 9, colour matching 0 / 1, overlap noise 0 / 0.03, discarding 4 frames per window.
+Settings: overlap 1 / 5 / 9, colour matching 0 / 1, overlap noise 0 / 0.03, discarding 4 frames per window,
+crossfading the 5 overlap frames (PoseGen's crossfaded transitions).
 Times are this machine's; ratios carry over.
 """
 
@@ -36,6 +37,7 @@ SETTINGS = {
     "overlap 5 + colour match 1": {"window_color_match": 1.0},
     "overlap 5 + noise 0.03": {"window_noise": 0.03},
     "overlap 5 + discard 4": {"window_discard": 4},
+    "overlap 5 + crossfade 5": {"window_crossfade": 5},
 }
 
 

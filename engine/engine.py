@@ -27,7 +27,7 @@ from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
 from engine.spec import ModelSpec, resolve_model_name
-from engine.windows import Window, add_context_noise, match_colors, plan_windows, window_control
+from engine.windows import Window, add_context_noise, crossfade, match_colors, plan_windows, window_control
 
 logger = logging.getLogger(__name__)
 
@@ -419,6 +419,9 @@ class Engine:
             if index and request.window_color_match:
                 new = match_colors(new, frames[: window.keep_from], request.window_color_match)
             made[window.start + window.keep_from: window.start + window.keep_to] = new
+            if index and request.window_crossfade:
+                overlap = slice(window.start, window.start + window.keep_from)
+                made[overlap] = crossfade(made[overlap], frames[: window.keep_from], request.window_crossfade)
             totals["windows"].append(times["pipeline_call"])
             for name in ("condition_encode", "denoise", "decode", "pipeline_call"):
                 totals[name] = totals.get(name, 0.0) + times[name]

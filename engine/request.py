@@ -160,6 +160,10 @@ class GenerationRequest:
     window_discard: int = described(
         0, "Discarded frames", "Frames dropped from the end of each window before the next one starts (a "
         "window's last frames tend to be its weakest).", short="Discard", unit="frames", axis=True)
+    window_crossfade: int = described(
+        0, "Crossfade", "Overlap frames blended from the earlier window's version into the new window's (PoseGen's "
+        "crossfaded transitions), at most the overlap; 0: the earlier window's frames stay as they were.",
+        short="Crossfade", unit="frames", axis=True)
     sampler: str = described(
         "unipc", "Sampler", "unipc: diffusers' UniPC multistep, Wan's default. euler: flow-match Euler, what "
         "step-distilled LoRAs (CausVid, lightx2v) are sampled with.", kind="choice", axis=True)
@@ -251,6 +255,9 @@ class GenerationRequest:
             check_window_settings(self.num_frames, self.window_frames, self.window_overlap, self.window_discard)
         elif self.window_overlap < 1 or self.window_overlap % 4 != 1 or self.window_discard < 0:
             check_window_settings(self.num_frames, 10**6 + 1, self.window_overlap, self.window_discard)
+        if not 0 <= self.window_crossfade <= self.window_overlap:
+            raise ValueError(f"window_crossfade must be between 0 and the overlap ({self.window_overlap} frames), "
+                             f"got {self.window_crossfade}")
 
     def is_windowed(self, native_window: int) -> bool:
         """Whether this video is made in several windows (the model makes native_window frames at a time)."""

@@ -9,7 +9,9 @@ window, so the output has exactly the asked number of frames. This is the design
 
 Between windows two optional steps act against drift: a little noise on the kept frames (so the next
 window does not copy their blur) and colour matching of the new frames to the frames they continue (Lab
-mean and spread), which counters the slow colour and saturation drift reported for chained windows.
+mean and spread), which counters the slow colour and saturation drift reported for chained windows. A third,
+from PoseGen, crossfades the overlap from the earlier window's frames into the new window's own version of
+them, so a change of look enters over several frames rather than at one seam.
 """
 
 from __future__ import annotations
@@ -84,6 +86,19 @@ def window_control(control: np.ndarray, made: np.ndarray | None, window: Window)
         frames[: window.keep_from] = made[window.start: window.start + window.keep_from]
         mask[: window.keep_from] = [0.0] * window.keep_from
     return frames, mask
+
+
+def crossfade(earlier: np.ndarray, later: np.ndarray, frames: int) -> np.ndarray:
+    """The overlap as the earlier window made it, its last `frames` blended linearly into the later window's
+    version of the same frames (weights 1/(frames+1) ... frames/(frames+1)), so the new window's look comes in
+    over several frames instead of at one seam."""
+    if frames <= 0:
+        return earlier
+    blended = earlier.astype(np.float32)
+    weights = np.arange(1, frames + 1, dtype=np.float32) / (frames + 1)
+    start = len(earlier) - frames
+    blended[start:] += weights[:, None, None, None] * (later[start:].astype(np.float32) - blended[start:])
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
 def add_context_noise(frames: np.ndarray, std: float, seed: int) -> np.ndarray:

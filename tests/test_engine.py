@@ -271,6 +271,18 @@ def test_a_video_longer_than_its_window_comes_out_exactly_as_asked(tiny_engine, 
     assert [w["start"] for w in manifest["windows"]] == [0, 4, 8]
 
 
+def test_a_crossfade_blends_from_the_first_overlap_on(tiny_engine, tiny_request):
+    request = tiny_request.replace(num_frames=17, window_frames=9, num_inference_steps=2)
+    plain = tiny_engine.generate(request).frames
+    faded = tiny_engine.generate(request.replace(window_crossfade=5)).frames
+    changed = [i for i in range(17) if not np.array_equal(plain[i], faded[i])]
+    # The first window's own frames stay; the overlap of window 2 (frames 4-8) fades; window 3 then continues
+    # the faded frames, so it changes too.
+    assert changed[0] == 4 and set(range(4, 9)) <= set(changed)
+    with pytest.raises(ValueError, match=r"window_crossfade must be between 0 and the overlap \(5 frames\), got 6"):
+        tiny_engine.generate(request.replace(window_crossfade=6))
+
+
 def test_stopping_a_long_video_keeps_its_finished_windows(tiny_engine, tiny_request, tmp_path):
     from engine.engine import GenerationCancelled
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.windows import (Window, add_context_noise, lab_to_rgb, match_colors, plan_windows, rgb_to_lab,
+from engine.windows import (Window, add_context_noise, crossfade, lab_to_rgb, match_colors, plan_windows, rgb_to_lab,
                             round_up_to_window_length, seam_positions, window_control)
 
 
@@ -71,3 +71,11 @@ def test_context_noise_is_seeded_and_off_at_zero():
 
 def test_round_up_to_window_length():
     assert [round_up_to_window_length(n) for n in (5, 6, 8, 9, 10)] == [5, 9, 9, 9, 13]
+
+
+def test_a_crossfade_ramps_the_overlap_from_the_earlier_window_to_the_later():
+    earlier = np.zeros((5, 2, 2, 3), np.uint8)
+    later = np.full((5, 2, 2, 3), 240, np.uint8)
+    faded = crossfade(earlier, later, 3)
+    assert [int(frame[0, 0, 0]) for frame in faded] == [0, 0, 60, 120, 180]  # weights 1/4, 2/4, 3/4
+    np.testing.assert_array_equal(crossfade(earlier, later, 0), earlier)

@@ -21,13 +21,13 @@ logger = logging.getLogger(__name__)
 WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "guidance_scale", "num_inference_steps",
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
                  "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
-                 "window_overlap", "window_noise", "window_color_match", "window_discard")
+                 "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
-                  window_color_match=0.0, window_discard=0) -> GenerationRequest:
+                  window_color_match=0.0, window_discard=0, window_crossfade=0) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
     control video nor a reference (an API call with no arguments) the engine's sample is used."""
     if not control and not reference:
@@ -60,6 +60,7 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         window_noise=float(window_noise),
         window_color_match=float(window_color_match),
         window_discard=int(window_discard),
+        window_crossfade=int(window_crossfade or 0),
     )
 
 
@@ -153,6 +154,8 @@ def build_generate_tab(engine, links: dict):
                     window_frames = gr.Number(value=None, precision=0, **described("window_frames"))
                     window_overlap = gr.Number(value=defaults.window_overlap, precision=0, **described("window_overlap"))
                     window_discard = gr.Number(value=defaults.window_discard, precision=0, **described("window_discard"))
+                    window_crossfade = gr.Number(value=defaults.window_crossfade, precision=0, minimum=0,
+                                                 **described("window_crossfade"))
                     window_noise = gr.Slider(0, 0.2, value=defaults.window_noise, step=0.01, **described("window_noise"))
                     window_color_match = gr.Slider(0, 1, value=defaults.window_color_match, step=0.05,
                                                    **described("window_color_match"))
@@ -177,7 +180,7 @@ def build_generate_tab(engine, links: dict):
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
-               sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard]
+               sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade]
 
     @user_errors
     def on_inspect(*values):
