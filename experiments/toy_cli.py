@@ -60,6 +60,8 @@ def add_toy_commands(commands):
     blog.add_argument("--steps", type=int, default=150, help="training steps per LoRA")
     blog.add_argument("--eval-clips", type=int, default=3, help="held-out clips in another costume per strength")
     blog.add_argument("--json", help="also write the result here")
+    blog.add_argument("--ship", action="store_true",
+                      help="copy the two LoRAs into assets/toy-blog (the blog presets' sample LoRA) with a card")
     blog.set_defaults(func=run_toy_blog)
 
 
@@ -153,4 +155,10 @@ def run_toy_blog(args) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+    if args.ship:
+        from engine.toy.blog import ship_blog_loras
+
+        command = (f"python -m experiments toy blog --clips {args.clips} --steps {args.steps} "
+                   f"--eval-clips {args.eval_clips} --ship")
+        print(f"shipped to {ship_blog_loras(result, command)}")
     return 0

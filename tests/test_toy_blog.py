@@ -30,3 +30,18 @@ def test_a_figure_in_the_training_costume_has_drifted_all_the_way(off_costume_cl
                                                                  shoes=NARROW_LOOK.shoes))
     toward, kept = drift_scores(dressed.video, off_costume_clip)
     assert toward > 0.9 and kept < 0.1
+
+
+def test_shipping_the_blog_loras_copies_them_with_a_card_of_the_numbers(tmp_path):
+    from engine.toy.blog import BlogResult, ship_blog_loras
+
+    lora = tmp_path / "run" / "lora.safetensors"
+    lora.parent.mkdir()
+    lora.write_bytes(b"weights")
+    result = BlogResult(clips=24, steps=150, drift={"main-blocks-r32": [0.1, 0.3, 0.5, 0.7]},
+                        reference_match={"main-blocks-r32": [0.8, 0.6, 0.4, 0.2]},
+                        loras={"main-blocks-r32": str(lora)}, seconds={"dataset": 5.0})
+    target = ship_blog_loras(result, "python -m experiments toy blog --ship", tmp_path / "toy-blog")
+    assert (target / "main-blocks-r32.safetensors").read_bytes() == b"weights"
+    card = (target / "README.md").read_text()
+    assert "| main-blocks-r32 | 0.10 | 0.30 | 0.50 | 0.70 |" in card and "toy blog --ship" in card

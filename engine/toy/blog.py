@@ -118,3 +118,49 @@ def run_blog_in_a_box(engine, out_dir: str | Path, clips: int = 24, steps: int =
             result.seconds[f"sweep {name}"] = round(time.perf_counter() - started, 1)
             logger.info("%s: drift %s at strengths %s", name, result.drift[name], list(STRENGTHS))
     return result
+
+
+def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None) -> Path:
+    """Copy the blog's LoRAs into assets/toy-blog (the blog presets' fallback LoRA) with a card and the numbers."""
+    import json
+    import shutil
+
+    from engine.paths import TOY_BLOG_LORA
+
+    target = Path(target or TOY_BLOG_LORA.parent)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, path in result.loras.items():
+        shutil.copy(path, target / f"{name}.safetensors")
+    (target / "blog.json").write_text(json.dumps(result.to_dict(), indent=2))
+    strengths = " | ".join(f"{s:g}" for s in result.strengths)
+    rows = [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in result.drift.items()]
+    kept = [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |"
+            for name, values in result.reference_match.items()]
+    rule = "|---|" + "---|" * len(result.strengths)
+    lines = [
+        "# The blog in a box: two LoRAs trained on the narrow toy dataset",
+        "",
+        "The blog's LoRA experiment at toy scale (engine/toy/blog.py). Both LoRAs were trained by the lab's own",
+        f"trainer on {result.clips} toy clips of one costume on one background, {result.steps} steps each, on the",
+        "shipped toy model (assets/toy), with presets/train/toy-blog.yaml:",
+        "",
+        f"    {command}",
+        "",
+        "- `main-blocks-r32.safetensors`: the blog's first run (rank 32 on the main blocks' attention and",
+        "  feed-forward). The blog's sweep presets use it when no LoRA of your own is chosen.",
+        "- `self-attention-r8.safetensors`: the blog's second run (rank 8 on self-attention only).",
+        "",
+        "Drift: on held-out clips whose reference wears another costume, the share of limb-frames (top,",
+        "trousers, shoes) generated in the training costume's colours, by LoRA strength:",
+        "",
+        f"| LoRA | {strengths} |", rule, *rows,
+        "",
+        "Still in the reference's colours (higher is better):",
+        "",
+        f"| LoRA | {strengths} |", rule, *kept,
+        "",
+        "Seconds on the machine that made them: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()) + ".",
+        "",
+    ]
+    (target / "README.md").write_text("\n".join(lines))
+    return target
