@@ -99,3 +99,13 @@ def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
     seeds = leg_seeds(trained_on=50, clips=120)
     assert seeds[:50] == training_seeds(50) and len(set(seeds)) == 120
     assert leg_seeds(trained_on=50, clips=20) == training_seeds(50)[:20]
+
+
+def test_a_finished_run_is_returned_as_it_is_not_trained_again(tmp_path):
+    from engine.toy.build import build_toy_model
+
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "model_index.json").write_text("{}")
+    messages = []
+    assert build_toy_model(tmp_path, on_log=messages.append) == tmp_path / "pipeline"
+    assert "--more" in messages[0] and not (tmp_path / "vae").exists()

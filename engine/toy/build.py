@@ -67,6 +67,11 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = on_log or (lambda text: logger.info("%s", text))
+    final = out_dir / "pipeline"
+    if (final / "model_index.json").is_file():
+        # A finished run is never trained again by accident (its schedule has ended; legs go on with --more).
+        log(f"{out_dir} holds a finished pipeline; train it further with --more STEPS, or start a new --out")
+        return final
     record = _read_record(out_dir)
     record["recipe"] = _recipe_dict(recipe)
     record["world_version"] = world.WORLD_VERSION
