@@ -1,6 +1,7 @@
 """VACE Lab: `python app.py` starts the lab in the browser.
 
-With no GPU it runs the embedded tiny engine (random weights, the output is noise) and says so.
+With no GPU it runs the toy engine (assets/toy: a small WanVACE trained in this lab on its puppet world), or
+the embedded tiny engine (random weights, the output is noise) where those weights are missing, and says which.
 """
 
 from __future__ import annotations
