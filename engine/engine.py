@@ -87,9 +87,10 @@ class Engine:
         if self.spec.is_toy:
             return (
                 f"Engine: **toy** on {self.device.upper()}: a small WanVACE trained in this lab on a puppet world "
-                "(flat-coloured figures on plain, striped or checked backgrounds, 224x128, 17 frames). It follows "
-                "the skeleton, takes the figure's colours from the reference and the background from the prompt, "
-                "so every setting shows its effect on a CPU. It knows nothing else: real photos give puppets. "
+                "(flat-coloured figures on plain, striped or checked backgrounds, 224x128, 17 frames). It draws the "
+                "prompt's background and a blurred figure in the reference's colours where the skeleton is (not "
+                "yet a crisp puppet: assets/toy/README.md has its numbers), so guidance, prompts, references and "
+                "seeds show their effect on a CPU. It knows nothing else: real photos give puppets. "
                 "Use a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
             )
         return f"Engine: **{self.spec.name}** ({self.spec.source}) on {self.device.upper()}."

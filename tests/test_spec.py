@@ -47,8 +47,11 @@ def test_hub_id_and_local_folder_and_garbage(tmp_path):
         ModelSpec.from_preset("no such model")
 
 
-def test_auto_picks_tiny_without_cuda_and_1_3b_with(monkeypatch):
+def test_auto_picks_the_toy_without_cuda_tiny_without_its_weights_and_1_3b_with_cuda(monkeypatch):
     monkeypatch.setattr("engine.spec.cuda_available", lambda: False)
+    monkeypatch.setattr("engine.toy.model.is_shipped", lambda: True)
+    assert resolve_model_name("auto") == "toy"
+    monkeypatch.setattr("engine.toy.model.is_shipped", lambda: False)
     assert resolve_model_name("auto") == "tiny"
     monkeypatch.setattr("engine.spec.cuda_available", lambda: True)
     assert resolve_model_name("auto") == "wan-vace-1.3b"

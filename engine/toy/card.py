@@ -64,6 +64,10 @@ def leg_lines(record: dict) -> list[str]:
             for number, leg in enumerate(record.get("legs", []), start=1)]
 
 
+def _seconds(record: dict, name: str) -> str:
+    return f"{record[name]} s" if name in record else "time not recorded"
+
+
 def write_card(folder: Path, record: dict, report: dict | None, command: str) -> Path:
     """README.md for the shipped weights."""
     recipe = record.get("recipe", {})
@@ -105,11 +109,11 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"- seed {recipe.get('seed', 0)}; {recipe.get('clips')} training clips (held-out seeds start at 1,000,000)",
         f"- VAE: {vae.get('steps')} steps of batch {vae.get('batch_size')} (clips) / {2 * (vae.get('batch_size') or 0)}"
         f" (frames), decoder learning rate {vae.get('learning_rate')}, encoder {vae.get('encoder_learning_rate')};"
-        f" {record.get('vae_seconds', '?')} s",
+        f" {_seconds(record, 'vae_seconds')}",
         f"- transformer: every weight, {transformer.get('max_steps')} steps of {transformer.get('batch_size')} clips,"
         f" learning rate {transformer.get('learning_rate')}, sampler {transformer.get('sampler')}, reference and prompt"
         f" dropout {transformer.get('reference_dropout')} / {transformer.get('prompt_dropout')};"
-        f" {record.get('transformer_seconds', '?')} s (+ {record.get('encode_seconds', '?')} s encoding)",
+        f" {_seconds(record, 'transformer_seconds')} (+ {_seconds(record, 'encode_seconds')} encoding)",
         "- machine: the project's CPU machine (2 cores), no GPU",
     ]
     lines += leg_lines(record)
