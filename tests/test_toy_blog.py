@@ -4,7 +4,9 @@ import pytest
 
 from engine.toy import world
 from engine.toy.blog import drift_scores, off_costume
+from engine.paths import TOY_BLOG_LORA
 from engine.toy.dataset import NARROW_LOOK
+from engine.toy.model import is_shipped
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +47,17 @@ def test_shipping_the_blog_loras_copies_them_with_a_card_of_the_numbers(tmp_path
     assert (target / "main-blocks-r32.safetensors").read_bytes() == b"weights"
     card = (target / "README.md").read_text()
     assert "| main-blocks-r32 | 0.10 | 0.30 | 0.50 | 0.70 |" in card and "toy blog --ship" in card
+
+
+@pytest.mark.skipif(not (TOY_BLOG_LORA.is_file() and is_shipped()),
+                    reason="the toy's blog LoRA is not in assets/toy-blog: `python -m experiments toy blog --ship`")
+def test_the_blog_presets_fall_back_on_the_shipped_blog_lora_with_the_toy():
+    from engine.engine import Engine
+    from engine.lora_formats import read_lora_file
+    from experiments.sweep_spec import SweepSpec, lora_or_fallback
+
+    engine = Engine.from_name("toy")
+    assert engine.sample_lora() == TOY_BLOG_LORA
+    spec, lora, note = lora_or_fallback(SweepSpec.from_preset("blog-lora-strength"), None, engine.sample_lora())
+    assert lora == str(TOY_BLOG_LORA) and "blog-in-a-box LoRA" in note
+    assert read_lora_file(TOY_BLOG_LORA).layers  # a LoRA file the loader reads
