@@ -32,11 +32,11 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    from engine import Engine
+    from engine.toy.build import engine_for
     from engine.toy import world
     from engine.toy.evaluate import heldout_seeds, score_clip, write_inputs
 
-    engine = toy_run_engine(args.model) or Engine.from_name(args.model)
+    engine = engine_for(args.model)
     engine.load()
     results = {"model": engine.spec.name, "profiles": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,14 +66,6 @@ def main():
                   f"{mean['precision']:.2f} recall {mean['recall']:.2f} colours {mean['colour_match']:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
-
-
-def toy_run_engine(path: str):
-    """An unshipped toy run's pipeline folder (it holds toy_run.json) runs with the toy preset's settings."""
-    from engine import Engine
-    from engine.toy.build import toy_spec
-
-    return Engine(toy_spec(path, name="toy-run"), device="cpu") if Path(path, "toy_run.json").is_file() else None
 
 
 if __name__ == "__main__":

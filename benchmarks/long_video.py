@@ -83,12 +83,12 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    from engine import Engine
+    from engine.toy.build import engine_for
     from engine.toy import world
     from engine.toy.evaluate import heldout_seeds, write_inputs
     from engine.windows import seam_positions
 
-    engine = toy_run_engine(args.model) or Engine.from_name(args.model)
+    engine = engine_for(args.model)
     engine.load()
     results = {"model": engine.spec.name, "frames": args.frames, "window": engine.native_window, "settings": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,14 +135,6 @@ def summarise(rows: list[dict], one_window: float) -> dict:
         "recall_last": mean([r["per_window"][-1]["silhouette_recall"] for r in rows]),
         "time_ratio": mean([r["seconds"] for r in rows]) / one_window,
     }
-
-
-def toy_run_engine(path: str):
-    """An unshipped toy run's pipeline folder (it holds toy_run.json) runs with the toy preset's settings."""
-    from engine import Engine
-    from engine.toy.build import toy_spec
-
-    return Engine(toy_spec(path, name="toy-run"), device="cpu") if Path(path, "toy_run.json").is_file() else None
 
 
 if __name__ == "__main__":

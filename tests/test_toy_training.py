@@ -109,3 +109,11 @@ def test_a_finished_run_is_returned_as_it_is_not_trained_again(tmp_path):
     messages = []
     assert build_toy_model(tmp_path, on_log=messages.append) == tmp_path / "pipeline"
     assert "--more" in messages[0] and not (tmp_path / "vae").exists()
+
+
+def test_a_toy_run_folder_or_a_model_name_gives_an_engine(tmp_path):
+    from engine.toy.build import engine_for
+
+    (tmp_path / "toy_run.json").write_text("{}")
+    assert engine_for(str(tmp_path)).spec.source == str(tmp_path)
+    assert engine_for("tiny").spec.name == "tiny"

@@ -60,6 +60,16 @@ def toy_spec(source: str, name: str = "toy"):
     return preset.with_overrides(name=name, source=source, max_sequence_length=MAX_SEQUENCE_LENGTH)
 
 
+def engine_for(model: str):
+    """An Engine for a model name, or for a toy run's pipeline folder (it holds toy_run.json), which runs with
+    the toy preset's settings: the benchmarks measure a run before it is shipped."""
+    from engine.engine import Engine
+
+    if Path(model, "toy_run.json").is_file():
+        return Engine(toy_spec(model, name="toy-run"), device="cpu")
+    return Engine.from_name(model)
+
+
 def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log=None) -> Path:
     """Run (or resume) every stage into out_dir; returns the finished pipeline folder (out_dir/pipeline)."""
     from engine.engine import Engine
@@ -98,29 +108,13 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     engine = Engine(toy_spec(str(init_dir), name="toy-train"), device="cpu")
 
     started = time.perf_counter()
-    samples = encode_world(engine, training_seeds(recipe.clips, recipe.seed), cache=out_dir / "encoded.safetensors",
-                           foreground_weight=recipe.foreground_weight,
-                           on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
+    samples = _encode(engine, training_seeds(recipe.clips, recipe.seed), out_dir, recipe, log)
     record["encode_seconds"] = round(time.perf_counter() - started)
 
-    transformer_dir = out_dir / "transformer-run"
     started = time.perf_counter()
-    checkpoints = sorted(transformer_dir.glob("checkpoint-*"))
-    resume = checkpoints[-1] if checkpoints else None
-    train_transformer(engine, samples, recipe.transformer, transformer_dir, resume=resume,
-                      on_step=lambda r: r["step"] % 50 == 0 and log(f"transformer step {r['step']}/"
-                                                                    f"{recipe.transformer.max_steps}: loss {r['loss']:.4f}"))
+    _train_resuming(engine, samples, recipe.transformer, out_dir / "transformer-run", log, "transformer")
     record["transformer_seconds"] = round(time.perf_counter() - started) + record.get("transformer_seconds", 0)
-
-    final = out_dir / "pipeline"
-    from diffusers import WanVACEPipeline
-
-    # Saved as diffusers' own class (the lab's subclass only adds a cache), so anyone can load it.
-    WanVACEPipeline(**engine.load().components).save_pretrained(final)
-    halve_weights(final)
-    _write_record(out_dir, record)
-    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
-    return final
+    return _save_pipeline(engine, out_dir, record)
 
 
 def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, learning_rate: float = 3e-4,
@@ -141,7 +135,6 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     record = _read_record(out_dir)
     legs = record.setdefault("legs", [])
     number = len(legs) + 1
-    leg_dir = out_dir / f"leg-{number}"
     before = out_dir / f"pipeline-before-leg-{number}"
     if not before.exists():
         shutil.copytree(final, before)
@@ -149,20 +142,36 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     clips = clips or trained_on
     config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
     engine = Engine(toy_spec(str(before), name="toy-train"), device="cpu")
-    samples = encode_world(engine, leg_seeds(trained_on, clips, recipe.seed), cache=out_dir / "encoded.safetensors",
-                           foreground_weight=recipe.foreground_weight,
-                           on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
+    samples = _encode(engine, leg_seeds(trained_on, clips, recipe.seed), out_dir, recipe, log)
     started = time.perf_counter()
-    checkpoints = sorted(leg_dir.glob("checkpoint-*"))
-    train_transformer(engine, samples, config, leg_dir, resume=checkpoints[-1] if checkpoints else None,
-                      on_step=lambda r: r["step"] % 50 == 0 and log(f"leg {number} step {r['step']}/{steps}: "
-                                                                    f"loss {r['loss']:.4f}"))
-    from diffusers import WanVACEPipeline
-
-    WanVACEPipeline(**engine.load().components).save_pretrained(final)
-    halve_weights(final)
+    _train_resuming(engine, samples, config, out_dir / f"leg-{number}", log, f"leg {number}")
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
                  "foreground_weight": recipe.foreground_weight, "seconds": round(time.perf_counter() - started)})
+    return _save_pipeline(engine, out_dir, record)
+
+
+def _encode(engine, seeds: list[int], out_dir: Path, recipe: ToyRecipe, log) -> list:
+    """The world clips as training samples, through the run's latent cache."""
+    return encode_world(engine, seeds, cache=out_dir / "encoded.safetensors", foreground_weight=recipe.foreground_weight,
+                        on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
+
+
+def _train_resuming(engine, samples: list, config, folder: Path, log, label: str):
+    """Train the engine's transformer in place, going on from the folder's last checkpoint if there is one."""
+    checkpoints = sorted(folder.glob("checkpoint-*"))
+    train_transformer(engine, samples, config, folder, resume=checkpoints[-1] if checkpoints else None,
+                      on_step=lambda r: r["step"] % 50 == 0 and log(f"{label} step {r['step']}/{config.max_steps}: "
+                                                                    f"loss {r['loss']:.4f}"))
+
+
+def _save_pipeline(engine, out_dir: Path, record: dict) -> Path:
+    """out_dir/pipeline in half precision, with the run record beside the weights."""
+    from diffusers import WanVACEPipeline
+
+    final = out_dir / "pipeline"
+    # Saved as diffusers' own class (the lab's subclass only adds a cache), so anyone can load it.
+    WanVACEPipeline(**engine.load().components).save_pretrained(final)
+    halve_weights(final)
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
