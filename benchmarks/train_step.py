@@ -3,10 +3,15 @@ and peak memory of the real architecture.
 
     python benchmarks/train_step.py [--steps 20] [--reps 3] [--json PATH]    # CPU: tiny model, overhead ratio
     python benchmarks/train_step.py --gpu [--json PATH]                      # CUDA: 1.3B, random weights
+    python benchmarks/train_step.py --toy-batching [--steps 6] [--json PATH] # shared forward vs one by one
 
 Overhead: Trainer.train_step (sampler, dropout draws, accelerate, loss bookkeeping) against the same
 work written by hand: one forward of the same LoRA'd transformer on the same cached latents, MSE,
 backward, AdamW. Reps alternate so machine noise hits both alike; medians of per-step times.
+
+--toy-batching trains the shipped toy transformer (every weight, as `toy train` does) on 16 encoded world
+clips at batch 4 and 8, with the micro-batch in one forward pass (the trainer) against one sample at a time
+(how it trained before), alternating; seconds per sample.
 
 --gpu builds WanVACETransformer3DModel from presets/models/wan-vace-1.3b.yaml on the GPU with random
 weights (nothing is downloaded), adds the main-blocks rank-32 LoRA, and times training steps at 320x576x49
@@ -100,6 +105,42 @@ def cpu_overhead(steps: int, reps: int) -> dict:
             "train_overhead_ratio": trainer_s / bare_s}
 
 
+def toy_batching(steps: int, reps: int, batch_sizes=(4, 8)) -> list[dict]:
+    from engine.toy.build import default_transformer_config, engine_for
+    from engine.toy.training import encode_world, training_seeds
+    from engine.train.trainer import Trainer
+
+    engine = engine_for("toy")
+    samples = encode_world(engine, training_seeds(16), foreground_weight=10.0)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for batch_size in batch_sizes:
+            config = default_transformer_config().with_changes(batch_size=batch_size, max_steps=10_000,
+                                                               checkpoint_every=10_000)
+            trainer = Trainer(config, Path(folder) / "data", Path(folder) / "run", engine=engine)
+            trainer.load_model()
+            trainer.encoded = samples
+            trainer.empty_prompt = engine.prompt_embedding("").float().cpu()
+            trainer.make_optimizer()
+            shared = trainer.same_shape_groups
+            one_by_one = lambda batch, positions, draws: [[i] for i in range(len(batch))]  # noqa: E731
+            timings = {"shared_forward": [], "one_by_one": []}
+            step = 0
+            for _ in range(reps):
+                for name, grouping in (("shared_forward", shared), ("one_by_one", one_by_one)):
+                    trainer.same_shape_groups = grouping
+                    for _ in range(steps):
+                        started = time.perf_counter()
+                        trainer.train_step(step)
+                        step += 1
+                        timings[name].append((time.perf_counter() - started) / batch_size)
+            shared_s = statistics.median(timings["shared_forward"])
+            alone_s = statistics.median(timings["one_by_one"])
+            rows.append({"batch_size": batch_size, "shared_forward_s_per_sample": shared_s,
+                         "one_by_one_s_per_sample": alone_s, "speedup": alone_s / shared_s})
+    return rows
+
+
 def gpu_steps(sizes=((320, 576, 49), (480, 832, 81)), steps: int = 5) -> list[dict]:
     import torch
     import yaml
@@ -156,6 +197,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--gpu", action="store_true", help="the real 1.3B architecture on CUDA")
+    parser.add_argument("--toy-batching", action="store_true",
+                        help="the toy transformer's micro-batch in one forward pass against one sample at a time")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -165,6 +208,12 @@ def main(argv=None) -> int:
             logger.info("%s: %.2f s/step, peak %.1f GB (estimated %.1f), %.0f%% of the FLOP floor", row["size"],
                         row["s_per_step"], row["peak_memory_gb"], row["estimated_memory_gb"],
                         100 * row["fraction_of_floor"])
+    elif args.toy_batching:
+        results = {"toy_batching": toy_batching(args.steps, args.reps)}
+        for row in results["toy_batching"]:
+            logger.info("toy, batch %d: %.3f s/sample in one forward pass, %.3f one by one (%.2fx)",
+                        row["batch_size"], row["shared_forward_s_per_sample"], row["one_by_one_s_per_sample"],
+                        row["speedup"])
     else:
         results = cpu_overhead(args.steps, args.reps)
         logger.info("tiny model, %s: trainer %.4f s/step, bare loop %.4f s/step, overhead ratio %.2f",

@@ -145,6 +145,9 @@ def startup_seconds(repo_root: Path) -> float:
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while time.perf_counter() - started < 120:
+            if process.poll() is not None:  # it could not start (a missing package, say): no time to report
+                logger.warning("app.py exited with status %s before serving", process.returncode)
+                return float("nan")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
                     if response.status == 200:

@@ -2,7 +2,7 @@
 
     toy sample --seed N --out DIR [--frames F]       video.mp4 pose.mp4 reference.png prompt.txt keypoints.json
     toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
-    toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--more STEPS] [--ship]   re-creates the shipped weights
+    toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--batch-size B] [--more STEPS] [--ship]   re-creates the shipped weights
     toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
     toy blog [--out DIR] [--clips N] [--steps N] [--json PATH]   the blog's LoRA experiment in a box
 """
@@ -43,6 +43,8 @@ def add_toy_commands(commands):
     train.add_argument("--more", type=int, default=None, metavar="STEPS",
                        help="train a finished run's transformer this many more steps on a new schedule (a leg)")
     train.add_argument("--learning-rate", type=float, default=3e-4, help="peak learning rate of a --more leg")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="transformer samples per step (default 4; on a GPU 32 or more keep it busy)")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
     train.set_defaults(func=run_toy_train)
 
@@ -103,6 +105,8 @@ def run_toy_train(args) -> int:
         recipe.vae.steps = args.vae_steps
     if args.steps:
         recipe.transformer = recipe.transformer.with_changes(max_steps=args.steps)
+    if args.batch_size:
+        recipe.transformer = recipe.transformer.with_changes(batch_size=args.batch_size)
     if args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,
                                  recipe=recipe, on_log=lambda text: logger.info("%s", text))

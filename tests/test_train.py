@@ -55,6 +55,21 @@ def test_loss_falls_when_overfitting_one_clip(dataset, tmp_path):
     assert trainer.evaluation_loss() < 0.8 * before
 
 
+def test_samples_sharing_a_forward_pass_get_the_losses_they_get_alone(dataset, tmp_path):
+    """A micro-batch of one shape runs as one forward pass; each sample's loss is what it would be alone."""
+    trainer = make_trainer(dataset, tmp_path, max_steps=1)
+    trainer.make_optimizer()
+    trainer.transformer.eval()
+    sample = trainer.encoded[0]
+    generator = torch.Generator().manual_seed(0)  # the batch draws its noise in the order the two draw theirs
+    with torch.no_grad():
+        alone = [float(trainer.batch_losses([sample], [0.3], generator, False, [False])[0]),
+                 float(trainer.batch_losses([sample], [0.7], generator, False, [True])[0])]
+        together = trainer.batch_losses([sample, sample], [0.3, 0.7], torch.Generator().manual_seed(0), False,
+                                        [False, True]).tolist()
+    assert together == pytest.approx(alone, rel=1e-4) and alone[0] != pytest.approx(alone[1], rel=1e-3)
+
+
 def test_the_saved_lora_loads_in_the_engine_and_strength_zero_is_the_base(dataset, tmp_path, tiny_engine,
                                                                           tiny_request):
     trainer = make_trainer(dataset, tmp_path / "run", max_steps=3, learning_rate=5e-2)
@@ -86,7 +101,8 @@ def test_resume_repeats_the_uninterrupted_losses(dataset, tmp_path):
 def test_dropout_rates_are_what_the_config_says(dataset, tmp_path):
     trainer = make_trainer(dataset, tmp_path, reference_dropout=0.3, prompt_dropout=0.1, max_steps=1)
     trainer.make_optimizer()
-    trainer.sample_loss = lambda *args: torch.zeros((), requires_grad=True)  # count the draws, skip the model
+    # count the draws, skip the model
+    trainer.batch_losses = lambda samples, *args: torch.zeros(len(samples), requires_grad=True)
     drops = [sample for step in range(2000) for sample in trainer.train_step(step)["samples"]]
     reference_rate = np.mean([d[2] for d in drops])
     prompt_rate = np.mean([d[3] for d in drops])

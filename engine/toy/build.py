@@ -105,7 +105,7 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     init_dir = out_dir / "pipeline-init"
     if not (init_dir / "model_index.json").is_file():
         initial_pipeline(vae).save_pretrained(init_dir)
-    engine = Engine(toy_spec(str(init_dir), name="toy-train"), device="cpu")
+    engine = Engine(toy_spec(str(init_dir), name="toy-train"))  # on CUDA where there is one
 
     started = time.perf_counter()
     samples = _encode(engine, training_seeds(recipe.clips, recipe.seed), out_dir, recipe, log)
@@ -141,12 +141,13 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     trained_on = record.get("recipe", {}).get("clips", recipe.clips)
     clips = clips or trained_on
     config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
-    engine = Engine(toy_spec(str(before), name="toy-train"), device="cpu")
+    engine = Engine(toy_spec(str(before), name="toy-train"))  # on CUDA where there is one
     samples = _encode(engine, leg_seeds(trained_on, clips, recipe.seed), out_dir, recipe, log)
     started = time.perf_counter()
     _train_resuming(engine, samples, config, out_dir / f"leg-{number}", log, f"leg {number}")
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
-                 "foreground_weight": recipe.foreground_weight, "seconds": round(time.perf_counter() - started)})
+                 "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
+                 "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
 
 
@@ -175,6 +176,17 @@ def _save_pipeline(engine, out_dir: Path, record: dict) -> Path:
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
+
+
+def device_label(device: str) -> str:
+    """What trained a leg, for the model card: the GPU's name, or the CPU's core count."""
+    import os
+
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name()
+    return f"cpu, {os.cpu_count()} cores"
 
 
 def leg_seeds(trained_on: int, clips: int, seed: int = 0) -> list[int]:

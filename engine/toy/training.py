@@ -50,24 +50,26 @@ class WorldEncoder:
 
         self.pipe = pipe
         vae = pipe.vae
+        self.device = vae.device  # encoded on the pipeline's device (a GPU in seconds), kept on the CPU
         z = vae.config.z_dim
         self.mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1)
         self.scale = 1.0 / torch.tensor(vae.config.latents_std).view(1, z, 1, 1, 1)
         with torch.no_grad():
-            zeros = torch.zeros(1, 3, num_frames, height, width)
+            zeros = torch.zeros(1, 3, num_frames, height, width, device=self.device, dtype=vae.dtype)
             self.inactive = self.normalise(vae.encode(zeros).latent_dist.mode())
             mask = torch.ones(1, 3, num_frames, height, width)
             # The masks the pipeline builds for a full-frame control plus one reference image.
             self.masks = pipe.prepare_masks(mask, [[None]]).float()
 
     def normalise(self, latents):
-        return (latents.float() - self.mean) * self.scale
+        return (latents.float().cpu() - self.mean) * self.scale
 
     def encode(self, frames: np.ndarray):
         import torch
 
+        vae = self.pipe.vae
         with torch.no_grad():
-            return self.normalise(self.pipe.vae.encode(to_tensor(frames)).latent_dist.mode())
+            return self.normalise(vae.encode(to_tensor(frames).to(self.device, vae.dtype)).latent_dist.mode())
 
     def encode_samples(self, samples: list) -> list[dict]:
         """Per sample: target (reference latent + clip latents), conditioning with the reference, and the
@@ -91,8 +93,17 @@ class WorldEncoder:
 
 def figure_weight(parts: np.ndarray, weight: float, spatial: int = 4, temporal: int = 4, grow_px: int = 4):
     """[1, 1, f, h, w] loss weights on the latent grid: `weight` where the figure (grown by grow_px) touches a
-    latent position, 1 elsewhere. Wan's causal VAE gives the first frame a latent of its own, then one per
-    `temporal` frames."""
+    latent position, 1 elsewhere."""
+    return weight_from_mask(figure_latent_mask(parts, spatial, temporal, grow_px), weight)
+
+
+def weight_from_mask(mask, weight: float):
+    return 1 + (weight - 1) * mask
+
+
+def figure_latent_mask(parts: np.ndarray, spatial: int = 4, temporal: int = 4, grow_px: int = 4):
+    """[1, 1, f, h, w]: 1 where the figure (grown by grow_px) touches a latent position, else 0. Wan's causal VAE
+    gives the first frame a latent of its own, then one per `temporal` frames."""
     import torch
     import torch.nn.functional as F
 
@@ -101,8 +112,7 @@ def figure_weight(parts: np.ndarray, weight: float, spatial: int = 4, temporal: 
         mask = F.max_pool2d(mask, 2 * grow_px + 1, stride=1, padding=grow_px)
     mask = F.max_pool2d(mask, spatial)[0]  # [T, h, w]
     groups = [mask[:1]] + [mask[1 + i: 1 + i + temporal] for i in range(0, mask.shape[0] - 1, temporal)]
-    latent = torch.stack([group.amax(dim=0) for group in groups])  # [f, h, w]
-    return (1 + (weight - 1) * latent)[None, None]
+    return torch.stack([group.amax(dim=0) for group in groups])[None, None]  # [1, 1, f, h, w]
 
 
 def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None,
@@ -120,22 +130,25 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     if missing:
         encoder = WorldEncoder(engine.load())
         started = time.perf_counter()
-        for start in range(0, len(missing), ENCODE_BATCH):
-            batch = [world.make_sample(seed) for seed in missing[start:start + ENCODE_BATCH]]
+        for done, batch in enumerate(render_in_batches(missing, ENCODE_BATCH), start=1):
             for sample, tensors in zip(batch, encoder.encode_samples(batch)):
                 # Rounded through half precision as the cache stores them, so a resumed build sees the same.
                 stored[f"{sample.seed}.target"] = tensors["target"].half().float()
                 stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
-                stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float()
+                stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float().cpu()
+                stored[f"{sample.seed}.figure"] = figure_latent_mask(sample.parts)
             if on_progress:
-                on_progress(min(start + ENCODE_BATCH, len(missing)), len(missing), time.perf_counter() - started)
+                on_progress(min(done * ENCODE_BATCH, len(missing)), len(missing), time.perf_counter() - started)
         _write_cache(cache, stored)
     samples = []
     for seed in seeds:
         target, conditioning = stored[f"{seed}.target"], stored[f"{seed}.conditioning"]
         weight = None
         if foreground_weight != 1.0:
-            weight = figure_weight(world.make_sample(seed).parts, foreground_weight)
+            mask = stored.get(f"{seed}.figure")
+            if mask is None:  # a cache from before the masks were stored
+                mask = figure_latent_mask(world.make_sample(seed).parts)
+            weight = weight_from_mask(mask, foreground_weight)
             if weight.shape[2:] != target[:, :, 1:].shape[2:]:  # the clip's frames, without the reference
                 raise ValueError(f"figure weights {tuple(weight.shape)} do not fit latents {tuple(target.shape)}")
         samples.append(EncodedSample(name=f"world-{seed}", target=target, conditioning=conditioning,
@@ -143,6 +156,29 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
                                      conditioning_without_reference=conditioning[:, :, 1:],
                                      prompt_embeds=stored[f"{seed}.prompt"], loss_weight=weight))
     return samples
+
+
+def render_in_batches(seeds: list[int], size: int):
+    """World samples for the seeds, `size` at a time, drawn by all but one of the CPU cores: on a GPU machine
+    drawing the clips, not encoding them, is what takes the time."""
+    import multiprocessing
+    import os
+
+    workers = max(1, min((os.cpu_count() or 1) - 1, len(seeds) // size))
+    if workers == 1:
+        for start in range(0, len(seeds), size):
+            yield [world.make_sample(seed) for seed in seeds[start:start + size]]
+        return
+    # fork: the workers only draw with numpy, and start without importing anything again.
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        batch = []
+        for sample in pool.imap(world.make_sample, seeds, chunksize=size):
+            batch.append(sample)
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def _read_cache(cache) -> dict:
@@ -171,6 +207,6 @@ def train_transformer(engine, samples: list, config, out_dir: str | Path, on_ste
     trainer = Trainer(config, data_dir=Path(out_dir) / "data", out_dir=out_dir, engine=engine)
     trainer.load_model()
     trainer.encoded = samples
-    trainer.empty_prompt = engine.prompt_embedding("").float()
+    trainer.empty_prompt = engine.prompt_embedding("").float().cpu()  # beside the samples' prompts
     trainer.checks = []
     return trainer.run(on_step=on_step, resume=resume)

@@ -41,7 +41,8 @@ class TrainConfig:
     """Linear learning-rate warmup, then cosine decay to zero at max_steps."""
     max_steps: int = 200
     batch_size: int = 1
-    """Samples per micro-batch (each is its own forward pass: clips may differ in shape)."""
+    """Samples per micro-batch. Those of one shape share a forward pass, so memory grows with it: on a large
+    model keep it small and raise gradient_accumulation instead."""
     gradient_accumulation: int = 1
     """Micro-batches per optimizer step. Large batches, few steps (RealisDance-DiT)."""
     max_grad_norm: float = 1.0

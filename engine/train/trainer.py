@@ -70,13 +70,14 @@ def add_lora(transformer, config: TrainConfig) -> int:
 
 
 def weighted_mse(prediction, target, weight=None):
-    """Mean squared error; with `weight` (broadcast over channels), a weighted mean: uniform weights of any
-    size give the plain loss."""
+    """Mean squared error of each sample in the batch, [B]; with `weight` (broadcast over channels), a weighted
+    mean: uniform weights of any size give the plain loss."""
     errors = (prediction.float() - target.float()) ** 2
+    dims = tuple(range(1, errors.ndim))
     if weight is None:
-        return errors.mean()
+        return errors.mean(dim=dims)
     weight = weight.expand_as(errors)
-    return (errors * weight).sum() / weight.sum()
+    return (errors * weight).sum(dim=dims) / weight.sum(dim=dims)
 
 
 class Trainer:
@@ -260,24 +261,39 @@ class Trainer:
         mine = order[self.accelerator.process_index::self.accelerator.num_processes][:c.batch_size * c.gradient_accumulation]
         return [mine[i:i + c.batch_size] for i in range(0, len(mine), c.batch_size)]
 
-    def sample_loss(self, sample, sigma: float, generator, drop_reference: bool, drop_prompt: bool):
+    def batch_losses(self, samples: list, sigmas: list[float], generator, drop_reference: bool,
+                     drop_prompts: list[bool]):
+        """Flow-matching loss of each sample, [B], from one forward pass: the samples share a shape (the same
+        drop_reference, the same size). One pass for the batch keeps a GPU busy where the toy model's small
+        samples one at a time would leave it waiting on kernel launches."""
         import torch
 
         device = self.accelerator.device
-        target = (sample.target_without_reference if drop_reference else sample.target).to(device)
-        conditioning = (sample.conditioning_without_reference if drop_reference else sample.conditioning).to(device)
-        prompt = (self.empty_prompt if drop_prompt else sample.prompt_embeds).to(device)
+        target = torch.cat([s.target_without_reference if drop_reference else s.target for s in samples]).to(device)
+        conditioning = torch.cat([s.conditioning_without_reference if drop_reference else s.conditioning
+                                  for s in samples]).to(device)
+        prompt = torch.cat([self.empty_prompt if drop else s.prompt_embeds
+                            for s, drop in zip(samples, drop_prompts)]).to(device)
         noise = torch.randn(target.shape, generator=generator).to(device)
+        sigma = torch.tensor(sigmas, device=device, dtype=torch.float32).view(-1, 1, 1, 1, 1)
         noisy = (1 - sigma) * target + sigma * noise
-        timestep = torch.tensor([sigma * 1000.0], device=device)
         with self.accelerator.autocast():
-            prediction = self.transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=prompt,
-                                          control_hidden_states=conditioning, control_hidden_states_scale=self.vace_scale,
-                                          return_dict=False)[0]
+            prediction = self.transformer(hidden_states=noisy, timestep=sigma.flatten() * 1000.0,
+                                          encoder_hidden_states=prompt, control_hidden_states=conditioning,
+                                          control_hidden_states_scale=self.vace_scale, return_dict=False)[0]
         skip = 0 if drop_reference else 1  # the prepended reference frame is copied, not learned
         velocity = noise - target
-        weight = getattr(sample, "loss_weight", None)
-        return weighted_mse(prediction[:, :, skip:], velocity[:, :, skip:], None if weight is None else weight.to(device))
+        return weighted_mse(prediction[:, :, skip:], velocity[:, :, skip:], self.loss_weights(samples, velocity))
+
+    @staticmethod
+    def loss_weights(samples: list, velocity):
+        """The samples' loss weights stacked [B, 1, f, h, w], ones where a sample has none; None if none has."""
+        import torch
+
+        if all(getattr(s, "loss_weight", None) is None for s in samples):
+            return None
+        shape = (1, 1, *samples[0].target_without_reference.shape[2:])  # the clip's frames, as the loss keeps
+        return torch.cat([torch.ones(shape) if s.loss_weight is None else s.loss_weight for s in samples]).to(velocity.device)
 
     def evaluation_loss(self, sigmas=(0.2, 0.4, 0.6, 0.8), seed: int = 1234) -> float:
         """Mean loss over every sample at fixed noise levels and fixed noise: comparable between steps."""
@@ -289,7 +305,7 @@ class Trainer:
         with torch.no_grad():
             for sample in self.encoded:
                 for sigma in sigmas:
-                    losses.append(float(self.sample_loss(sample, sigma, generator, False, False)))
+                    losses.append(float(self.batch_losses([sample], [sigma], generator, False, [False])[0]))
         return sum(losses) / len(losses)
 
     def train_step(self, step: int) -> dict:
@@ -305,18 +321,22 @@ class Trainer:
                                logit_std=c.logit_std, shift=c.shift, warmup_alpha=c.warmup_alpha,
                                warmup_tau=c.warmup_tau).tolist()
         drops = torch.rand(count, 2, generator=generator).tolist()
-        total, records, position = 0.0, [], 0
+        draws = [(sigma, reference < c.reference_dropout, prompt < c.prompt_dropout)
+                 for sigma, (reference, prompt) in zip(sigmas, drops)]
+        total, records, position = 0.0, [None] * count, 0
         for batch in batches:
-            for index in batch:
-                sigma = sigmas[position]
-                drop_reference = drops[position][0] < c.reference_dropout
-                drop_prompt = drops[position][1] < c.prompt_dropout
-                loss = self.sample_loss(self.encoded[index], sigma, generator, drop_reference, drop_prompt)
-                self.accelerator.backward(loss / count)
-                value = float(loss.detach())
-                total += value / count
-                records.append((sigma, value, drop_reference, drop_prompt))
-                position += 1
+            positions = list(range(position, position + len(batch)))
+            position += len(batch)
+            for group in self.same_shape_groups(batch, positions, draws):
+                samples = [self.encoded[batch[i]] for i in group]
+                drop_reference = draws[positions[group[0]]][1]
+                losses = self.batch_losses(samples, [draws[positions[i]][0] for i in group], generator, drop_reference,
+                                           [draws[positions[i]][2] for i in group])
+                self.accelerator.backward(losses.sum() / count)
+                for i, value in zip(group, losses.detach().float().tolist()):
+                    sigma, dropped_reference, dropped_prompt = draws[positions[i]]
+                    total += value / count
+                    records[positions[i]] = (sigma, value, dropped_reference, dropped_prompt)
         if c.max_grad_norm:
             self.accelerator.clip_grad_norm_(self.trainable, c.max_grad_norm)
         self.optimizer.step()
@@ -326,6 +346,18 @@ class Trainer:
         if self.accelerator.device.type == "cuda":
             record["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
         return record
+
+    def same_shape_groups(self, batch: list[int], positions: list[int], draws: list) -> list[list[int]]:
+        """Indices into a micro-batch, grouped so that each group can share one forward pass: the same
+        reference drop and the same latent, conditioning and prompt shapes."""
+        groups: dict[tuple, list[int]] = {}
+        for i, index in enumerate(batch):
+            sample = self.encoded[index]
+            _, drop_reference, drop_prompt = draws[positions[i]]
+            prompt = self.empty_prompt if drop_prompt else sample.prompt_embeds
+            key = (drop_reference, tuple(sample.target.shape), tuple(sample.conditioning.shape), tuple(prompt.shape))
+            groups.setdefault(key, []).append(i)
+        return list(groups.values())
 
     def run(self, on_step=None, should_stop=None, resume: str | Path | None = None) -> Path:
         """Train to max_steps; returns the final LoRA file. Cancelling saves a checkpoint first."""
