@@ -27,7 +27,7 @@ from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
 from engine.spec import ModelSpec, resolve_model_name
-from engine.windows import Window, add_context_noise, crossfade, match_colors, plan_windows, window_control
+from engine.windows import LongVideo, Window, make_in_windows, plan_windows
 
 logger = logging.getLogger(__name__)
 
@@ -395,50 +395,33 @@ class Engine:
     def _run_windows(self, pipe, request, conditions, prompt_embeds, negative_embeds, plan, on_step, should_stop,
                      on_window, out_dir):
         """A long video, window by window (engine/windows.py): each window continues the frames already made."""
-        made = np.zeros((request.num_frames, request.height, request.width, 3), np.uint8)
         steps = request.num_inference_steps
-        totals: dict = {"windows": []}
-        for index, window in enumerate(plan):
-            if on_window is not None:
-                on_window(index + 1, len(plan))
-            control, mask = window_control(conditions.control_frames, made if index else None, window)
-            if index and request.window_noise:
-                control[: window.keep_from] = add_context_noise(control[: window.keep_from], request.window_noise,
-                                                                request.seed + index)
+
+        def run_window(index, control, mask):
             part = dataclasses.replace(conditions, control_frames=control,
                                        key=f"{conditions.key}-window0" if index == 0 else None)
-            part_request = request.replace(num_frames=window.length, window_frames=None, seed=request.seed + index)
+            part_request = request.replace(num_frames=plan[index].length, window_frames=None, seed=request.seed + index)
             done = index * steps
-            try:
-                frames, times = self._run_pipeline(
-                    pipe, part_request, part, prompt_embeds, negative_embeds,
-                    None if on_step is None else (lambda step, _total, done=done: on_step(done + step, steps * len(plan))),
-                    should_stop, mask=None if index == 0 else mask)
-            except GenerationCancelled as stop:
-                raise self._keep_finished_windows(request, made, plan, index, stop, out_dir) from None
-            new = frames[window.keep_from: window.keep_to]
-            if index and request.window_color_match:
-                new = match_colors(new, frames[: window.keep_from], request.window_color_match)
-            made[window.start + window.keep_from: window.start + window.keep_to] = new
-            if index and request.window_crossfade:
-                overlap = slice(window.start, window.start + window.keep_from)
-                made[overlap] = crossfade(made[overlap], frames[: window.keep_from], request.window_crossfade)
-            totals["windows"].append(times["pipeline_call"])
-            for name in ("condition_encode", "denoise", "decode", "pipeline_call"):
-                totals[name] = totals.get(name, 0.0) + times[name]
-        totals["s_per_step"] = totals["denoise"] / (steps * len(plan))
-        totals["step_cache_skipped"] = 0.0
-        return made, totals
+            progress = None if on_step is None else (lambda step, _total: on_step(done + step, steps * len(plan)))
+            return self._run_pipeline(pipe, part_request, part, prompt_embeds, negative_embeds, progress, should_stop,
+                                      mask=mask)
 
-    def _keep_finished_windows(self, request, made, plan, index, stop, out_dir) -> GenerationCancelled:
+        video = LongVideo.empty(request.num_frames, request.height, request.width)
+        try:
+            make_in_windows(video, plan, conditions.control_frames, run_window, request, on_window)
+        except GenerationCancelled as stop:
+            raise self._keep_finished_windows(request, video, plan, stop, out_dir) from None
+        return video.frames, video.times
+
+    def _keep_finished_windows(self, request, video: LongVideo, plan, stop, out_dir) -> GenerationCancelled:
         """Stopping a long video keeps the windows already finished (as a shorter video in out_dir)."""
-        finished = plan[index - 1].start + plan[index - 1].keep_to if index else 0
+        index, finished = video.finished_windows, video.finished_frames(plan)
         detail = f" in window {index + 1} of {len(plan)}"
         saved = None
         if finished and out_dir is not None:
             out_dir = Path(out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
-            saved = str(media.write_mp4(made[:finished], out_dir / "video.mp4", request.fps))
+            saved = str(media.write_mp4(video.frames[:finished], out_dir / "video.mp4", request.fps))
             write_json({"partial": True, "finished_windows": index, "windows": len(plan), "frames": finished,
                         "request": request.to_dict()}, out_dir / "manifest.json")
             detail += f"; the {index} finished window(s) ({finished} frames) are saved in {saved}"

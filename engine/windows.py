@@ -16,7 +16,7 @@ them, so a change of look enters over several frames rather than at one seam.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,56 @@ class Window:
     @property
     def new_frames(self) -> int:
         return self.keep_to - self.keep_from
+
+
+@dataclass
+class LongVideo:
+    """A long video being made: its frames, filled in as each window finishes (so a stopped video keeps the
+    finished ones), and the time each stage took, summed over the windows."""
+
+    frames: np.ndarray
+    finished_windows: int = 0
+    times: dict = field(default_factory=lambda: {"windows": []})
+
+    @classmethod
+    def empty(cls, num_frames: int, height: int, width: int) -> "LongVideo":
+        return cls(np.zeros((num_frames, height, width, 3), np.uint8))
+
+    def finished_frames(self, plan: list[Window]) -> int:
+        if not self.finished_windows:
+            return 0
+        last = plan[self.finished_windows - 1]
+        return last.start + last.keep_to
+
+
+def make_in_windows(video: LongVideo, plan: list[Window], control: np.ndarray, run_window, request,
+                    on_window=None) -> LongVideo:
+    """Make `video` window by window. run_window(index, control, mask) runs the model on one window (mask None
+    for the first, which continues nothing) and returns (frames, stage times); each later window is given the
+    frames already made as its context, and the request's window_noise, window_color_match and
+    window_crossfade act between windows."""
+    for index, window in enumerate(plan):
+        if on_window is not None:
+            on_window(index + 1, len(plan))
+        window_frames, mask = window_control(control, video.frames if index else None, window)
+        if index and request.window_noise:
+            window_frames[: window.keep_from] = add_context_noise(window_frames[: window.keep_from],
+                                                                  request.window_noise, request.seed + index)
+        frames, times = run_window(index, window_frames, None if index == 0 else mask)
+        new = frames[window.keep_from: window.keep_to]
+        if index and request.window_color_match:
+            new = match_colors(new, frames[: window.keep_from], request.window_color_match)
+        video.frames[window.start + window.keep_from: window.start + window.keep_to] = new
+        if index and request.window_crossfade:
+            overlap = slice(window.start, window.start + window.keep_from)
+            video.frames[overlap] = crossfade(video.frames[overlap], frames[: window.keep_from], request.window_crossfade)
+        video.finished_windows = index + 1
+        video.times["windows"].append(times["pipeline_call"])
+        for name in ("condition_encode", "denoise", "decode", "pipeline_call"):
+            video.times[name] = video.times.get(name, 0.0) + times[name]
+    video.times["s_per_step"] = video.times["denoise"] / (request.num_inference_steps * len(plan))
+    video.times["step_cache_skipped"] = 0.0
+    return video
 
 
 def round_up_to_window_length(n: int) -> int:

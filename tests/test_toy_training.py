@@ -101,6 +101,17 @@ def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
     assert leg_seeds(trained_on=50, clips=20) == training_seeds(50)[:20]
 
 
+def test_a_later_leg_trains_on_the_earlier_legs_clips_first():
+    """Seeds drawn for 120 clips are not a prefix of those drawn for 150: without the earlier legs' counts a
+    second leg would encode new clips in place of the cached ones."""
+    from engine.toy.build import leg_seeds
+
+    first = leg_seeds(trained_on=50, clips=120)
+    second = leg_seeds(trained_on=50, clips=150, earlier=(120,))
+    assert second[:120] == first and len(set(second)) == 150
+    assert leg_seeds(trained_on=50, clips=150)[:120] != first  # what the earlier legs' counts are for
+
+
 def test_a_finished_run_is_returned_as_it_is_not_trained_again(tmp_path):
     from engine.toy.build import build_toy_model
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.windows import (Window, add_context_noise, crossfade, lab_to_rgb, match_colors, plan_windows, rgb_to_lab,
+from engine.windows import (LongVideo, Window, add_context_noise, make_in_windows, crossfade, lab_to_rgb, match_colors, plan_windows, rgb_to_lab,
                             round_up_to_window_length, seam_positions, window_control)
 
 
@@ -79,3 +79,30 @@ def test_a_crossfade_ramps_the_overlap_from_the_earlier_window_to_the_later():
     faded = crossfade(earlier, later, 3)
     assert [int(frame[0, 0, 0]) for frame in faded] == [0, 0, 60, 120, 180]  # weights 1/4, 2/4, 3/4
     np.testing.assert_array_equal(crossfade(earlier, later, 0), earlier)
+
+
+class Plain:
+    """The request fields make_in_windows reads, all steps between windows off."""
+    seed, num_inference_steps = 0, 2
+    window_noise = window_color_match = window_crossfade = 0
+
+
+def test_each_window_fills_its_new_frames_and_a_stop_keeps_the_finished_ones():
+    """Windows write only their own new frames; the model failing in window 3 leaves windows 1-2 in place."""
+    plan = plan_windows(41, 17, 5)
+    seen_masks = []
+
+    def run_window(index, control, mask):
+        seen_masks.append(mask)
+        if index == 2:
+            raise KeyboardInterrupt  # stands in for a stop between steps
+        times = dict(condition_encode=0.0, denoise=1.0, decode=0.0, pipeline_call=1.0)
+        return np.full((len(control), 8, 8, 3), 50 * (index + 1), np.uint8), times
+
+    video = LongVideo.empty(41, 8, 8)
+    with pytest.raises(KeyboardInterrupt):
+        make_in_windows(video, plan, np.zeros((41, 8, 8, 3), np.uint8), run_window, Plain())
+    assert video.finished_windows == 2 and video.finished_frames(plan) == plan[1].start + plan[1].keep_to
+    assert (video.frames[:plan[0].keep_to] == 50).all()
+    assert (video.frames[plan[1].start + plan[1].keep_from: video.finished_frames(plan)] == 100).all()
+    assert seen_masks[0] is None and seen_masks[1] is not None  # only later windows continue frames

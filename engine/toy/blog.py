@@ -54,6 +54,20 @@ def off_costume(look: world.Look) -> world.Look:
     return other_look(look, avoid=NARROW_LOOK)
 
 
+def off_costume_samples(count: int) -> list:
+    """The held-out clips the drift is measured on: their own motion, a reference in another costume."""
+    return [world.recoloured(sample, off_costume(sample.look))
+            for sample in (world.make_sample(seed) for seed in heldout_seeds(count, start=500))]
+
+
+def write_grid_sample(target: Path) -> Path:
+    """The first of those clips as files (toy.json included, so a sweep on it gets the world's scores): the
+    toy-blog-strength sweep preset draws the README's strength grid from it."""
+    folder = Path(target) / "sample"
+    world.write_sample(off_costume_samples(1)[0], folder)
+    return folder
+
+
 def drift_scores(frames: np.ndarray, sample: world.ToySample) -> tuple[float, float]:
     """(share of limb-frames in the training costume's colours, share in the reference's) for the clothes."""
     toward = part_colour_checks(frames, sample, clothes_colours(sample.look, NARROW_LOOK), parts=CLOTHING_PARTS)
@@ -102,8 +116,7 @@ def run_blog_in_a_box(engine, out_dir: str | Path, clips: int = 24, steps: int =
     if not (data_dir / "metadata.csv").is_file():
         write_dataset(data_dir, clips, narrow=True)
     result.seconds["dataset"] = round(time.perf_counter() - started, 1)
-    samples = [world.recoloured(sample, off_costume(sample.look))
-               for sample in (world.make_sample(seed) for seed in heldout_seeds(eval_clips, start=500))]
+    samples = off_costume_samples(eval_clips)
     with tempfile.TemporaryDirectory() as tmp:
         # Strength 0 is the base model, the same for every LoRA: generated once.
         base_drift, base_match = measure_drift(engine, None, samples, Path(tmp), strengths=STRENGTHS[:1])
@@ -132,6 +145,7 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
     for name, path in result.loras.items():
         shutil.copy(path, target / f"{name}.safetensors")
     (target / "blog.json").write_text(json.dumps(result.to_dict(), indent=2))
+    write_grid_sample(target)
     strengths = " | ".join(f"{s:g}" for s in result.strengths)
     rows = [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in result.drift.items()]
     kept = [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |"

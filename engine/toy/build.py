@@ -142,7 +142,8 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     clips = clips or trained_on
     config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
     engine = Engine(toy_spec(str(before), name="toy-train"))  # on CUDA where there is one
-    samples = _encode(engine, leg_seeds(trained_on, clips, recipe.seed), out_dir, recipe, log)
+    earlier = tuple(leg["clips"] for leg in legs)
+    samples = _encode(engine, leg_seeds(trained_on, clips, recipe.seed, earlier), out_dir, recipe, log)
     started = time.perf_counter()
     _train_resuming(engine, samples, config, out_dir / f"leg-{number}", log, f"leg {number}")
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
@@ -189,12 +190,16 @@ def device_label(device: str) -> str:
     return f"cpu, {os.cpu_count()} cores"
 
 
-def leg_seeds(trained_on: int, clips: int, seed: int = 0) -> list[int]:
-    """A leg's clips: the run's own first (their latents are cached), then new training seeds up to `clips`."""
+def leg_seeds(trained_on: int, clips: int, seed: int = 0, earlier: tuple[int, ...] = ()) -> list[int]:
+    """A leg's clips: the run's own first, then those of the earlier legs (clip counts `earlier`), then new
+    training seeds up to `clips`, so every clip encoded before is used again and read from the cache."""
     seeds = training_seeds(trained_on, seed)[:clips]
     known = set(seeds)
-    seeds += [s for s in training_seeds(clips, seed + 1) if s not in known][:clips - len(seeds)]
-    return seeds
+    for count in (*earlier, clips):
+        added = [s for s in training_seeds(count, seed + 1) if s not in known][:max(0, count - len(seeds))]
+        seeds += added
+        known.update(added)
+    return seeds[:clips]
 
 
 def halve_weights(folder: Path):
