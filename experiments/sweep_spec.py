@@ -85,7 +85,7 @@ class SweepSpec:
         if unknown_fields:
             raise ValueError(f"sweep base has unknown field(s) {unknown_fields}")
         if data.get("base"):
-            data["base"] = {name: _repo_file(value) if name in ("control_video", "reference") else value
+            data["base"] = {name: _repo_file(value) if name in ("control_video", "reference", "lora") else value
                             for name, value in data["base"].items()}
         return cls(**data)
 
@@ -243,7 +243,7 @@ def _cell_fields(spec: SweepSpec, field_name: str, value, lora: str | None, prof
     if field_name == "lora":
         if value in PRETRAINED:
             return {"lora": None}
-        return _resolve_lora_field({"lora": value}, lora)
+        return _resolve_lora_field({"lora": _repo_file(value)}, lora)
     return {field_name: value}
 
 

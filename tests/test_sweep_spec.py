@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -19,6 +21,17 @@ def test_every_sweep_preset_loads_and_expands(lora_files):
         spec = SweepSpec.from_preset(name)
         cells = expand(spec, make_request, lora=str(lora_files["diffusers"]), profiles=profiles)
         assert len(cells) == spec.num_cells
+
+
+def test_the_toy_blog_grid_names_the_shipped_files_wherever_the_lab_runs(monkeypatch, tmp_path):
+    from engine.paths import REPO_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    cells = expand(SweepSpec.from_preset("toy-blog-strength"), make_request)
+    assert len(cells) == 8 and {c.request.lora_scale for c in cells} == {0.0, 0.5, 1.0, 1.5}
+    for cell in cells:
+        for path in (cell.request.lora, cell.request.control_video, cell.request.reference):
+            assert Path(path).is_file() and Path(path).is_relative_to(REPO_ROOT)
 
 
 def test_blog_presets_have_the_blogs_values(lora_files):
