@@ -77,6 +77,8 @@ def test_pose_then_sweep_then_the_grid_and_the_zip(browser, app_url, tmp_path):
     page.wait_for_function("(el) => / cells?, /.test(el.value)", arg=shown.first.element_handle(), timeout=30_000)
     assert re.search(r"(\w+ x \w+|\w+|single cell), \d+ cells?, ", shown.first.input_value())
     screenshot(page, "history-listed")
+    # ... and opens it: its grid is on the page without another click.
+    page.wait_for_selector("#history-grid img", timeout=30_000)
     page.context.close()
 
 

@@ -53,7 +53,7 @@ def build_history_tab(engine, links: dict):
         refresh = gr.Button("Refresh list")
     summary = gr.Markdown()
     with gr.Row():
-        grid_gif = gr.Image(label="Grid", type="filepath", interactive=False)
+        grid_gif = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="history-grid")
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
     table = gr.Dataframe(label="Cells", interactive=False, wrap=True)
     with gr.Row():
@@ -92,15 +92,20 @@ def build_history_tab(engine, links: dict):
     def on_render_full(name, cell_id):
         return str(render_full(engine, resolve_run(runs_root(), name), cell_id))
 
-    def refreshed():
+    def refreshed(current=None):
+        """The list read again; the run chosen stays chosen while it exists, else the newest is."""
         choices = run_choices()
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+        names = [value for _, value in choices]
+        return gr.Dropdown(choices=choices, value=current if current in names else (names[0] if names else None))
 
-    refresh.click(refreshed, None, run, queue=False, api_visibility="private")
+    refresh.click(refreshed, run, run, queue=False, api_visibility="private")
     run.focus(lambda: gr.Dropdown(choices=run_choices()), None, run, queue=False, api_visibility="private")
 
-    def connect_refresh():  # the list is read again whenever the tab opens, so new runs are there
-        links["tab_objects"]["history"].select(refreshed, None, run, queue=False, api_visibility="private")
+    def connect_refresh():
+        # Whenever the tab opens: the list is read again (new runs are there) and the chosen run is shown,
+        # so a sweep just finished is on the page without another click.
+        links["tab_objects"]["history"].select(refreshed, run, run, queue=False, api_visibility="private").then(
+            on_select, run, shown, api_visibility="private")
 
     links.setdefault("after_build", []).append(connect_refresh)
     full_button.click(on_render_full, [run, first], full_video, api_name="history_render_full", concurrency_id="model")
