@@ -59,8 +59,11 @@ def transformer_loss_files(run_dir: Path) -> list[Path]:
 def leg_lines(record: dict) -> list[str]:
     """One line per `toy train --more` leg in the run record."""
     return [f"- leg {number}: `python -m experiments toy train --more {leg['steps']} --clips {leg['clips']}"
-            f" --learning-rate {leg['learning_rate']}`: {leg['steps']} more steps on a new cosine schedule over"
+            f" --learning-rate {leg['learning_rate']}"
+            + (f" --batch-size {leg['batch_size']}" if "batch_size" in leg else "")
+            + f"`: {leg['steps']} more steps on a new cosine schedule over"
             f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
+            + (f" on {leg['device']}" if "device" in leg else "")
             for number, leg in enumerate(record.get("legs", []), start=1)]
 
 
