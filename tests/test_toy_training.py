@@ -1,6 +1,7 @@
 """The toy model's training stages: the world encodes exactly as the pipeline prepares it, and the lab's
 trainer trains every weight with target full (checked on the tiny pipeline: fast, same classes)."""
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -128,3 +129,15 @@ def test_a_toy_run_folder_or_a_model_name_gives_an_engine(tmp_path):
     (tmp_path / "toy_run.json").write_text("{}")
     assert engine_for(str(tmp_path)).spec.source == str(tmp_path)
     assert engine_for("tiny").spec.name == "tiny"
+
+
+def test_clips_drawn_by_several_processes_are_the_clips_drawn_in_order():
+    from engine.toy.training import render_in_batches
+
+    seeds = [3, 1, 4, 15, 9]
+    serial = [s for batch in render_in_batches(seeds, 2, workers=1) for s in batch]
+    batches = list(render_in_batches(seeds, 2, workers=2))
+    assert [len(b) for b in batches] == [2, 2, 1]
+    parallel = [s for batch in batches for s in batch]
+    assert [s.seed for s in parallel] == seeds
+    assert all(np.array_equal(a.video, b.video) and a.prompt == b.prompt for a, b in zip(serial, parallel))

@@ -158,13 +158,14 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     return samples
 
 
-def render_in_batches(seeds: list[int], size: int):
-    """World samples for the seeds, `size` at a time, drawn by all but one of the CPU cores: on a GPU machine
-    drawing the clips, not encoding them, is what takes the time."""
+def render_in_batches(seeds: list[int], size: int, workers: int | None = None):
+    """World samples for the seeds, `size` at a time, drawn by `workers` processes (default: all but one of
+    the CPU cores): on a GPU machine drawing the clips, not encoding them, is what takes the time."""
     import multiprocessing
     import os
 
-    workers = max(1, min((os.cpu_count() or 1) - 1, len(seeds) // size))
+    if workers is None:
+        workers = max(1, min((os.cpu_count() or 1) - 1, len(seeds) // size))
     if workers == 1:
         for start in range(0, len(seeds), size):
             yield [world.make_sample(seed) for seed in seeds[start:start + size]]
