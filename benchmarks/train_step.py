@@ -123,7 +123,7 @@ def toy_batching(steps: int, reps: int, batch_sizes=(4, 8)) -> list[dict]:
             trainer.empty_prompt = engine.prompt_embedding("").float().cpu()
             trainer.make_optimizer()
             shared = trainer.same_shape_groups
-            one_by_one = lambda batch, positions, draws: [[i] for i in range(len(batch))]  # noqa: E731
+            one_by_one = lambda entries, draws: [[entry] for entry in entries]  # noqa: E731
             timings = {"shared_forward": [], "one_by_one": []}
             step = 0
             for _ in range(reps):

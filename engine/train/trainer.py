@@ -22,6 +22,7 @@ import os
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -78,6 +79,14 @@ def weighted_mse(prediction, target, weight=None):
         return errors.mean(dim=dims)
     weight = weight.expand_as(errors)
     return (errors * weight).sum(dim=dims) / weight.sum(dim=dims)
+
+
+class Draw(NamedTuple):
+    """What a training step drew for one of its samples."""
+
+    sigma: float
+    drop_reference: bool
+    drop_prompt: bool
 
 
 class Trainer:
@@ -290,7 +299,7 @@ class Trainer:
         """The samples' loss weights stacked [B, 1, f, h, w], ones where a sample has none; None if none has."""
         import torch
 
-        if all(getattr(s, "loss_weight", None) is None for s in samples):
+        if all(s.loss_weight is None for s in samples):
             return None
         shape = (1, 1, *samples[0].target_without_reference.shape[2:])  # the clip's frames, as the loss keeps
         return torch.cat([torch.ones(shape) if s.loss_weight is None else s.loss_weight for s in samples]).to(velocity.device)
@@ -321,22 +330,20 @@ class Trainer:
                                logit_std=c.logit_std, shift=c.shift, warmup_alpha=c.warmup_alpha,
                                warmup_tau=c.warmup_tau).tolist()
         drops = torch.rand(count, 2, generator=generator).tolist()
-        draws = [(sigma, reference < c.reference_dropout, prompt < c.prompt_dropout)
+        draws = [Draw(sigma, reference < c.reference_dropout, prompt < c.prompt_dropout)
                  for sigma, (reference, prompt) in zip(sigmas, drops)]
         total, records, position = 0.0, [None] * count, 0
         for batch in batches:
-            positions = list(range(position, position + len(batch)))
+            entries = [(position + i, index) for i, index in enumerate(batch)]  # (draw, sample) pairs
             position += len(batch)
-            for group in self.same_shape_groups(batch, positions, draws):
-                samples = [self.encoded[batch[i]] for i in group]
-                drop_reference = draws[positions[group[0]]][1]
-                losses = self.batch_losses(samples, [draws[positions[i]][0] for i in group], generator, drop_reference,
-                                           [draws[positions[i]][2] for i in group])
+            for group in self.same_shape_groups(entries, draws):
+                picked = [draws[p] for p, _ in group]
+                losses = self.batch_losses([self.encoded[index] for _, index in group], [d.sigma for d in picked],
+                                           generator, picked[0].drop_reference, [d.drop_prompt for d in picked])
                 self.accelerator.backward(losses.sum() / count)
-                for i, value in zip(group, losses.detach().float().tolist()):
-                    sigma, dropped_reference, dropped_prompt = draws[positions[i]]
+                for (p, _), d, value in zip(group, picked, losses.detach().float().tolist()):
                     total += value / count
-                    records[positions[i]] = (sigma, value, dropped_reference, dropped_prompt)
+                    records[p] = (d.sigma, value, d.drop_reference, d.drop_prompt)
         if c.max_grad_norm:
             self.accelerator.clip_grad_norm_(self.trainable, c.max_grad_norm)
         self.optimizer.step()
@@ -347,16 +354,16 @@ class Trainer:
             record["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
         return record
 
-    def same_shape_groups(self, batch: list[int], positions: list[int], draws: list) -> list[list[int]]:
-        """Indices into a micro-batch, grouped so that each group can share one forward pass: the same
+    def same_shape_groups(self, entries: list[tuple[int, int]], draws: list) -> list[list[tuple[int, int]]]:
+        """(draw, sample) pairs of a micro-batch grouped so that each group can share one forward pass: the same
         reference drop and the same latent, conditioning and prompt shapes."""
-        groups: dict[tuple, list[int]] = {}
-        for i, index in enumerate(batch):
-            sample = self.encoded[index]
-            _, drop_reference, drop_prompt = draws[positions[i]]
-            prompt = self.empty_prompt if drop_prompt else sample.prompt_embeds
-            key = (drop_reference, tuple(sample.target.shape), tuple(sample.conditioning.shape), tuple(prompt.shape))
-            groups.setdefault(key, []).append(i)
+        groups: dict[tuple, list] = {}
+        for position, index in entries:
+            sample, draw = self.encoded[index], draws[position]
+            prompt = self.empty_prompt if draw.drop_prompt else sample.prompt_embeds
+            key = (draw.drop_reference, tuple(sample.target.shape), tuple(sample.conditioning.shape),
+                   tuple(prompt.shape))
+            groups.setdefault(key, []).append((position, index))
         return list(groups.values())
 
     def run(self, on_step=None, should_stop=None, resume: str | Path | None = None) -> Path:
