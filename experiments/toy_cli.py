@@ -151,10 +151,14 @@ def run_toy_blog(args) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     result = run_blog_in_a_box(Engine.from_name(args.model), args.out, clips=args.clips, steps=args.steps,
                                eval_clips=args.eval_clips)
-    print("drift toward the training costume (share of limb-frames), by LoRA strength "
-          + " / ".join(f"{s:g}" for s in result.strengths))
+    by_strength = " / ".join(f"{s:g}" for s in result.strengths)
+    shown = lambda values: " / ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    print(f"drift toward the training costume (share of limb-frames), by LoRA strength {by_strength}")
     for name, values in result.drift.items():
-        print(f"  {name}: " + " / ".join(f"{v:.2f}" for v in values) + f"   LoRA: {result.loras[name]}")
+        print(f"  {name}: {shown(values)}   LoRA: {result.loras[name]}")
+    print(f"studio drift (background colour: the prompt's 0, the training floor's 1), by strength {by_strength}")
+    for name, values in result.studio_drift.items():
+        print(f"  {name}: {shown(values)}")
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,10 @@
 """The blog in a box's measure: drift toward the narrow dataset's costume, read from the world's ground truth."""
 
+import numpy as np
 import pytest
 
 from engine.toy import world
-from engine.toy.blog import drift_scores, off_costume
+from engine.toy.blog import drift_scores, off_costume, studio_drift
 from engine.paths import TOY_BLOG_LORA
 from engine.toy.dataset import NARROW_LOOK
 from engine.toy.model import is_shipped
@@ -34,6 +35,30 @@ def test_a_figure_in_the_training_costume_has_drifted_all_the_way(off_costume_cl
     assert toward > 0.9 and kept < 0.1
 
 
+def test_a_clip_on_its_prompts_background_has_no_studio_drift(off_costume_clip):
+    assert off_costume_clip.look.background != NARROW_LOOK.background
+    assert studio_drift(off_costume_clip.video, off_costume_clip) < 0.02
+
+
+def test_stripes_drawn_off_their_places_are_not_studio_drift(off_costume_clip):
+    striped = world.recoloured(off_costume_clip, world.with_look(off_costume_clip.look, pattern="striped"))
+    shifted = np.roll(striped.video, 8, axis=2)  # half a stripe to the right: every stripe pixel swaps tone
+    assert studio_drift(shifted, striped) < 0.05
+
+
+def test_a_clip_moved_onto_the_training_floor_has_drifted_all_the_way_to_the_studio(off_costume_clip):
+    in_the_studio = world.recoloured(off_costume_clip, world.with_look(off_costume_clip.look,
+                                                                       background=NARROW_LOOK.background,
+                                                                       pattern=NARROW_LOOK.pattern))
+    assert studio_drift(in_the_studio.video, off_costume_clip) > 0.98
+
+
+def test_studio_drift_is_not_a_number_where_the_prompt_names_the_training_floor(off_costume_clip):
+    on_the_floor = world.recoloured(off_costume_clip, world.with_look(off_costume_clip.look,
+                                                                      background=NARROW_LOOK.background))
+    assert np.isnan(studio_drift(on_the_floor.video, on_the_floor))
+
+
 def test_shipping_the_blog_loras_copies_them_with_a_card_of_the_numbers(tmp_path):
     from engine.toy.blog import BlogResult, ship_blog_loras
 
@@ -42,11 +67,13 @@ def test_shipping_the_blog_loras_copies_them_with_a_card_of_the_numbers(tmp_path
     lora.write_bytes(b"weights")
     result = BlogResult(clips=24, steps=150, drift={"main-blocks-r32": [0.1, 0.3, 0.5, 0.7]},
                         reference_match={"main-blocks-r32": [0.8, 0.6, 0.4, 0.2]},
+                        studio_drift={"main-blocks-r32": [0.05, 0.25, 0.45, 0.65]},
                         loras={"main-blocks-r32": str(lora)}, seconds={"dataset": 5.0})
     target = ship_blog_loras(result, "python -m experiments toy blog --ship", tmp_path / "toy-blog")
     assert (target / "main-blocks-r32.safetensors").read_bytes() == b"weights"
     card = (target / "README.md").read_text()
     assert "| main-blocks-r32 | 0.10 | 0.30 | 0.50 | 0.70 |" in card and "toy blog --ship" in card
+    assert "| main-blocks-r32 | 0.05 | 0.25 | 0.45 | 0.65 |" in card
 
 
 @pytest.mark.skipif(not (TOY_BLOG_LORA.is_file() and is_shipped()),

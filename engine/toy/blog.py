@@ -8,6 +8,8 @@ the LoRAs are the blog's two recipes at toy scale, and the drift is measured, no
 
 - drift: on held-out clips whose reference wears another costume, the share of limb-frames (top, trousers,
   shoes) whose generated colour is the training costume's rather than the reference's;
+- studio drift: on the same clips (whose prompts name another background), where the generated background's
+  colour lies between the prompt's (0) and the training floor's (1): the blog's studio bias;
 - it is measured at LoRA strengths 0 -> 1.5 for each LoRA, so the sweep shows it grow.
 """
 
@@ -23,7 +25,8 @@ import numpy as np
 
 from engine.toy import world
 from engine.toy.dataset import NARROW_LOOK, write_dataset
-from engine.toy.evaluate import CLOTHING_PARTS, clothes_colours, generate, heldout_seeds, other_look, part_colour_checks
+from engine.toy.evaluate import (CLOTHING_PARTS, clothes_colours, colour_distance, generate, grow, heldout_seeds,
+                                 other_look, part_colour_checks)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ class BlogResult:
     """LoRA name -> drift toward the training costume at each strength."""
     reference_match: dict = field(default_factory=dict)
     """LoRA name -> share of limb-frames still in the reference's colours at each strength."""
+    studio_drift: dict = field(default_factory=dict)
+    """LoRA name -> the background's colour from the prompt's (0) to the training floor's (1) at each strength."""
     loras: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
 
@@ -75,6 +80,23 @@ def drift_scores(frames: np.ndarray, sample: world.ToySample) -> tuple[float, fl
     return (float(np.mean(toward)) if toward else float("nan"), float(np.mean(kept)) if kept else float("nan"))
 
 
+def studio_drift(frames: np.ndarray, sample: world.ToySample) -> float:
+    """Where the generated background's colour lies between the prompt's background (0) and the narrow dataset's
+    floor (1): d(prompt) / (d(prompt) + d(floor)) for the mean colour away from the true figure. Mean colours,
+    not pixels, so that stripes drawn a little off their places are not counted as drift. NaN when the clip's
+    background is the floor's colour, where the two cannot be told apart."""
+    if sample.look.background == NARROW_LOOK.background:
+        return float("nan")
+    height, width = sample.background.shape[:2]
+    floor = world.draw_background(NARROW_LOOK, height, width)
+    away = ~grow(sample.parts > 0, 3)
+    rows_cols = np.nonzero(away)[1:]  # each counted pixel's place in the one background image
+    drawn = frames[away].mean(axis=0)
+    to_prompt = float(colour_distance(drawn, sample.background[rows_cols].mean(axis=0)))
+    to_floor = float(colour_distance(drawn, floor[rows_cols].mean(axis=0)))
+    return to_prompt / max(to_prompt + to_floor, 1e-6)
+
+
 def train_config(target: str, rank: int, steps: int):
     from engine.train.config import TrainConfig
 
@@ -90,20 +112,19 @@ def train_blog_lora(model: str, data_dir: Path, out_dir: Path, target: str, rank
     return Trainer(train_config(target, rank, steps), data_dir=data_dir, out_dir=out_dir, model=model).run()
 
 
-def measure_drift(engine, lora: Path | None, samples: list, tmp: Path, strengths=STRENGTHS) -> tuple[list, list]:
-    """Mean (drift, reference match) over the samples at each strength (without a LoRA: the base model)."""
-    toward_all, kept_all = [], []
+def measure_drift(engine, lora: Path | None, samples: list, tmp: Path, strengths=STRENGTHS) -> tuple[list, list, list]:
+    """Mean (drift, reference match, studio drift) over the samples at each strength (without a LoRA: the base
+    model), one list of each with a value per strength."""
+    means = ([], [], [])
     for strength in strengths:
-        toward, kept = [], []
+        scores = []
         for sample in samples:
             changes = dict(lora=str(lora), lora_scale=strength) if lora else {}
             frames = generate(engine, sample, tmp / f"blog-{sample.seed}", **changes)
-            scores = drift_scores(frames, sample)
-            toward.append(scores[0])
-            kept.append(scores[1])
-        toward_all.append(float(np.nanmean(toward)))
-        kept_all.append(float(np.nanmean(kept)))
-    return toward_all, kept_all
+            scores.append((*drift_scores(frames, sample), studio_drift(frames, sample)))
+        for column, values in zip(means, zip(*scores)):
+            column.append(float(np.nanmean(values)))
+    return means
 
 
 def run_blog_in_a_box(engine, out_dir: str | Path, clips: int = 24, steps: int = 150, eval_clips: int = 3,
@@ -119,17 +140,19 @@ def run_blog_in_a_box(engine, out_dir: str | Path, clips: int = 24, steps: int =
     samples = off_costume_samples(eval_clips)
     with tempfile.TemporaryDirectory() as tmp:
         # Strength 0 is the base model, the same for every LoRA: generated once.
-        base_drift, base_match = measure_drift(engine, None, samples, Path(tmp), strengths=STRENGTHS[:1])
+        base_drift, base_match, base_studio = measure_drift(engine, None, samples, Path(tmp), strengths=STRENGTHS[:1])
         for name, target, rank in recipes:
             started = time.perf_counter()
             lora = train_blog_lora(engine.spec.name, data_dir, out_dir / name, target, rank, steps)
             result.seconds[f"train {name}"] = round(time.perf_counter() - started, 1)
             result.loras[name] = str(lora)
             started = time.perf_counter()
-            drift, match = measure_drift(engine, lora, samples, Path(tmp), strengths=STRENGTHS[1:])
+            drift, match, studio = measure_drift(engine, lora, samples, Path(tmp), strengths=STRENGTHS[1:])
             result.drift[name], result.reference_match[name] = base_drift + drift, base_match + match
+            result.studio_drift[name] = base_studio + studio
             result.seconds[f"sweep {name}"] = round(time.perf_counter() - started, 1)
-            logger.info("%s: drift %s at strengths %s", name, result.drift[name], list(STRENGTHS))
+            logger.info("%s: drift %s, studio drift %s at strengths %s", name, result.drift[name],
+                        result.studio_drift[name], list(STRENGTHS))
     return result
 
 
@@ -147,9 +170,8 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
     (target / "blog.json").write_text(json.dumps(result.to_dict(), indent=2))
     write_grid_sample(target)
     strengths = " | ".join(f"{s:g}" for s in result.strengths)
-    rows = [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in result.drift.items()]
-    kept = [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |"
-            for name, values in result.reference_match.items()]
+    rows, kept, studio = (table_rows(result.drift), table_rows(result.reference_match),
+                          table_rows(result.studio_drift))
     rule = "|---|" + "---|" * len(result.strengths)
     lines = [
         "# The blog in a box: two LoRAs trained on the narrow toy dataset",
@@ -173,8 +195,20 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
         "",
         f"| LoRA | {strengths} |", rule, *kept,
         "",
-        "Seconds on the machine that made them: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()) + ".",
+        "Studio drift: where the generated background's mean colour lies between the prompt's background (0)",
+        "and the training floor's grey (1); the held-out prompts name other backgrounds:",
+        "",
+        f"| LoRA | {strengths} |", rule, *studio,
+        "",
+        "The grid: `python -m experiments sweep toy-blog-strength --model toy --out DIR` (grid.png here).",
+        "",
+        "Seconds on the machine that made them (a rerun in the same --out reuses its dataset and encodings): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items()) + ".",
         "",
     ]
     (target / "README.md").write_text("\n".join(lines))
     return target
+
+
+def table_rows(values_by_lora: dict) -> list[str]:
+    return [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in values_by_lora.items()]
