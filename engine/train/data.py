@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,3 +161,86 @@ def ensure_pose_video(sample: Sample, work_dir: Path, height: int, width: int, n
                                  width=int(round(width * scale / 16)) * 16, height=int(round(height * scale / 16)) * 16),
                      out)
     return out / "pose.mp4"
+
+
+def reference_image(sample: Sample, frames: np.ndarray, height: int, width: int):
+    """The sample's reference image letterboxed to the training size; the clip's first frame when it has none."""
+    from PIL import Image
+
+    image = media.load_image(sample.reference_image) if sample.reference_image else Image.fromarray(frames[0])
+    placed, _ = media.letterbox(image, height, width)
+    return placed
+
+
+class SampleEncoder:
+    """Encodes samples once, exactly as WanVACEPipeline prepares its inputs, and keeps them in a cache folder.
+
+    Per sample: the clip's normalised latents with the reference latent prepended (the target), the VACE
+    conditioning with and without the reference (for reference dropout), and the prompt's embedding.
+    """
+
+    def __init__(self, pipe, engine, config, cache: Path):
+        self.pipe, self.engine, self.config, self.cache = pipe, engine, config, Path(cache)
+
+    def encode(self, sample: Sample) -> tuple[EncodedSample, Path]:
+        """(the encoded sample, its pose video): read from the cache when the files and settings are unchanged."""
+        import torch
+
+        c = self.config
+        key = sample_key(sample, c.height, c.width, c.num_frames, c.fps, self.engine.spec.name)
+        path = self.cache / f"{key}.pt"
+        pose_path = ensure_pose_video(sample, self.cache, c.height, c.width, c.num_frames, c.fps)
+        if path.is_file():
+            return EncodedSample(**torch.load(path, weights_only=True)), pose_path
+        frames = read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)
+        pose = read_clip(pose_path, c.height, c.width, c.num_frames, c.fps, c.fit)
+        reference = reference_image(sample, frames, c.height, c.width)
+        with torch.no_grad():
+            clip_latents = self.encode_video(frames)
+            with_reference = self.encode_conditioning(pose, reference)
+            without_reference = self.encode_conditioning(pose, None)
+            if with_reference.shape[2] != without_reference.shape[2] + 1:
+                raise ValueError(f"{sample.name}: the reference did not reach the conditioning")
+            z = clip_latents.shape[1]
+            reference_latent = with_reference[:, :z, :1]
+            prompt_embeds = self.encode_prompt(sample.prompt)
+        encoded = dict(name=sample.name, target=torch.cat([reference_latent, clip_latents], dim=2).cpu(),
+                       conditioning=with_reference.cpu(), target_without_reference=clip_latents.cpu(),
+                       conditioning_without_reference=without_reference.cpu(), prompt_embeds=prompt_embeds.cpu())
+        self.cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        torch.save(encoded, partial)
+        partial.replace(path)  # atomic: another process never reads half a file
+        return EncodedSample(**encoded), pose_path
+
+    def encode_video(self, frames: np.ndarray):
+        """Normalised VAE latents of a clip, [1, z, f, h, w], as the pipeline's latents are."""
+        import torch
+
+        pipe = self.pipe
+        device = pipe._execution_device
+        video = torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1).to(device, pipe.vae.dtype)
+        latents = pipe.vae.encode(video).latent_dist.mode().float()
+        z = pipe.vae.config.z_dim
+        mean = torch.tensor(pipe.vae.config.latents_mean, device=device).view(1, z, 1, 1, 1)
+        std = torch.tensor(pipe.vae.config.latents_std, device=device).view(1, z, 1, 1, 1)
+        return (latents - mean) / std
+
+    def encode_conditioning(self, pose_frames: np.ndarray, reference):
+        """The VACE conditioning (control latents and masks) through the pipeline's own preparation."""
+        import torch
+        from PIL import Image
+
+        pipe, c = self.pipe, self.config
+        device = pipe._execution_device
+        video = [Image.fromarray(frame) for frame in pose_frames]
+        video, mask, references = pipe.preprocess_conditions(
+            video, None, reference, 1, c.height, c.width, c.num_frames, torch.float32, device)
+        latents = pipe.prepare_video_latents(video, mask, references, None, device)
+        masks = pipe.prepare_masks(mask, references, None)
+        return torch.cat([latents, masks], dim=1).float()
+
+    def encode_prompt(self, text: str):
+        # The engine's encoder: the same max_sequence_length (512 for Wan) as generation; diffusers'
+        # encode_prompt alone would default to 226 tokens and train on other embeddings than it generates with.
+        return self.engine.prompt_embedding(text).float()

@@ -6,8 +6,12 @@
 
 Each step: pick samples, draw noise levels (engine/train/timesteps.py), drop the reference and the prompt now
 and then (so classifier-free guidance still works after training), noise the clip latents
-x_s = (1 - s) x0 + s noise, and regress the velocity noise - x0 on the clip's frames (not on the
-prepended reference frame, which the model only has to copy). AdamW with linear warmup and cosine decay.
+x_s = (1 - s) x0 + s noise, and regress the velocity noise - x0 on the clip's frames. Not on the prepended
+reference frame: WanVACEPipeline denoises that slot too and drops it before decoding, and the model reads
+the reference from its conditioning (on the toy model, pinning the slot to the noised reference at every
+sampling step changed no score). AdamW with linear warmup and cosine decay.
+
+Samples are encoded once, as the pipeline prepares them, by engine/train/data.py (SampleEncoder).
 
 Randomness is drawn from generators seeded by (seed, step), so a run resumed from a checkpoint repeats
 the losses of an uninterrupted one exactly. Checkpoints are diffusers LoRA files (they load in the
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -118,7 +121,6 @@ class Trainer:
 
         engine = self.engine or Engine.from_name(self.model, device=str(self.accelerator.device))
         self.engine = engine  # also renders the validation videos, with the LoRA as it is being trained
-        self.engine_name = engine.spec.name
         self.pipe = engine.load()
         self.transformer = self.pipe.transformer
         self.pipe.vae.requires_grad_(False)
@@ -149,91 +151,21 @@ class Trainer:
     def prepare_data(self, on_progress=None):
         if not self.samples:
             self.check_data()
+        from engine.train.data import SampleEncoder
+
+        encoder = SampleEncoder(self.pipe, self.engine, self.config, self.out_dir / "cache")
         self.encoded, self.pose_videos = [], []
         for index, sample in enumerate(self.samples):
             if on_progress:
                 on_progress(index, len(self.samples), sample.name)
-            self.encoded.append(self.encode_sample(sample))
-        self.empty_prompt = self.encode_prompt("").cpu()
+            encoded, pose_video = encoder.encode(sample)
+            self.encoded.append(encoded)
+            self.pose_videos.append(pose_video)
+        self.empty_prompt = encoder.encode_prompt("").cpu()
         if self.accelerator.device.type == "cuda" and not self.config.validate_every:
             # Prompts are encoded: the text encoder (UMT5-XXL, ~11 GB in bf16) is not needed on the GPU.
             self.pipe.text_encoder.to("cpu")
         return self.checks
-
-    def encode_sample(self, sample):
-        """Encode once and keep on disk: target latents, conditioning with and without the reference, prompt."""
-        import torch
-
-        from engine.train.data import EncodedSample, ensure_pose_video, read_clip, sample_key
-
-        c = self.config
-        cache = self.out_dir / "cache"
-        key = sample_key(sample, c.height, c.width, c.num_frames, c.fps, self.engine_name)
-        path = cache / f"{key}.pt"
-        pose_path = ensure_pose_video(sample, cache, c.height, c.width, c.num_frames, c.fps)
-        self.pose_videos.append(pose_path)
-        if path.is_file():
-            return EncodedSample(**torch.load(path, weights_only=True))
-        frames = read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)
-        pose = read_clip(pose_path, c.height, c.width, c.num_frames, c.fps, c.fit)
-        reference = self.reference_image(sample, frames)
-        with torch.no_grad():
-            clip_latents = self.encode_video(frames)
-            with_reference = self.encode_conditioning(pose, reference)
-            without_reference = self.encode_conditioning(pose, None)
-            if with_reference.shape[2] != without_reference.shape[2] + 1:
-                raise ValueError(f"{sample.name}: the reference did not reach the conditioning")
-            z = clip_latents.shape[1]
-            reference_latent = with_reference[:, :z, :1]
-            prompt_embeds = self.encode_prompt(sample.prompt)
-        encoded = dict(name=sample.name, target=torch.cat([reference_latent, clip_latents], dim=2).cpu(),
-                       conditioning=with_reference.cpu(), target_without_reference=clip_latents.cpu(),
-                       conditioning_without_reference=without_reference.cpu(), prompt_embeds=prompt_embeds.cpu())
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        torch.save(encoded, partial)
-        partial.replace(path)  # atomic: another process never reads half a file
-        return EncodedSample(**encoded)
-
-    def reference_image(self, sample, frames):
-        from PIL import Image
-
-        from engine import media
-
-        c = self.config
-        image = media.load_image(sample.reference_image) if sample.reference_image else Image.fromarray(frames[0])
-        placed, _ = media.letterbox(image, c.height, c.width)
-        return placed
-
-    def encode_video(self, frames):
-        import torch
-
-        pipe = self.pipe
-        device = pipe._execution_device
-        video = torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1).to(device, pipe.vae.dtype)
-        latents = pipe.vae.encode(video).latent_dist.mode().float()
-        z = pipe.vae.config.z_dim
-        mean = torch.tensor(pipe.vae.config.latents_mean, device=device).view(1, z, 1, 1, 1)
-        std = torch.tensor(pipe.vae.config.latents_std, device=device).view(1, z, 1, 1, 1)
-        return (latents - mean) / std
-
-    def encode_conditioning(self, pose_frames, reference):
-        import torch
-        from PIL import Image
-
-        pipe, c = self.pipe, self.config
-        device = pipe._execution_device
-        video = [Image.fromarray(frame) for frame in pose_frames]
-        video, mask, references = pipe.preprocess_conditions(
-            video, None, reference, 1, c.height, c.width, c.num_frames, torch.float32, device)
-        latents = pipe.prepare_video_latents(video, mask, references, None, device)
-        masks = pipe.prepare_masks(mask, references, None)
-        return torch.cat([latents, masks], dim=1).float()
-
-    def encode_prompt(self, text: str):
-        # The engine's encoder: the same max_sequence_length (512 for Wan) as generation; diffusers'
-        # encode_prompt alone would default to 226 tokens and train on other embeddings than it generates with.
-        return self.engine.prompt_embedding(text).float()
 
     # ---- training -------------------------------------------------------------------------------------
 
@@ -410,9 +342,10 @@ class Trainer:
         folder.mkdir(parents=True, exist_ok=True)
         reference = folder / "reference.png"
         if not reference.is_file():
-            from engine.train.data import read_clip
+            from engine.train.data import read_clip, reference_image
 
-            self.reference_image(sample, read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)).save(reference)
+            frames = read_clip(sample.video, c.height, c.width, c.num_frames, c.fps, c.fit)
+            reference_image(sample, frames, c.height, c.width).save(reference)
         request = self.engine.default_request(
             control_video=str(self.pose_videos[0]), reference=str(reference),
             prompt=c.validation_prompt or sample.prompt, seed=c.seed, height=c.height, width=c.width,
