@@ -21,6 +21,7 @@ from PIL import Image
 from engine import media
 from engine.conditioning import (Conditions, Inspection, build_conditions, condition_key, condition_notes,
                                  preview_frames, preview_indices)
+from engine.loading import load_error, load_pipeline
 from engine.lru import LRU
 from engine.lora import LoraAdapters
 from engine.profiles import model_profiles, profile_changes
@@ -113,46 +114,9 @@ class Engine:
         """Load the pipeline once; later calls return it."""
         with self._lock:
             if self._pipe is None:
-                self._pipe = self._load_pipeline()
+                self._pipe = load_pipeline(self.spec, self.model_source(), self.device)
+                self._tokenizer = self._pipe.tokenizer
             return self._pipe
-
-    def _torch_dtypes(self) -> dict:
-        import torch
-
-        if self.device == "cpu":  # bf16 matmuls are slow on CPUs, and the tiny model is float32 anyway
-            return {"default": torch.float32}
-        spec = self.spec
-        return {
-            "transformer": getattr(torch, spec.transformer_dtype),
-            "vae": getattr(torch, spec.vae_dtype),
-            "text_encoder": getattr(torch, spec.text_encoder_dtype),
-            "default": getattr(torch, spec.transformer_dtype),
-        }
-
-    def _load_pipeline(self):
-        from engine.pipeline import ConditionStore, LabVACEPipeline
-
-        source = self.model_source()
-        started = time.perf_counter()
-        _quiet_loading_bars()
-        try:
-            pipe = LabVACEPipeline.from_pretrained(source, dtype=self._torch_dtypes())
-        except (OSError, ValueError) as err:
-            raise _load_error(source, err) from None
-        if self.spec.cpu_offload and self.device == "cuda":
-            pipe.enable_model_cpu_offload()
-        elif self.spec.group_offload and self.device == "cuda":
-            apply_group_offload(pipe)
-        else:
-            pipe.to(self.device)
-        if self.spec.vae_tiling:
-            pipe.vae.enable_tiling()
-        apply_speed_options(pipe, self.spec)
-        pipe.set_progress_bar_config(disable=True)
-        pipe.lab_condition_store = ConditionStore()
-        self._tokenizer = pipe.tokenizer
-        logger.info("loaded %s on %s in %.1f s", source, self.device, time.perf_counter() - started)
-        return pipe
 
     def clear(self):
         """Free the model and every cache (the next call loads again)."""
@@ -216,7 +180,7 @@ class Engine:
                 try:
                     self._tokenizer = AutoTokenizer.from_pretrained(source, subfolder="tokenizer")
                 except (OSError, ValueError) as err:
-                    raise _load_error(source, err) from None
+                    raise load_error(source, err) from None
         return self._tokenizer
 
     def count_tokens(self, text: str) -> int:
@@ -499,47 +463,6 @@ class Engine:
 
             return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"
-
-
-def apply_group_offload(pipe):
-    """Transformer and text encoder stream their layers to the GPU as they run; the VAE stays there."""
-    import torch
-    from diffusers.hooks import apply_group_offloading
-
-    for component in (pipe.transformer, pipe.text_encoder):
-        apply_group_offloading(component, onload_device=torch.device("cuda"), offload_device=torch.device("cpu"),
-                               offload_type="leaf_level", use_stream=True)
-    pipe.vae.to("cuda")
-
-
-def apply_speed_options(pipe, spec: ModelSpec):
-    """The attention backend, and regional compilation of the repeated blocks with LoRA hotswap."""
-    if spec.attention_backend != "native":
-        try:
-            pipe.transformer.set_attention_backend(spec.attention_backend)
-        except Exception as err:  # noqa: BLE001 - missing kernels raise several types
-            raise RuntimeError(f"attention backend {spec.attention_backend!r} is not available here "
-                               f"({str(err).splitlines()[0][:200]}); use native") from None
-    if spec.compile_blocks:
-        # Hotswap must be enabled before any LoRA loads; the first LoRA still compiles once (new layers).
-        pipe.enable_lora_hotswap(target_rank=spec.lora_max_rank)
-        pipe.transformer.compile_repeated_blocks(fullgraph=True)
-
-
-def _load_error(source: str, err: Exception) -> RuntimeError:
-    return RuntimeError(
-        f"could not load model {source!r} ({str(err).splitlines()[0][:200]}). Its weights must be in the local "
-        "Hugging Face cache or reachable online; on a machine without them use --model tiny."
-    )
-
-
-def _quiet_loading_bars():
-    # Loading bars from diffusers/transformers clutter the CLI and server logs; the engine logs instead.
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.disable_progress_bar()
 
 
 def _to_uint8(frames: np.ndarray) -> np.ndarray:

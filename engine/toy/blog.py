@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.toy import world
 from engine.toy.dataset import NARROW_LOOK, write_dataset
-from engine.toy.evaluate import (CLOTHING_PARTS, clothes_colours, colour_distance, generate, grow, heldout_seeds,
+from engine.toy.evaluate import (CLOTHING_PARTS, background_distance, clothes_colours, generate, heldout_seeds,
                                  other_look, part_colour_checks)
 
 logger = logging.getLogger(__name__)
@@ -87,13 +87,8 @@ def studio_drift(frames: np.ndarray, sample: world.ToySample) -> float:
     background is the floor's colour, where the two cannot be told apart."""
     if sample.look.background == NARROW_LOOK.background:
         return float("nan")
-    height, width = sample.background.shape[:2]
-    floor = world.draw_background(NARROW_LOOK, height, width)
-    away = ~grow(sample.parts > 0, 3)
-    rows_cols = np.nonzero(away)[1:]  # each counted pixel's place in the one background image
-    drawn = frames[away].mean(axis=0)
-    to_prompt = float(colour_distance(drawn, sample.background[rows_cols].mean(axis=0)))
-    to_floor = float(colour_distance(drawn, floor[rows_cols].mean(axis=0)))
+    floor = world.draw_background(NARROW_LOOK, *sample.background.shape[:2])
+    to_prompt, to_floor = background_distance(frames, sample), background_distance(frames, sample, against=floor)
     return to_prompt / max(to_prompt + to_floor, 1e-6)
 
 

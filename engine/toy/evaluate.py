@@ -134,10 +134,12 @@ def part_colour_checks(frames: np.ndarray, sample: world.ToySample, colours: dic
             for t, part, x, y in visible_segments(sample) if parts is None or part in parts]
 
 
-def background_distance(frames: np.ndarray, sample: world.ToySample) -> float:
-    """Distance between the mean colour of the generated background and the true one (away from the figure)."""
+def background_distance(frames: np.ndarray, sample: world.ToySample, against: np.ndarray | None = None) -> float:
+    """Distance between the mean colour of the generated background (away from the figure) and that of the
+    true one, or of another background image `against` over the same pixels."""
     away = ~grow(sample.parts > 0, 3)
-    return float(colour_distance(frames[away].mean(axis=0), sample.background[away[0]].mean(axis=0)))
+    background = sample.background if against is None else against
+    return float(colour_distance(frames[away].mean(axis=0), background[away[0]].mean(axis=0)))
 
 
 def psnr(frames: np.ndarray, truth: np.ndarray) -> float:

@@ -1,0 +1,93 @@
+"""How a model spec becomes a pipeline on a device: dtypes, offloading, speed options, and one clear line
+when the weights are not there. The engine calls load_pipeline once and keeps the result.
+
+Heavy libraries are imported inside the functions, so importing this module (and the engine) stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from engine.spec import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+
+def load_pipeline(spec: ModelSpec, source: str, device: str):
+    """The lab's pipeline (engine/pipeline.py) from `source`, placed on `device` as the spec says."""
+    from engine.pipeline import ConditionStore, LabVACEPipeline
+
+    started = time.perf_counter()
+    _quiet_loading_bars()
+    try:
+        pipe = LabVACEPipeline.from_pretrained(source, dtype=torch_dtypes(spec, device))
+    except (OSError, ValueError) as err:
+        raise load_error(source, err) from None
+    if spec.cpu_offload and device == "cuda":
+        pipe.enable_model_cpu_offload()
+    elif spec.group_offload and device == "cuda":
+        apply_group_offload(pipe)
+    else:
+        pipe.to(device)
+    if spec.vae_tiling:
+        pipe.vae.enable_tiling()
+    apply_speed_options(pipe, spec)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.lab_condition_store = ConditionStore()
+    logger.info("loaded %s on %s in %.1f s", source, device, time.perf_counter() - started)
+    return pipe
+
+
+def torch_dtypes(spec: ModelSpec, device: str) -> dict:
+    import torch
+
+    if device == "cpu":  # bf16 matmuls are slow on CPUs, and the tiny model is float32 anyway
+        return {"default": torch.float32}
+    return {
+        "transformer": getattr(torch, spec.transformer_dtype),
+        "vae": getattr(torch, spec.vae_dtype),
+        "text_encoder": getattr(torch, spec.text_encoder_dtype),
+        "default": getattr(torch, spec.transformer_dtype),
+    }
+
+
+def apply_group_offload(pipe):
+    """Transformer and text encoder stream their layers to the GPU as they run; the VAE stays there."""
+    import torch
+    from diffusers.hooks import apply_group_offloading
+
+    for component in (pipe.transformer, pipe.text_encoder):
+        apply_group_offloading(component, onload_device=torch.device("cuda"), offload_device=torch.device("cpu"),
+                               offload_type="leaf_level", use_stream=True)
+    pipe.vae.to("cuda")
+
+
+def apply_speed_options(pipe, spec: ModelSpec):
+    """The attention backend, and regional compilation of the repeated blocks with LoRA hotswap."""
+    if spec.attention_backend != "native":
+        try:
+            pipe.transformer.set_attention_backend(spec.attention_backend)
+        except Exception as err:  # noqa: BLE001 - missing kernels raise several types
+            raise RuntimeError(f"attention backend {spec.attention_backend!r} is not available here "
+                               f"({str(err).splitlines()[0][:200]}); use native") from None
+    if spec.compile_blocks:
+        # Hotswap must be enabled before any LoRA loads; the first LoRA still compiles once (new layers).
+        pipe.enable_lora_hotswap(target_rank=spec.lora_max_rank)
+        pipe.transformer.compile_repeated_blocks(fullgraph=True)
+
+
+def load_error(source: str, err: Exception) -> RuntimeError:
+    return RuntimeError(
+        f"could not load model {source!r} ({str(err).splitlines()[0][:200]}). Its weights must be in the local "
+        "Hugging Face cache or reachable online; on a machine without them use --model tiny."
+    )
+
+
+def _quiet_loading_bars():
+    # Loading bars from diffusers/transformers clutter the CLI and server logs; the engine logs instead.
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
