@@ -34,3 +34,23 @@ def test_the_unseen_walk_moves_at_its_stated_speed():
     video, hips = evaluate.stick_walk(speed=4.0)
     assert video.shape == (world.NUM_FRAMES, world.HEIGHT, world.WIDTH, 3)
     assert np.allclose(np.diff(hips), 4.0)
+
+
+def test_placement_ignores_a_wrong_floor_colour_but_not_a_wrong_place():
+    sample = world.make_sample(1_000_002)
+    figure = (sample.parts > 0)[..., None]
+    wrong_floor = np.where(figure, sample.video, sample.background.astype(np.int16) // 3 + 150).astype(np.uint8)
+    scores = evaluate.score_clip(wrong_floor, sample)
+    assert scores.silhouette_precision < 0.3  # the recoloured floor counts as figure against the true one
+    assert scores.placement_precision > 0.9  # ... but the figure is where the skeleton is
+    shifted = evaluate.score_clip(np.roll(wrong_floor, 40, axis=2), sample)
+    assert shifted.placement_precision < 0.6
+
+
+def test_figure_speed_reads_a_figure_crossing_a_wrongly_coloured_floor():
+    video, hips = evaluate.stick_walk(speed=3.0)
+    background = np.full(video.shape[1:], 130, np.uint8)
+    frames = np.where(video.max(axis=-1, keepdims=True) > 0, 255, 40).astype(np.uint8)  # dark floor, not grey
+    assert abs(evaluate.figure_speed(frames, background, video) - 3.0) < 0.2
+    still = np.repeat(frames[:1], len(frames), axis=0)
+    assert abs(evaluate.figure_speed(still, background, video)) < 0.2

@@ -138,6 +138,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"| VAE reconstruction PSNR | >= 30 dB | {record.get('vae_psnr_db', 'not measured')} dB |",
         f"| figure pixels on the true silhouette | >= 0.80 | {number('silhouette_precision')} |",
         f"| true silhouette covered | | {number('silhouette_recall')} |",
+        f"| figure pixels on the true silhouette, against the background the model drew | | {number('placement_precision')} |",
         f"| part colours matching the reference (limb-frames) | >= 0.80 | {number('colour_match')} |",
         f"| with a recoloured reference: matching the new colours | high | {number('recolour_follows_new_reference')} |",
         f"| with a recoloured reference: still the old colours | low | {number('recolour_keeps_old_colours')} |",

@@ -4,7 +4,11 @@
 
 Scores (thresholds are stated once, here, and in the model card):
 - silhouette precision: of the pixels the model changed from the known background (RGB distance over
-  FIGURE_DISTANCE), the share that lie on the true figure grown by TOLERANCE_PX; recall the other way round;
+  FIGURE_DISTANCE), the share that lie on the true figure grown by TOLERANCE_PX; recall the other way round.
+  A background in the wrong colour makes every pixel "figure", so placement is also scored against the
+  floor the model drew (the true floor's tones shifted to the generated mean colour away from the figure,
+  and any colour between a pattern's two tones counted as floor): that separates "the figure is in the
+  wrong place" from "the floor is the wrong colour or its stripes are blurred";
 - part colours: at each scored limb's midpoint (and the torso's), in frames where that part is really
   visible there, the generated colour is within COLOUR_DISTANCE of the reference's colour for that part;
 - recoloured reference: the same clip with another costume's reference: colours follow the new one;
@@ -41,6 +45,7 @@ class ClipScores:
     seed: int
     silhouette_precision: float
     silhouette_recall: float
+    placement_precision: float  # silhouette precision against the background the model drew
     colour_match: float
     background_distance: float
     psnr: float
@@ -63,6 +68,7 @@ class ToyReport:
         return {
             "silhouette_precision": mean("silhouette_precision"),
             "silhouette_recall": mean("silhouette_recall"),
+            "placement_precision": mean("placement_precision"),
             "colour_match": mean("colour_match"),
             "background_within_threshold": float(np.mean([c.background_distance < COLOUR_DISTANCE for c in self.clips])),
             "psnr_db": mean("psnr"),
@@ -99,8 +105,38 @@ def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
     return np.stack([cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in mask])
 
 
-def silhouette_scores(frames: np.ndarray, sample: world.ToySample) -> tuple[float, float]:
-    drawn = figure_mask(frames, sample.background)
+def drawn_tones(frames: np.ndarray, background: np.ndarray, figure_region: np.ndarray) -> np.ndarray:
+    """The floor's colours as the model drew them: the true floor's one or two tones, shifted by the mean
+    colour difference between generated and true pixels outside `figure_region` (bool [T, H, W]). A blue
+    floor drawn for a grey one moves its tones to blue. [K, 3] float, K = 1 (plain) or 2 (a pattern)."""
+    tones = np.unique(background.reshape(-1, 3), axis=0).astype(np.float32)
+    away = ~figure_region
+    if away.any():
+        tones += frames[away].astype(np.float32).mean(axis=0) - background[away[0]].astype(np.float32).mean(axis=0)
+    return np.clip(tones, 0, 255)
+
+
+def distance_to_tones(frames: np.ndarray, tones: np.ndarray) -> np.ndarray:
+    """Each pixel's RGB distance to the nearest colour between the floor's tones (on the segment joining two),
+    so a stripe drawn blurred or a little off its place reads as floor, not figure."""
+    pixels = frames.astype(np.float32)
+    if len(tones) == 1:
+        return colour_distance(pixels, tones[0])
+    a, b = tones[0], tones[-1]
+    along = np.clip(((pixels - a) @ (b - a)) / max(float((b - a) @ (b - a)), 1e-6), 0.0, 1.0)
+    return colour_distance(pixels, a + along[..., None] * (b - a))
+
+
+def placement_mask(frames: np.ndarray, background: np.ndarray, figure_region: np.ndarray) -> np.ndarray:
+    """Figure pixels found against the floor the model drew rather than the true one: bool [T, H, W]."""
+    return distance_to_tones(frames, drawn_tones(frames, background, figure_region)) > FIGURE_DISTANCE
+
+
+def silhouette_scores(frames: np.ndarray, sample: world.ToySample,
+                      drawn: np.ndarray | None = None) -> tuple[float, float]:
+    """(precision, recall) of the drawn figure against the true silhouette; the figure is `drawn` (bool
+    [T, H, W]) or, by default, every pixel far from the true background."""
+    drawn = figure_mask(frames, sample.background) if drawn is None else drawn
     truth = sample.parts > 0
     precision = float((drawn & grow(truth, TOLERANCE_PX)).sum() / max(1, drawn.sum()))
     recall = float((truth & grow(drawn, TOLERANCE_PX)).sum() / max(1, truth.sum()))
@@ -149,8 +185,10 @@ def psnr(frames: np.ndarray, truth: np.ndarray) -> float:
 
 def score_clip(frames: np.ndarray, sample: world.ToySample) -> ClipScores:
     precision, recall = silhouette_scores(frames, sample)
+    placed = placement_mask(frames, sample.background, grow(sample.parts > 0, 3))
     checks = part_colour_checks(frames, sample)
     return ClipScores(seed=sample.seed, silhouette_precision=precision, silhouette_recall=recall,
+                      placement_precision=silhouette_scores(frames, sample, placed)[0],
                       colour_match=float(np.mean(checks)) if checks else float("nan"),
                       background_distance=background_distance(frames, sample), psnr=psnr(frames, sample.video))
 
@@ -257,39 +295,62 @@ def seeds_check(engine, sample: world.ToySample, tmp: Path) -> dict:
     return {"mean_abs_difference": float(np.abs(a - b).mean())}
 
 
-def stick_walk(num_frames: int = world.NUM_FRAMES, height: int = world.HEIGHT, width: int = world.WIDTH,
-               speed: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
-    """A walk across the frame from keyframes of our own (not the world's motion library), drawn as plain
-    sticks in OpenPose colours by cv2 (not the lab's renderer): (pose video, hip x per frame)."""
-    import cv2
-
-    from engine.pose.render import BODY_COLOURS, BODY_LIMBS
-
-    video, hips = [], []
+def walk_keypoints(num_frames: int = world.NUM_FRAMES, speed: float = 4.0, start: float = 40.0) -> np.ndarray:
+    """[T, 18, 3] keypoints of a walk across the frame, from keyframes of our own (not the world's motion
+    library): hips move `speed` pixels a frame from x = `start`."""
+    frames = []
     for t in range(num_frames):
-        x0 = 40 + speed * t
+        x0 = start + speed * t
         swing = 12 * math.sin(t * 0.7)
         p = {1: (x0, 40), 0: (x0 + 2, 28), 14: (x0 + 4, 26), 15: (x0 - 1, 26), 16: (x0 + 5, 28), 17: (x0 - 3, 28),
              2: (x0 - 3, 42), 5: (x0 + 3, 42), 3: (x0 - 3 - swing / 2, 58), 6: (x0 + 3 + swing / 2, 58),
              4: (x0 - 2 - swing, 72), 7: (x0 + 2 + swing, 72), 8: (x0 - 2, 76), 11: (x0 + 2, 76),
              9: (x0 - 2 + swing, 96), 12: (x0 + 2 - swing, 96), 10: (x0 - 2 + 1.5 * swing, 117),
              13: (x0 + 2 - 1.5 * swing, 117)}
-        canvas = np.zeros((height, width, 3), np.uint8)
+        frames.append([[*p[joint], 1.0] for joint in range(18)])
+    return np.array(frames, dtype=np.float32)
+
+
+def hip_x(keypoints: np.ndarray) -> np.ndarray:
+    return keypoints[:, [world.R_HIP, world.L_HIP], 0].mean(axis=1)
+
+
+def stick_walk(num_frames: int = world.NUM_FRAMES, height: int = world.HEIGHT, width: int = world.WIDTH,
+               speed: float = 4.0, start: float = 40.0) -> tuple[np.ndarray, np.ndarray]:
+    """The walk drawn as plain 2-pixel sticks in OpenPose colours by cv2 (not the lab's renderer):
+    (pose video, hip x per frame)."""
+    import cv2
+
+    from engine.pose.render import BODY_COLOURS, BODY_LIMBS
+
+    keypoints = walk_keypoints(num_frames, speed, start)
+    video = np.zeros((num_frames, height, width, 3), np.uint8)
+    for canvas, points in zip(video, keypoints):
         for index, (a, b) in enumerate(BODY_LIMBS):
-            cv2.line(canvas, tuple(int(v) for v in p[a]), tuple(int(v) for v in p[b]), BODY_COLOURS[index], 2)
-        video.append(canvas)
-        hips.append((p[8][0] + p[11][0]) / 2)
-    return np.stack(video), np.array(hips)
+            cv2.line(canvas, tuple(int(v) for v in points[a, :2]), tuple(int(v) for v in points[b, :2]),
+                     BODY_COLOURS[index], 2)
+    return video, hip_x(keypoints)
 
 
-def unseen_walk(engine, tmp: Path) -> dict:
-    """Does the figure follow a skeleton the model never saw, at the right speed?"""
+def figure_speed(frames: np.ndarray, background: np.ndarray, pose_video: np.ndarray) -> float | None:
+    """Pixels a frame the drawn figure's centre moves, or None if no figure is found. Figure pixels are found
+    against the background the model drew (measured away from the skeleton), so that a floor in the wrong
+    colour does not count as figure everywhere and pin the centre to the middle of the frame."""
+    drawn = placement_mask(frames, background, grow(pose_video.max(axis=-1) > 0, 12))
+    centres = np.array([np.nonzero(mask)[1].mean() if mask.any() else np.nan for mask in drawn])
+    valid = ~np.isnan(centres)
+    if valid.sum() < 3:
+        return None
+    return float(np.polyfit(np.arange(len(frames))[valid], centres[valid], 1)[0])
+
+
+def generate_walk(engine, tmp: Path, video: np.ndarray) -> tuple[np.ndarray, world.ToySample]:
+    """Generate over a walk's pose video, with a held-out clip's reference and prompt: (frames, that clip)."""
     from PIL import Image
 
     from engine import media
 
     sample = world.make_sample(HELDOUT_SEED_START + 999)
-    video, hips = stick_walk()
     folder = tmp / "walk"
     folder.mkdir(parents=True, exist_ok=True)
     media.write_mp4(video, folder / "pose.mp4", world.FPS)
@@ -297,14 +358,20 @@ def unseen_walk(engine, tmp: Path) -> dict:
     request = engine.default_request(control_video=str(folder / "pose.mp4"), reference=str(folder / "reference.png"),
                                      prompt=sample.prompt, num_frames=len(video), height=world.HEIGHT,
                                      width=world.WIDTH, fps=world.FPS)
-    frames = engine.generate(request).frames
-    drawn = figure_mask(frames, sample.background)
-    centres = [float(np.nonzero(mask)[1].mean()) if mask.any() else float("nan") for mask in drawn]
-    t = np.arange(len(frames))
-    valid = ~np.isnan(centres)
-    if valid.sum() < 3:
+    return engine.generate(request).frames, sample
+
+
+def walk_speeds(frames: np.ndarray, sample: world.ToySample, video: np.ndarray, hips: np.ndarray) -> dict:
+    speed = figure_speed(frames, sample.background, video)
+    if speed is None:
         return {"speed_ratio": None, "note": "no figure found"}
-    figure_speed = float(np.polyfit(t[valid], np.array(centres)[valid], 1)[0])
-    skeleton_speed = float(np.polyfit(t, hips, 1)[0])
-    return {"speed_ratio": figure_speed / skeleton_speed, "figure_px_per_frame": figure_speed,
+    skeleton_speed = float(np.polyfit(np.arange(len(hips)), hips, 1)[0])
+    return {"speed_ratio": speed / skeleton_speed, "figure_px_per_frame": speed,
             "skeleton_px_per_frame": skeleton_speed}
+
+
+def unseen_walk(engine, tmp: Path) -> dict:
+    """Does the figure follow a skeleton the model never saw (the cv2 stick walk), at the right speed?"""
+    video, hips = stick_walk()
+    frames, sample = generate_walk(engine, tmp, video)
+    return walk_speeds(frames, sample, video, hips)

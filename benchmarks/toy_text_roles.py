@@ -1,0 +1,52 @@
+"""Can the toy's prompt features tell "a blue top" from "a blue background"? For each colour word, the text
+encoder's output at that word when it names the top and when it names the background, compared with how
+different two colour words are in the same place. Wan's cross-attention has no word positions of its own, so
+if a colour's feature does not change with its role, the transformer reads the prompt as a bag of words and
+can only guess which named colour is the floor's.
+
+    python benchmarks/toy_text_roles.py [assets/toy]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+COLOURS = ("blue", "red", "green", "pink", "yellow", "grey", "purple", "orange")
+
+
+def word_feature(tokenizer, encoder, prompt: str, word: str):
+    import torch
+
+    ids = tokenizer(prompt, return_tensors="pt").input_ids
+    with torch.no_grad():
+        hidden = encoder(ids).last_hidden_state[0]
+    return hidden[tokenizer.convert_ids_to_tokens(ids[0]).index("\u2581" + word)]
+
+
+def main(folder: str = "assets/toy"):
+    import numpy as np
+    import torch
+    from transformers import T5Tokenizer, UMT5EncoderModel
+
+    tokenizer = T5Tokenizer.from_pretrained(Path(folder) / "tokenizer")
+    encoder = UMT5EncoderModel.from_pretrained(Path(folder) / "text_encoder").float().eval()
+    as_top = {c: word_feature(tokenizer, encoder, f"a person in a {c} top and teal shorts jumps on a white background", c)
+              for c in COLOURS}
+    as_floor = {c: word_feature(tokenizer, encoder, f"a person in a white top and teal shorts jumps on a {c} background", c)
+                for c in COLOURS}
+    cosine = lambda a, b: float(torch.nn.functional.cosine_similarity(a, b, dim=0))  # noqa: E731
+    same_word = np.mean([cosine(as_top[c], as_floor[c]) for c in COLOURS])
+    other_word = np.mean([cosine(as_floor[a], as_floor[b]) for a in COLOURS for b in COLOURS if a != b])
+    context = np.mean([float((as_top[c] - as_floor[c]).norm() / as_floor[c].norm()) for c in COLOURS])
+    print(f"cosine of one colour word naming the top vs the background: {same_word:.3f}")
+    print(f"cosine of two colour words both naming the background:      {other_word:.3f}")
+    print(f"share of a colour word's feature that changes with its role: {context:.3f}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

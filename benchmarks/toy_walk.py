@@ -1,0 +1,60 @@
+"""Does the toy's figure travel with a skeleton that crosses the frame? The eval's unseen walk, drawn two ways
+(cv2 sticks, as in `toy eval`, and the lab's own renderer the model was trained on) at two speeds (4 pixels a
+frame, faster than any training walk, and 2, inside the world's 1-2.5), with the figure's speed read against
+the background the model drew. A figure that sits still reads near 0 whatever the drawing.
+
+    python benchmarks/toy_walk.py [--model toy] [--out toy-walk.png]
+
+Writes a strip image per variant (generated over pose; frames 0, 8, 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def variants():
+    from engine.toy import evaluate, world
+
+    for speed, start in ((4.0, 40.0), (2.0, 80.0)):
+        keypoints = evaluate.walk_keypoints(world.NUM_FRAMES, speed, start)
+        hips = evaluate.hip_x(keypoints)
+        yield f"cv2 sticks, {speed:g} px/frame", evaluate.stick_walk(speed=speed, start=start)[0], hips
+        yield f"lab renderer, {speed:g} px/frame", world.draw_pose_video(keypoints, world.HEIGHT, world.WIDTH), hips
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="toy")
+    parser.add_argument("--out", default="toy-walk.png")
+    args = parser.parse_args()
+
+    import numpy as np
+    from PIL import Image
+
+    from engine.engine import Engine
+    from engine.toy import evaluate
+
+    engine = Engine.from_name(args.model)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, video, hips in variants():
+            frames, sample = evaluate.generate_walk(engine, Path(tmp), video)
+            result = evaluate.walk_speeds(frames, sample, video, hips)
+            print(f"{name}: figure {result.get('figure_px_per_frame', float('nan')):+.2f} px/frame, "
+                  f"skeleton {result.get('skeleton_px_per_frame', float('nan')):+.2f}, "
+                  f"ratio {result.get('speed_ratio')}")
+            rows.append(np.concatenate([np.concatenate([frames[i], video[i]]) for i in (0, 8, 16)], axis=1))
+    Image.fromarray(np.concatenate(rows)).save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
