@@ -13,11 +13,13 @@ def write_losses(path, steps, loss=1.0):
 
 def test_the_card_lists_each_leg_with_the_command_that_ran_it(tmp_path):
     record = {"recipe": {"clips": 600, "transformer": {"max_steps": 3000}}, "vae_psnr_db": 23.1,
-              "legs": [{"steps": 4000, "clips": 1500, "learning_rate": 3e-4, "foreground_weight": 10.0, "seconds": 4100}]}
+              "legs": [{"steps": 4000, "clips": 1500, "learning_rate": 3e-4, "foreground_weight": 10.0, "seconds": 4100}],
+              "limits": ["the figure stays where the skeleton starts"]}
     report = {"summary": {"silhouette_precision": 0.42}, "thresholds": {"colour_distance": 60}}
     card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
     assert "toy train --more 4000 --clips 1500 --learning-rate 0.0003" in card
     assert "| >= 0.80 | 0.420 |" in card and "23.1 dB" in card
+    assert "## What it gets wrong, and why\n\n- the figure stays where the skeleton starts" in card
     assert json.loads((tmp_path / "eval.json").read_text()) == report
 
 

@@ -2,10 +2,12 @@
 retrained.
 
 What it reaches (assets/toy/README.md, `python -m experiments toy eval`) is tested with thresholds that a
-model ignoring its inputs would fail: the background follows the prompt, a recoloured reference moves the
-figure's colours, seeds differ. Where the issue's targets are not reached yet (the figure on the skeleton at
-0.8 precision, part colours at 0.8), the tests of the target stay, marked as expected failures with the
-numbers reached: strict, so a better model that passes them turns them red until they are made plain tests.
+model ignoring its inputs would fail: the background follows the prompt, the figure is drawn on its own
+skeleton rather than beside it, the prompt's clothing words move the figure's colours, seeds differ. Where
+the issue's targets are not reached yet (the figure on the skeleton at 0.8 precision, part colours at 0.8,
+colours from the reference, following an unseen walk), the tests of the target stay, marked as expected
+failures with the numbers reached: strict, so a better model that passes them turns them red until they
+are made plain tests.
 """
 
 from dataclasses import replace
@@ -84,19 +86,40 @@ def test_the_background_follows_the_prompt(generated):
         assert evaluate.background_distance(frames, sample) < evaluate.COLOUR_DISTANCE, sample.seed
 
 
-def test_a_recoloured_reference_moves_the_figures_colours_toward_it(generated, toy_engine, tmp_path):
-    """The same pose and seed with a reference in other clothes: at each limb-frame the generated colour gets
-    nearer the new reference's colour than the first generation's was."""
+def colours_moved_toward(sample, first, second, colours) -> float:
+    """Mean over visible limb-frames of how much nearer `colours` the second generation is than the first."""
     nearer = []
+    for t, part, x, y in evaluate.visible_segments(sample):
+        before = evaluate.colour_distance(evaluate.read_colour(first[t], x, y), colours[part])
+        after = evaluate.colour_distance(evaluate.read_colour(second[t], x, y), colours[part])
+        nearer.append(before - after)
+    return float(np.mean(nearer))
+
+
+IGNORES_REFERENCE = ("the shipped toy takes the clothes' colours from the prompt's words, not from the reference: "
+                     "with only the reference recoloured, clothes in the new colours 0.00 (assets/toy/README.md)")
+
+
+@pytest.mark.xfail(strict=True, reason=IGNORES_REFERENCE)
+def test_a_recoloured_reference_moves_the_figures_colours_toward_it(generated, toy_engine, tmp_path):
+    """The same pose, prompt and seed with a reference in other clothes: the generated colours get nearer the
+    new reference's than the first generation's were (RGB distance units; COLOUR_DISTANCE is 60)."""
+    moved = []
     for sample, first in generated:
         recoloured = world.recoloured(sample, evaluate.other_look(sample.look))
-        second = evaluate.generate(toy_engine, recoloured, tmp_path / str(sample.seed))
-        colours = recoloured.look.part_colours()
-        for t, part, x, y in evaluate.visible_segments(sample):
-            before = evaluate.colour_distance(evaluate.read_colour(first[t], x, y), colours[part])
-            after = evaluate.colour_distance(evaluate.read_colour(second[t], x, y), colours[part])
-            nearer.append(before - after)
-    assert np.mean(nearer) > 10, np.mean(nearer)  # RGB distance units (COLOUR_DISTANCE is 60)
+        second = evaluate.generate(toy_engine, recoloured, tmp_path / str(sample.seed), prompt=sample.prompt)
+        moved.append(colours_moved_toward(sample, first, second, recoloured.look.part_colours()))
+    assert np.mean(moved) > 10, moved
+
+
+def test_a_prompt_naming_other_clothes_moves_the_figures_colours_toward_them(generated, toy_engine, tmp_path):
+    """Where the toy does take its colours from: the same reference with a prompt naming other clothes."""
+    moved = []
+    for sample, first in generated:
+        recoloured = world.recoloured(sample, evaluate.other_look(sample.look))
+        second = evaluate.generate(toy_engine, sample, tmp_path / str(sample.seed), prompt=recoloured.prompt)
+        moved.append(colours_moved_toward(sample, first, second, recoloured.look.part_colours()))
+    assert np.mean(moved) > 10, moved
 
 
 def test_seeds_give_different_videos(generated, toy_engine, tmp_path):

@@ -85,3 +85,11 @@ def test_recolouring_keeps_the_motion(seed):
     other = world.recoloured(sample, world.with_look(sample.look, top="red" if sample.look.top != "red" else "blue"))
     np.testing.assert_array_equal(other.keypoints, sample.keypoints)
     assert other.look.top != sample.look.top
+
+
+def test_the_scene_prompt_names_the_floor_and_leaves_the_clothes_to_the_reference():
+    sample = world.make_sample(11)
+    prompt = world.scene_prompt(sample.look, sample.motion)
+    assert prompt.endswith(f"{sample.look.background} background")
+    assert sample.look.top not in prompt.split() or sample.look.top == sample.look.background
+    assert world.VERBS[sample.motion] in prompt and world.VERBS[sample.motion] in sample.prompt

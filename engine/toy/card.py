@@ -140,16 +140,24 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"| true silhouette covered | | {number('silhouette_recall')} |",
         f"| figure pixels on the true silhouette, against the background the model drew | | {number('placement_precision')} |",
         f"| part colours matching the reference (limb-frames) | >= 0.80 | {number('colour_match')} |",
-        f"| with a recoloured reference: matching the new colours | high | {number('recolour_follows_new_reference')} |",
-        f"| with a recoloured reference: still the old colours | low | {number('recolour_keeps_old_colours')} |",
+        f"| recoloured reference, same prompt: clothes in the new colours | high | {number('recolour_follows_new_reference')} |",
+        f"| recoloured reference, same prompt: clothes still in the old colours | low | {number('recolour_keeps_old_colours')} |",
+        f"| same reference, prompt naming new clothes: clothes in the new colours | | {number('recoloured_prompt_moves_colours')} |",
         f"| clips whose background matches the prompt | high | {number('background_within_threshold')} |",
+        f"| ... when the prompt names only the action and the floor | high | {number('scene_prompt_background_within_threshold')} |",
+        f"| ... and then, figure pixels on the true silhouette | | {number('scene_prompt_silhouette_precision')} |",
         f"| guidance 1 / 3 / 5 / 7.5: background distance monotone | yes | {summary.get('guidance_monotone')} |",
         f"| steps 2 / 4 / 8 / 20: PSNR | rises, flattens | {number('steps_psnr', '{:.1f}')} |",
         f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
         f"| unseen stick-figure walk: figure speed / skeleton speed | 1.0 | {number('unseen_walk_speed_ratio', '{:.2f}')} |",
         f"| one default generation (10 steps), this CPU | <= 15 s | {number('seconds_per_generation', '{:.1f}')} s |",
         "",
+        f"Times are from {(report or {}).get('machine') or 'the machine that ran the eval'}, after a first"
+        " generation that loads and warms the model.",
+        "",
     ]
+    if record.get("limits"):  # what these weights get wrong and why, as measured (hand-written in toy_run.json)
+        lines += ["## What it gets wrong, and why", ""] + [f"- {limit}" for limit in record["limits"]] + [""]
     path = folder / "README.md"
     path.write_text("\n".join(lines))
     if report:

@@ -11,8 +11,11 @@ Scores (thresholds are stated once, here, and in the model card):
   wrong place" from "the floor is the wrong colour or its stripes are blurred";
 - part colours: at each scored limb's midpoint (and the torso's), in frames where that part is really
   visible there, the generated colour is within COLOUR_DISTANCE of the reference's colour for that part;
-- recoloured reference: the same clip with another costume's reference: colours follow the new one;
-- background: the generated background's mean colour is within COLOUR_DISTANCE of the prompt's;
+- recoloured reference: the same clip and prompt with another costume's reference: the clothes should follow
+  the new reference; and the other way round (old reference, a prompt naming new clothes), to see which of
+  the two the colours come from;
+- background: the generated background's mean colour is within COLOUR_DISTANCE of the prompt's; also with a
+  prompt that names only the action and the floor (world.scene_prompt), leaving the clothes to the reference;
 - guidance, steps and seeds sweeps, and an unseen walk drawn by another renderer (figure speed / skeleton speed);
 - seconds for one default generation on this machine.
 """
@@ -55,11 +58,13 @@ class ClipScores:
 class ToyReport:
     clips: list = field(default_factory=list)
     recolour: dict = field(default_factory=dict)
+    scene_prompt: dict = field(default_factory=dict)
     guidance: dict = field(default_factory=dict)
     steps: dict = field(default_factory=dict)
     seeds: dict = field(default_factory=dict)
     unseen_walk: dict = field(default_factory=dict)
-    seconds_per_generation: float = 0.0
+    seconds_per_generation: float = 0.0  # after the first generation, which loads and warms the model
+    machine: str = ""
     thresholds: dict = field(default_factory=lambda: dict(
         figure_distance=FIGURE_DISTANCE, tolerance_px=TOLERANCE_PX, colour_distance=COLOUR_DISTANCE))
 
@@ -72,8 +77,11 @@ class ToyReport:
             "colour_match": mean("colour_match"),
             "background_within_threshold": float(np.mean([c.background_distance < COLOUR_DISTANCE for c in self.clips])),
             "psnr_db": mean("psnr"),
-            "recolour_follows_new_reference": self.recolour.get("new_colour_match"),
-            "recolour_keeps_old_colours": self.recolour.get("old_colour_match"),
+            "scene_prompt_background_within_threshold": self.scene_prompt.get("background_within_threshold"),
+            "scene_prompt_silhouette_precision": self.scene_prompt.get("silhouette_precision"),
+            "recolour_follows_new_reference": self.recolour.get("reference_new_colour_match"),
+            "recolour_keeps_old_colours": self.recolour.get("reference_old_colour_match"),
+            "recoloured_prompt_moves_colours": self.recolour.get("prompt_new_colour_match"),
             "guidance_monotone": self.guidance.get("monotone"),
             "steps_psnr": self.steps.get("psnr"),
             "seeds_mean_abs_difference": self.seeds.get("mean_abs_difference"),
@@ -83,8 +91,9 @@ class ToyReport:
 
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "clips": [asdict(c) for c in self.clips], "recolour": self.recolour,
+                "scene_prompt": self.scene_prompt,
                 "guidance": self.guidance, "steps": self.steps, "seeds": self.seeds,
-                "unseen_walk": self.unseen_walk, "thresholds": self.thresholds}
+                "unseen_walk": self.unseen_walk, "thresholds": self.thresholds, "machine": self.machine}
 
 
 # ---- scoring one generated clip ------------------------------------------------------------------------
@@ -204,6 +213,22 @@ def toy_metrics(frames: np.ndarray, request) -> dict | None:
             "toy_background_distance": scores.background_distance, "toy_psnr": scores.psnr}
 
 
+def machine_description() -> str:
+    """Cores and CPU model, so a time in the report says what it was measured on."""
+    import os
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}"
+
+
 # ---- generating --------------------------------------------------------------------------------------
 
 def write_inputs(sample: world.ToySample, folder: Path) -> dict:
@@ -233,11 +258,14 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         samples = [world.make_sample(seed) for seed in seeds]
+        outputs = [generate(engine, samples[0], tmp / f"clip-{samples[0].seed}")]  # also warms the model up
         started = time.perf_counter()
-        outputs = [generate(engine, sample, tmp / f"clip-{sample.seed}") for sample in samples]
-        report.seconds_per_generation = (time.perf_counter() - started) / len(samples)
+        outputs += [generate(engine, sample, tmp / f"clip-{sample.seed}") for sample in samples[1:]]
+        report.seconds_per_generation = (time.perf_counter() - started) / max(1, len(samples) - 1)
+        report.machine = machine_description()
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
+        report.scene_prompt = scene_prompt_check(engine, samples, tmp)
         report.guidance = guidance_sweep(engine, samples[0], tmp, (1.0, 3.0, 5.0, 7.5))
         report.steps = steps_sweep(engine, samples[0], tmp, (2, 4, 8, 20))
         report.seeds = seeds_check(engine, samples[0], tmp)
@@ -265,14 +293,34 @@ def clothes_colours(look: world.Look, clothes_from: world.Look) -> dict:
 
 
 def recolour_check(engine, samples: list, tmp: Path) -> dict:
-    new_matches, old_matches = [], []
+    """Where the clothes' colours come from. Each clip is generated twice in another costume: once with only
+    the reference recoloured (the prompt still names the old clothes), once with only the prompt naming the
+    new clothes (the reference unchanged). Scored on the clothes (top, bottom, shoes), against the new costume's
+    colours and the old one's."""
+    scores = {"reference": ([], []), "prompt": ([], [])}
     for sample in samples:
         recoloured = world.recoloured(sample, other_look(sample.look))
-        frames = generate(engine, recoloured, tmp / f"recolour-{sample.seed}")
-        new_matches += part_colour_checks(frames, recoloured)
         old = clothes_colours(recoloured.look, sample.look)
-        old_matches += part_colour_checks(frames, recoloured, old, parts=CLOTHING_PARTS)
-    return {"new_colour_match": float(np.mean(new_matches)), "old_colour_match": float(np.mean(old_matches))}
+        for source, inputs, prompt in (("reference", recoloured, sample.prompt), ("prompt", sample, recoloured.prompt)):
+            frames = generate(engine, inputs, tmp / f"recolour-{source}-{sample.seed}", prompt=prompt)
+            scores[source][0].extend(part_colour_checks(frames, recoloured, parts=CLOTHING_PARTS))
+            scores[source][1].extend(part_colour_checks(frames, recoloured, old, parts=CLOTHING_PARTS))
+    mean = lambda values: float(np.mean(values)) if values else float("nan")  # noqa: E731
+    return {f"{source}_{which}_colour_match": mean(values)
+            for source, pair in scores.items() for which, values in zip(("new", "old"), pair)}
+
+
+def scene_prompt_check(engine, samples: list, tmp: Path) -> dict:
+    """The same clips with prompts that name only the action and the floor: the clothes come from the
+    reference alone."""
+    scores = [score_clip(generate(engine, sample, tmp / f"scene-{sample.seed}",
+                                  prompt=world.scene_prompt(sample.look, sample.motion)), sample)
+              for sample in samples]
+    return {"background_within_threshold": float(np.mean([s.background_distance < COLOUR_DISTANCE for s in scores])),
+            "background_distance": [s.background_distance for s in scores],
+            "silhouette_precision": float(np.mean([s.silhouette_precision for s in scores])),
+            "placement_precision": float(np.mean([s.placement_precision for s in scores])),
+            "colour_match": float(np.mean([s.colour_match for s in scores]))}
 
 
 def guidance_sweep(engine, sample: world.ToySample, tmp: Path, scales) -> dict:

@@ -145,6 +145,14 @@ def describe(look: Look, motion: str) -> str:
             f"on a {pattern}{look.background} background")
 
 
+def scene_prompt(look: Look, motion: str) -> str:
+    """The prompt without the clothes: the action and the background only, leaving the look to the reference.
+    The shipped toy follows the floor's colour far better from this (its frozen text encoder hands the
+    transformer a bag of words, so in the full prompt a colour named for the clothes can land on the floor)."""
+    pattern = "" if look.pattern == "plain" else f"{look.pattern} "
+    return f"a person {VERBS[motion]} on a {pattern}{look.background} background"
+
+
 def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, width: int = WIDTH,
                 fps: int = FPS, look: Look | None = None, motion: str | None = None) -> ToySample:
     """The clip for `seed`: the same seed always gives the same pixels."""
