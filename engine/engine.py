@@ -89,9 +89,10 @@ class Engine:
             return (
                 f"Engine: **toy** on {self.device.upper()}: a small WanVACE trained in this lab on a puppet world "
                 "(flat-coloured figures on plain, striped or checked backgrounds, 224x128, 17 frames). It draws the "
-                "prompt's background and a blurred figure in the reference's colours where the skeleton is (not "
-                "yet a crisp puppet: assets/toy/README.md has its numbers), so guidance, prompts, references and "
-                "seeds show their effect on a CPU. It knows nothing else: real photos give puppets. "
+                "prompt's background and a blurred figure near the skeleton, in the colours the prompt names for "
+                "its clothes, so guidance, prompts and seeds show their effect on a CPU. Not yet: a crisp puppet, "
+                "colours taken from the reference, a figure that travels with a walking skeleton "
+                "(assets/toy/README.md has the numbers). It knows nothing else: real photos give puppets. "
                 "Use a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
             )
         return f"Engine: **{self.spec.name}** ({self.spec.source}) on {self.device.upper()}."
@@ -117,6 +118,13 @@ class Engine:
                 self._pipe = load_pipeline(self.spec, self.model_source(), self.device)
                 self._tokenizer = self._pipe.tokenizer
             return self._pipe
+
+    def warm_up(self):
+        """One 1-step generation of this engine's sample, nothing written: pays a first run's one-off costs
+        (kernel set-up, allocations) and fills the conditioning cache before anyone waits on it."""
+        started = time.perf_counter()
+        self.generate(self.default_request(**self.sample_inputs(), num_inference_steps=1))
+        logger.info("warmed up with a 1-step sample in %.1f s", time.perf_counter() - started)
 
     def clear(self):
         """Free the model and every cache (the next call loads again)."""

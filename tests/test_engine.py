@@ -302,3 +302,15 @@ def test_bad_window_settings_fail_before_any_model_work(tiny_engine, tiny_reques
         tiny_engine.generate(tiny_request.replace(window_frames=33))
     with pytest.raises(ValueError, match=r"window_overlap \(17\) must be smaller than the window \(17 frames\)"):
         tiny_engine.generate(tiny_request.replace(num_frames=33, window_overlap=17))
+
+
+def test_warm_up_makes_one_short_video_of_the_sample_and_writes_nothing(tiny_engine, monkeypatch):
+    from engine.paths import workspace
+
+    before = sorted(workspace().rglob("*"))
+    made = []
+    generate = tiny_engine.generate
+    monkeypatch.setattr(tiny_engine, "generate", lambda request, **kw: made.append(request) or generate(request, **kw))
+    tiny_engine.warm_up()
+    assert [(r.control_video, r.num_inference_steps) for r in made] == [(tiny_engine.sample_inputs()["control_video"], 1)]
+    assert sorted(workspace().rglob("*")) == before
