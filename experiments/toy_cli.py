@@ -45,6 +45,9 @@ def add_toy_commands(commands):
     train.add_argument("--learning-rate", type=float, default=3e-4, help="peak learning rate of a --more leg")
     train.add_argument("--batch-size", type=int, default=None,
                        help="transformer samples per step (default 4; on a GPU 32 or more keep it busy)")
+    train.add_argument("--scene-prompts", type=float, default=None, metavar="SHARE",
+                       help="share of clips (0-1) whose prompt names only the action and the floor, so the figure's "
+                            "look must come from the reference (default 0, as the shipped toy)")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
     train.set_defaults(func=run_toy_train)
 
@@ -107,6 +110,10 @@ def run_toy_train(args) -> int:
         recipe.transformer = recipe.transformer.with_changes(max_steps=args.steps)
     if args.batch_size:
         recipe.transformer = recipe.transformer.with_changes(batch_size=args.batch_size)
+    if args.scene_prompts is not None:
+        if not 0 <= args.scene_prompts <= 1:
+            raise ValueError(f"--scene-prompts is a share from 0 to 1, not {args.scene_prompts}")
+        recipe.scene_prompt_share = args.scene_prompts
     if args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,
                                  recipe=recipe, on_log=lambda text: logger.info("%s", text))

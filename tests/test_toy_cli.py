@@ -24,3 +24,6 @@ def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip() == "error: --frames must be 4n+1, got 10"
     assert main(["toy", "dataset", "--out", str(tmp_path), "--clips", "0"]) == EXIT_BAD_INPUT
+    capsys.readouterr()
+    assert main(["toy", "train", "--out", str(tmp_path), "--scene-prompts", "2"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip() == "error: --scene-prompts is a share from 0 to 1, not 2.0"

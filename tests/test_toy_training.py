@@ -141,3 +141,33 @@ def test_clips_drawn_by_several_processes_are_the_clips_drawn_in_order():
     parallel = [s for batch in batches for s in batch]
     assert [s.seed for s in parallel] == seeds
     assert all(np.array_equal(a.video, b.video) and a.prompt == b.prompt for a, b in zip(serial, parallel))
+
+
+def test_the_scene_prompt_share_picks_the_same_clips_every_time():
+    from engine.toy.training import uses_scene_prompt
+
+    seeds = training_seeds(400)
+    assert not any(uses_scene_prompt(seed, 0.0) for seed in seeds)
+    assert all(uses_scene_prompt(seed, 1.0) for seed in seeds)
+    half = [uses_scene_prompt(seed, 0.5) for seed in seeds]
+    assert 0.4 < np.mean(half) < 0.6 and half == [uses_scene_prompt(seed, 0.5) for seed in seeds]
+
+
+def test_a_clip_drawn_for_the_scene_prompt_trains_on_it(tiny_pipe, tmp_path):
+    """Its prompt embedding is the one of the prompt without the clothes; the cache keeps both, so a later
+    leg with another share needs no encoding."""
+    from engine.engine import Engine
+    from engine.toy.build import toy_spec
+    from engine.toy.training import encode_world
+
+    tiny_pipe.save_pretrained(tmp_path / "pipe")
+    engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
+    seed = training_seeds(1)[0]
+    sample = world.make_sample(seed)
+    cache = tmp_path / "encoded.safetensors"
+    [full] = encode_world(engine, [seed], cache=cache)
+    [scene] = encode_world(engine, [seed], cache=cache, scene_prompt_share=1.0)
+    scene_prompt = engine.prompt_embedding(world.scene_prompt(sample.look, sample.motion)).half().float()
+    torch.testing.assert_close(scene.prompt_embeds, scene_prompt)
+    torch.testing.assert_close(full.prompt_embeds, engine.prompt_embedding(sample.prompt).half().float())
+    assert not torch.equal(full.prompt_embeds, scene.prompt_embeds)

@@ -50,6 +50,9 @@ class ToyRecipe:
     foreground_weight: float = 10.0
     """Latent positions the figure touches count this many times in the transformer's loss. Unweighted, the
     loss is four-fifths background: two runs learned the prompt's background and drew no figure."""
+    scene_prompt_share: float = 0.0
+    """Share of clips that train with a prompt naming only the action and the floor (world.scene_prompt), so
+    their look must come from the reference. The shipped toy used 0 and takes its colours from the words."""
 
 
 def toy_spec(source: str, name: str = "toy"):
@@ -148,6 +151,7 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     _train_resuming(engine, samples, config, out_dir / f"leg-{number}", log, f"leg {number}")
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
                  "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
+                 "scene_prompt_share": recipe.scene_prompt_share,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
 
@@ -155,6 +159,7 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
 def _encode(engine, seeds: list[int], out_dir: Path, recipe: ToyRecipe, log) -> list:
     """The world clips as training samples, through the run's latent cache."""
     return encode_world(engine, seeds, cache=out_dir / "encoded.safetensors", foreground_weight=recipe.foreground_weight,
+                        scene_prompt_share=recipe.scene_prompt_share,
                         on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
 
 
@@ -232,6 +237,7 @@ def _heldout(count: int) -> list[int]:
 
 def _recipe_dict(recipe: ToyRecipe) -> dict:
     return {"clips": recipe.clips, "seed": recipe.seed, "foreground_weight": recipe.foreground_weight,
+            "scene_prompt_share": recipe.scene_prompt_share,
             "vae": asdict(recipe.vae),
             "transformer": asdict(recipe.transformer)}
 

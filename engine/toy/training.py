@@ -115,13 +115,21 @@ def figure_latent_mask(parts: np.ndarray, spatial: int = 4, temporal: int = 4, g
     return torch.stack([group.amax(dim=0) for group in groups])[None, None]  # [1, 1, f, h, w]
 
 
+def uses_scene_prompt(seed: int, share: float) -> bool:
+    """Whether clip `seed` trains with the prompt that leaves the clothes out: a fixed draw per seed, so a
+    resumed run or a later leg gives each clip the same prompt."""
+    return share > 0 and float(np.random.default_rng([seed, 99]).random()) < share
+
+
 def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None,
-                 foreground_weight: float = 1.0) -> list:
+                 foreground_weight: float = 1.0, scene_prompt_share: float = 0.0) -> list:
     """EncodedSample for each world seed (prompts through the engine's encoder, as generation does).
 
     With `cache` (a .safetensors path), samples already there are read back instead of encoded again, and the
     file is written when encoding finishes: a resumed build skips minutes of encoding. A foreground_weight
-    above 1 weights the figure's latent positions up in the loss (figure_weight).
+    above 1 weights the figure's latent positions up in the loss (figure_weight). A scene_prompt_share of
+    clips train with world.scene_prompt (action and floor only) instead of the full prompt, so their look can
+    come only from the reference (the shipped toy, trained on full prompts, reads its colours from the words).
     """
     from engine.train.data import EncodedSample
 
@@ -136,6 +144,7 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
                 stored[f"{sample.seed}.target"] = tensors["target"].half().float()
                 stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
                 stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float().cpu()
+                stored[f"{sample.seed}.scene_prompt"] = _scene_embedding(engine, sample)
                 stored[f"{sample.seed}.figure"] = figure_latent_mask(sample.parts)
             if on_progress:
                 on_progress(min(done * ENCODE_BATCH, len(missing)), len(missing), time.perf_counter() - started)
@@ -143,6 +152,11 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     samples = []
     for seed in seeds:
         target, conditioning = stored[f"{seed}.target"], stored[f"{seed}.conditioning"]
+        prompt = stored[f"{seed}.prompt"]
+        if uses_scene_prompt(seed, scene_prompt_share):
+            if f"{seed}.scene_prompt" not in stored:  # a cache from before scene prompts were stored
+                stored[f"{seed}.scene_prompt"] = _scene_embedding(engine, world.make_sample(seed))
+            prompt = stored[f"{seed}.scene_prompt"]
         weight = None
         if foreground_weight != 1.0:
             mask = stored.get(f"{seed}.figure")
@@ -154,8 +168,12 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
         samples.append(EncodedSample(name=f"world-{seed}", target=target, conditioning=conditioning,
                                      target_without_reference=target[:, :, 1:],
                                      conditioning_without_reference=conditioning[:, :, 1:],
-                                     prompt_embeds=stored[f"{seed}.prompt"], loss_weight=weight))
+                                     prompt_embeds=prompt, loss_weight=weight))
     return samples
+
+
+def _scene_embedding(engine, sample):
+    return engine.prompt_embedding(world.scene_prompt(sample.look, sample.motion)).half().float().cpu()
 
 
 def render_in_batches(seeds: list[int], size: int, workers: int | None = None):
