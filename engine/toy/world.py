@@ -146,9 +146,10 @@ def describe(look: Look, motion: str) -> str:
 
 
 def scene_prompt(look: Look, motion: str) -> str:
-    """The prompt without the clothes: the action and the background only, leaving the look to the reference.
-    The shipped toy follows the floor's colour far better from this (its frozen text encoder hands the
-    transformer a bag of words, so in the full prompt a colour named for the clothes can land on the floor)."""
+    """The prompt without the clothes: the action and the background only, leaving the look to the reference,
+    as VACE divides the work. The shipped toy draws the floor's colour far better from this (its frozen text
+    encoder hands the transformer a bag of words, so a colour named for the clothes can land on the floor), but
+    loses the figure's colours, which it takes from the prompt's words rather than the reference."""
     pattern = "" if look.pattern == "plain" else f"{look.pattern} "
     return f"a person {VERBS[motion]} on a {pattern}{look.background} background"
 
