@@ -4,7 +4,7 @@ different two colour words are in the same place. Wan's cross-attention has no w
 if a colour's feature does not change with its role, the transformer reads the prompt as a bag of words and
 can only guess which named colour is the floor's.
 
-    python benchmarks/toy_text_roles.py [assets/toy]
+    python benchmarks/toy_text_roles.py [toy | a toy run's pipeline folder]
 """
 
 from __future__ import annotations
@@ -19,25 +19,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 COLOURS = ("blue", "red", "green", "pink", "yellow", "grey", "purple", "orange")
 
 
-def word_feature(tokenizer, encoder, prompt: str, word: str):
-    import torch
-
-    ids = tokenizer(prompt, return_tensors="pt").input_ids
-    with torch.no_grad():
-        hidden = encoder(ids).last_hidden_state[0]
-    return hidden[tokenizer.convert_ids_to_tokens(ids[0]).index("\u2581" + word)]
+def word_feature(engine, prompt: str, word: str):
+    """The prompt embedding the transformer receives (Engine.prompt_embedding), at `word`'s token."""
+    tokenizer = engine.tokenizer()
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer(prompt).input_ids)
+    return engine.prompt_embedding(prompt)[0, tokens.index("\u2581" + word)].float()
 
 
-def main(folder: str = "assets/toy"):
+def main(model: str = "toy"):
     import numpy as np
     import torch
-    from transformers import T5Tokenizer, UMT5EncoderModel
 
-    tokenizer = T5Tokenizer.from_pretrained(Path(folder) / "tokenizer")
-    encoder = UMT5EncoderModel.from_pretrained(Path(folder) / "text_encoder").float().eval()
-    as_top = {c: word_feature(tokenizer, encoder, f"a person in a {c} top and teal shorts jumps on a white background", c)
+    from engine.toy.build import engine_for
+
+    engine = engine_for(model)
+    as_top = {c: word_feature(engine, f"a person in a {c} top and teal shorts jumps on a white background", c)
               for c in COLOURS}
-    as_floor = {c: word_feature(tokenizer, encoder, f"a person in a white top and teal shorts jumps on a {c} background", c)
+    as_floor = {c: word_feature(engine, f"a person in a white top and teal shorts jumps on a {c} background", c)
                 for c in COLOURS}
     cosine = lambda a, b: float(torch.nn.functional.cosine_similarity(a, b, dim=0))  # noqa: E731
     same_word = np.mean([cosine(as_top[c], as_floor[c]) for c in COLOURS])

@@ -32,17 +32,17 @@ def variants():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="toy")
+    parser.add_argument("--model", default="toy", help="a model name, or a toy run's pipeline folder")
     parser.add_argument("--out", default="toy-walk.png")
     args = parser.parse_args()
 
     import numpy as np
     from PIL import Image
 
-    from engine.engine import Engine
     from engine.toy import evaluate
+    from engine.toy.build import engine_for
 
-    engine = Engine.from_name(args.model)
+    engine = engine_for(args.model)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, video, hips in variants():

@@ -185,14 +185,25 @@ def _save_pipeline(engine, out_dir: Path, record: dict) -> Path:
 
 
 def device_label(device: str) -> str:
-    """What trained a leg, for the model card: the GPU's name, or the CPU's core count."""
+    """What trained a leg or timed an eval, for the model card: the GPU's name, or the CPU's cores and model."""
     import os
 
     import torch
 
     if device.startswith("cuda"):
         return torch.cuda.get_device_name()
-    return f"cpu, {os.cpu_count()} cores"
+    return f"cpu, {os.cpu_count()} cores" + (f", {cpu_model()}" if cpu_model() else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), or ''."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ''
 
 
 def leg_seeds(trained_on: int, clips: int, seed: int = 0, earlier: tuple[int, ...] = ()) -> list[int]:

@@ -213,22 +213,6 @@ def toy_metrics(frames: np.ndarray, request) -> dict | None:
             "toy_background_distance": scores.background_distance, "toy_psnr": scores.psnr}
 
 
-def machine_description() -> str:
-    """Cores and CPU model, so a time in the report says what it was measured on."""
-    import os
-    import platform
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}"
-
-
 # ---- generating --------------------------------------------------------------------------------------
 
 def write_inputs(sample: world.ToySample, folder: Path) -> dict:
@@ -253,6 +237,8 @@ def generate(engine, sample: world.ToySample, folder: Path, **changes) -> np.nda
 # ---- the whole report ------------------------------------------------------------------------------------
 
 def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> ToyReport:
+    from engine.toy.build import device_label
+
     seeds = seeds or heldout_seeds(3 if quick else 8)
     report = ToyReport()
     with tempfile.TemporaryDirectory() as tmp:
@@ -262,7 +248,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         started = time.perf_counter()
         outputs += [generate(engine, sample, tmp / f"clip-{sample.seed}") for sample in samples[1:]]
         report.seconds_per_generation = (time.perf_counter() - started) / max(1, len(samples) - 1)
-        report.machine = machine_description()
+        report.machine = device_label(engine.device)
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
         report.scene_prompt = scene_prompt_check(engine, samples, tmp)

@@ -140,9 +140,7 @@ def random_look(rng: np.random.Generator) -> Look:
 
 def describe(look: Look, motion: str) -> str:
     """The prompt: clothes (which the reference also shows), the action, and the background (which only it shows)."""
-    pattern = "" if look.pattern == "plain" else f"{look.pattern} "
-    return (f"a person in a {look.top} top and {look.bottom_colour} {look.bottom} {VERBS[motion]} "
-            f"on a {pattern}{look.background} background")
+    return f"a person in a {look.top} top and {look.bottom_colour} {look.bottom} {_action_and_floor(look, motion)}"
 
 
 def scene_prompt(look: Look, motion: str) -> str:
@@ -150,8 +148,12 @@ def scene_prompt(look: Look, motion: str) -> str:
     as VACE divides the work. The shipped toy draws the floor's colour far better from this (its frozen text
     encoder hands the transformer a bag of words, so a colour named for the clothes can land on the floor), but
     loses the figure's colours, which it takes from the prompt's words rather than the reference."""
+    return f"a person {_action_and_floor(look, motion)}"
+
+
+def _action_and_floor(look: Look, motion: str) -> str:
     pattern = "" if look.pattern == "plain" else f"{look.pattern} "
-    return f"a person {VERBS[motion]} on a {pattern}{look.background} background"
+    return f"{VERBS[motion]} on a {pattern}{look.background} background"
 
 
 def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, width: int = WIDTH,
