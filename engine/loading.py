@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 
+from engine.cpu_conv import use_onednn_conv3d
 from engine.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ def load_pipeline(spec: ModelSpec, source: str, device: str):
         pipe.to(device)
     if spec.vae_tiling:
         pipe.vae.enable_tiling()
+    if device == "cpu":
+        use_onednn_conv3d(pipe.vae)  # PyTorch would pick its slow reference kernel for a VAE's convolutions
     apply_speed_options(pipe, spec)
     pipe.set_progress_bar_config(disable=True)
     pipe.lab_condition_store = ConditionStore()

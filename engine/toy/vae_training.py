@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
 from engine.toy.model import HELDOUT_SEED_START, build_vae
 
@@ -140,6 +141,7 @@ def train_vae(out_dir: str | Path, config: VaeTrainConfig = VaeTrainConfig(), re
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     vae = build_vae()
+    use_onednn_conv3d(vae)  # on a CPU: PyTorch would pick its slow reference kernel for these convolutions
     unit_scale_latents(vae, config)
     encoder = [*vae.encoder.parameters(), *vae.quant_conv.parameters()]
     decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
