@@ -96,9 +96,10 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         "",
         "A small WanVACE pipeline of the real diffusers classes (`AutoencoderKLWan`, `WanVACETransformer3DModel`,",
         "`UMT5EncoderModel` with a word-level tokenizer), trained from scratch in this lab on its puppet world",
-        f"(`engine/toy/world.py`, world version {record.get('world_version', world.WORLD_VERSION)}). It follows a",
-        "pose skeleton, takes the figure's colours from the reference image and the background from the prompt, at",
-        "224x128, 17 frames, 16 fps. It knows nothing outside that world. Weights are float16 safetensors; the lab",
+        f"(`engine/toy/world.py`, world version {record.get('world_version', world.WORLD_VERSION)}), at 224x128, 17 frames,"
+        " 16 fps. It is trained",
+        "to draw a figure on the pose skeleton with the reference image's look and the prompt's background; how far",
+        "it gets is measured below. It knows nothing outside that world. Weights are float16 safetensors; the lab",
         "loads them as float32 on a CPU.",
         "",
         "One departure from Wan's layout: the VAE compresses 4x in space (Wan's compresses 8x), and the transformer",
