@@ -22,6 +22,7 @@ import numpy as np
 from engine.toy import world
 from engine.toy.model import HELDOUT_SEED_START, assemble_pipeline, build_transformer
 from engine.toy.vae_training import to_tensor
+from engine.train.data import normalised_latents
 
 logger = logging.getLogger(__name__)
 
@@ -51,25 +52,19 @@ class WorldEncoder:
         self.pipe = pipe
         vae = pipe.vae
         self.device = vae.device  # encoded on the pipeline's device (a GPU in seconds), kept on the CPU
-        z = vae.config.z_dim
-        self.mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1)
-        self.scale = 1.0 / torch.tensor(vae.config.latents_std).view(1, z, 1, 1, 1)
         with torch.no_grad():
             zeros = torch.zeros(1, 3, num_frames, height, width, device=self.device, dtype=vae.dtype)
-            self.inactive = self.normalise(vae.encode(zeros).latent_dist.mode())
+            self.inactive = normalised_latents(vae, zeros).cpu()
             mask = torch.ones(1, 3, num_frames, height, width)
             # The masks the pipeline builds for a full-frame control plus one reference image.
             self.masks = pipe.prepare_masks(mask, [[None]]).float()
-
-    def normalise(self, latents):
-        return (latents.float().cpu() - self.mean) * self.scale
 
     def encode(self, frames: np.ndarray):
         import torch
 
         vae = self.pipe.vae
         with torch.no_grad():
-            return self.normalise(vae.encode(to_tensor(frames).to(self.device, vae.dtype)).latent_dist.mode())
+            return normalised_latents(vae, to_tensor(frames).to(self.device, vae.dtype)).cpu()
 
     def encode_samples(self, samples: list) -> list[dict]:
         """Per sample: target (reference latent + clip latents), conditioning with the reference, and the

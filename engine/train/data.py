@@ -172,6 +172,18 @@ def reference_image(sample: Sample, frames: np.ndarray, height: int, width: int)
     return placed
 
 
+def normalised_latents(vae, video):
+    """The VAE latents' mode of a [b, 3, f, h, w] video in [-1, 1], normalised with the VAE's latents_mean and
+    latents_std as WanVACEPipeline normalises its latents (float32, on the video's device)."""
+    import torch
+
+    latents = vae.encode(video).latent_dist.mode().float()
+    z = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean, device=latents.device).view(1, z, 1, 1, 1)
+    std = torch.tensor(vae.config.latents_std, device=latents.device).view(1, z, 1, 1, 1)
+    return (latents - mean) / std
+
+
 class SampleEncoder:
     """Encodes samples once, exactly as WanVACEPipeline prepares its inputs, and keeps them in a cache folder.
 
@@ -220,11 +232,7 @@ class SampleEncoder:
         pipe = self.pipe
         device = pipe._execution_device
         video = torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1).to(device, pipe.vae.dtype)
-        latents = pipe.vae.encode(video).latent_dist.mode().float()
-        z = pipe.vae.config.z_dim
-        mean = torch.tensor(pipe.vae.config.latents_mean, device=device).view(1, z, 1, 1, 1)
-        std = torch.tensor(pipe.vae.config.latents_std, device=device).view(1, z, 1, 1, 1)
-        return (latents - mean) / std
+        return normalised_latents(pipe.vae, video)
 
     def encode_conditioning(self, pose_frames: np.ndarray, reference):
         """The VACE conditioning (control latents and masks) through the pipeline's own preparation."""
