@@ -2,7 +2,7 @@
 
     toy sample --seed N --out DIR [--frames F]       video.mp4 pose.mp4 reference.png prompt.txt keypoints.json
     toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
-    toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--batch-size B] [--more STEPS] [--ship]   re-creates the shipped weights
+    toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--batch-size B] [--more STEPS [--from-shipped]] [--ship]   re-creates the shipped weights
     toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
     toy blog [--out DIR] [--clips N] [--steps N] [--json PATH]   the blog's LoRA experiment in a box
 """
@@ -48,6 +48,8 @@ def add_toy_commands(commands):
     train.add_argument("--scene-prompts", type=float, default=None, metavar="SHARE",
                        help="share of clips (0-1) whose prompt names only the action and the floor, so the figure's "
                             "look must come from the reference (default 0, as the shipped toy)")
+    train.add_argument("--from-shipped", action="store_true",
+                       help="with --more: start --out from the shipped toy (assets/toy) when it holds no run yet")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
     train.set_defaults(func=run_toy_train)
 
@@ -99,7 +101,7 @@ def run_toy_dataset(args) -> int:
 
 
 def run_toy_train(args) -> int:
-    from engine.toy.build import ToyRecipe, build_toy_model, extend_toy_model, ship
+    from engine.toy.build import ToyRecipe, build_toy_model, extend_toy_model, ship, start_from_shipped
 
     recipe = ToyRecipe()
     if args.clips:
@@ -114,6 +116,10 @@ def run_toy_train(args) -> int:
         if not 0 <= args.scene_prompts <= 1:
             raise ValueError(f"--scene-prompts is a share from 0 to 1, not {args.scene_prompts}")
         recipe.scene_prompt_share = args.scene_prompts
+    if args.from_shipped and not args.more:
+        raise ValueError("--from-shipped starts a --more leg from the shipped toy: give --more STEPS")
+    if args.from_shipped:
+        start_from_shipped(args.out)
     if args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,
                                  recipe=recipe, on_log=lambda text: logger.info("%s", text))

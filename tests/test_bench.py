@@ -26,3 +26,19 @@ def test_speed_options_are_measured_on_and_off(tiny_engine, tiny_request, capsys
     print_table({"device": "cpu", "model": "tiny", "startup_seconds": 1.0, "stages": [], "speed_options": rows,
                  "engine_overhead_ratio": 1.0, "sweep_amortization_ratio": 0.5, "cached_second_request_ratio": 0.4})
     assert "step cache 0.2" in capsys.readouterr().out
+
+
+def test_without_a_video_reader_the_bench_skips_the_engine_and_says_why(monkeypatch, capsys):
+    """A bare GPU machine gets only the wheels sent to it (imageio-ffmpeg's is 68 MB): the bench still runs,
+    and says what it left out, instead of failing on the sample pose video."""
+    import sys
+
+    from experiments import bench
+
+    assert bench.missing_video_reader() is None  # installed here
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # what `import imageio_ffmpeg` meets there
+    monkeypatch.setattr(bench, "startup_seconds", lambda root: float("nan"))  # no gradio there either
+    results = bench.run_bench(quick=True)
+    assert "sample pose video cannot be read" in results["skipped"]["engine measures"] and "stages" not in results
+    print_table(results)
+    assert "skipped engine measures: no ffmpeg from imageio-ffmpeg (" in capsys.readouterr().out

@@ -31,3 +31,10 @@ def test_loss_curves_run_on_through_the_legs(tmp_path):
     assert [p.parent.name for p in transformer_loss_files(tmp_path)] == ["transformer-run", "leg-1", "leg-2"]
     png = loss_curves(tmp_path, tmp_path / "curves.png")
     assert png.stat().st_size > 5000
+
+
+def test_loss_curves_of_a_run_started_from_the_shipped_toy_show_its_own_legs(tmp_path):
+    """No VAE log and no first run there (they are not shipped): the curves start at the folder's first leg."""
+    write_losses(tmp_path / "leg-4" / "loss.csv", 70)
+    assert [p.parent.name for p in transformer_loss_files(tmp_path)] == ["leg-4"]
+    assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000

@@ -94,6 +94,33 @@ def test_a_training_leg_goes_on_from_a_finished_run_and_records_itself(tiny_pipe
     assert any(not torch.equal(after[name].float(), before[name].half().float()) for name in before)
 
 
+def test_a_leg_goes_on_from_the_shipped_model_in_a_fresh_folder(tiny_pipe, tmp_path):
+    """`toy train --from-shipped --more N`: where the run that made the shipped toy is not at hand (a fresh
+    clone, a GPU machine), a leg starts from the shipped pipeline and numbers itself after its legs."""
+    import json
+
+    from engine.toy.build import ToyRecipe, extend_toy_model, start_from_shipped
+
+    shipped = tmp_path / "assets-toy"
+    tiny_pipe.save_pretrained(shipped)
+    (shipped / "toy_run.json").write_text(json.dumps({"recipe": {"clips": 2}, "legs": [
+        {"steps": 5, "clips": 2, "learning_rate": 1e-4, "foreground_weight": 1.0, "seconds": 1}]}))
+    run = tmp_path / "run"
+    final = start_from_shipped(run, source=shipped)
+    assert (final / "transformer" / "config.json").is_file() and (run / "toy_run.json").is_file()
+    recipe = ToyRecipe(foreground_weight=1.0)  # the tiny VAE's latent grid is not the toy's
+    recipe.transformer = recipe.transformer.with_changes(batch_size=1)
+
+    extend_toy_model(run, steps=2, recipe=recipe)
+
+    record = json.loads((run / "toy_run.json").read_text())
+    assert [leg["steps"] for leg in record["legs"]] == [5, 2] and (run / "leg-2" / "loss.csv").is_file()
+    assert start_from_shipped(run, source=shipped) == final  # a stopped leg resumes: nothing copied over it
+    assert json.loads((run / "toy_run.json").read_text())["legs"][-1]["steps"] == 2
+    with pytest.raises(FileNotFoundError, match="is not a toy pipeline"):
+        start_from_shipped(tmp_path / "other", source=tmp_path / "nothing")
+
+
 def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
     from engine.toy.build import leg_seeds
 

@@ -158,6 +158,32 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     return _save_pipeline(engine, out_dir, record)
 
 
+PIPELINE_PARTS = ("model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer", "vae")
+
+
+def start_from_shipped(out_dir: str | Path, source: Path = TOY_DIR) -> Path:
+    """Make out_dir a finished run holding the shipped toy (its pipeline and run record), so `--more` legs can
+    go on from it where the run that made it is not at hand (a fresh clone, a GPU machine). An out_dir that
+    already holds a pipeline is left as it is: a stopped leg resumes. Its loss logs are not shipped, so the
+    card's curves then start at this folder's first leg."""
+    out_dir = Path(out_dir)
+    final = out_dir / "pipeline"
+    if (final / "model_index.json").is_file():
+        return final
+    missing = [part for part in PIPELINE_PARTS if not (source / part).exists()]
+    if missing:
+        raise FileNotFoundError(f"{source} is not a toy pipeline (missing {', '.join(missing)})")
+    final.mkdir(parents=True, exist_ok=True)
+    for part in PIPELINE_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, final / part, dirs_exist_ok=True)
+        else:
+            shutil.copy(source / part, final / part)
+    shutil.copy(source / "toy_run.json", out_dir / "toy_run.json")
+    shutil.copy(source / "toy_run.json", final / "toy_run.json")
+    return final
+
+
 def _encode(engine, seeds: list[int], out_dir: Path, recipe: ToyRecipe, log) -> list:
     """The world clips as training samples, through the run's latent cache."""
     return encode_world(engine, seeds, cache=out_dir / "encoded.safetensors", foreground_weight=recipe.foreground_weight,

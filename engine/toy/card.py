@@ -30,15 +30,17 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
         return np.convolve(values, np.ones(width) / width, mode="valid")
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
-    steps, psnr = column(run_dir / "vae_loss.csv", "psnr")
-    left.plot(steps[: len(smooth(psnr))], smooth(psnr))
+    if (run_dir / "vae_loss.csv").is_file():  # absent from a run started from the shipped toy
+        steps, psnr = column(run_dir / "vae_loss.csv", "psnr")
+        left.plot(steps[: len(smooth(psnr))], smooth(psnr))
     left.set(title="VAE: batch PSNR (dB), 25-step mean", xlabel="step")
     offset = 0.0
-    for index, loss_path in enumerate(transformer_loss_files(run_dir)):
+    for loss_path in transformer_loss_files(run_dir):
         steps, loss = column(loss_path, "loss")
         _, first = np.unique(steps, return_index=True)  # one row per sample: keep one per step
         steps, loss = steps[first] + offset, loss[first]
-        right.plot(steps[: len(smooth(loss, 50))], smooth(loss, 50), label="first run" if index == 0 else f"leg {index}")
+        label = "first run" if loss_path.parent.name == "transformer-run" else loss_path.parent.name.replace("-", " ")
+        right.plot(steps[: len(smooth(loss, 50))], smooth(loss, 50), label=label)
         offset = steps[-1]
     if offset:
         right.set(title="Transformer: flow-matching loss, 50-step mean", xlabel="step")
