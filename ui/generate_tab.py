@@ -126,7 +126,8 @@ def build_generate_tab(engine, links: dict):
             with gr.Row():
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, **described("seed"))
                 lora = gr.Dropdown(choices=lora_choices(), value=NONE, elem_id="generate-lora", **described("lora"))
-                lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
+            # A row of its own: as a third column beside seed and LoRA its description wrapped a word a line.
+            lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
             with gr.Row():
                 profile = gr.Dropdown(list(engine.profiles), value="default", label="Sampling profile",
                                       elem_id="generate-profile",
