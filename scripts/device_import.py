@@ -22,13 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def import_leg(files_at: Path, run_dir: Path) -> Path:
     from engine.toy.build import start_from_shipped
+    from engine.toy.model import TOY_DIR
 
     record_path, weights = files_at / "toy_run.json", files_at / "transformer.safetensors"
     for path in (record_path, weights):
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: did the device run reach its toy leg? (see leg.log)")
     record = json.loads(record_path.read_text())
-    shipped = json.loads((Path("assets/toy") / "toy_run.json").read_text())
+    shipped = json.loads((TOY_DIR / "toy_run.json").read_text())
     if len(record.get("legs", [])) <= len(shipped.get("legs", [])):
         raise ValueError("the run record lists no new leg: the leg stopped before it finished (leg.log says where); "
                          "transformer.safetensors then holds its last checkpoint, to be judged by hand")
