@@ -8,7 +8,7 @@ recoloured one (evaluate.other_look: new top, trousers and shoes). Both are scor
 positions only, against the clip in its own clothes and against the same clip in the new clothes. A model
 that reads its reference moves toward the new clothes when given the new reference: "pull" is how much of the
 distance between the two clips' latents the prediction crosses (0: it ignores the reference; 1: it follows it
-all the way). With `--prompt scene` the prompt names only the action and the floor, so the reference is the
+all the way); "reach" is how far it moves at all, in any direction, against that same distance. With `--prompt scene` the prompt names only the action and the floor, so the reference is the
 only place the clothes can come from; with `--prompt full` the prompt names the old clothes too.
 """
 
@@ -49,6 +49,7 @@ def main(argv=None) -> int:
         encoder = WorldEncoder(pipe)
         old, new = encoder.encode_samples(samples), encoder.encode_samples(recoloured)
         pulls = {sigma: [] for sigma in SIGMAS}
+        reach = {sigma: [] for sigma in SIGMAS}  # how far it moves at all, in any direction
         for index, sample in enumerate(samples):
             text = world.scene_prompt(sample.look, sample.motion) if args.prompt == "scene" else sample.prompt
             prompt = engine.prompt_embedding(text).float().cpu()
@@ -70,7 +71,9 @@ def main(argv=None) -> int:
                 moved = (predictions[1] - predictions[0])[mask]
                 # The share of the old -> new latent distance the new reference moves the prediction along.
                 pulls[sigma].append(float((moved * gap).sum() / (gap * gap).sum().clamp_min(1e-8)))
-        print(f"{name[-28:]:>28} " + " ".join(f"{sum(p) / len(p):>10.3f}" for p in pulls.values()))
+                reach[sigma].append(float(moved.abs().mean() / gap.abs().mean().clamp_min(1e-8)))
+        print(f"{name[-28:]:>28} " + " ".join(f"{sum(p) / len(p):>10.4f}" for p in pulls.values()) + "   pull")
+        print(f"{'':>28} " + " ".join(f"{sum(r) / len(r):>10.4f}" for r in reach.values()) + "   reach")
     return 0
 
 
