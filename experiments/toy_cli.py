@@ -116,9 +116,9 @@ def run_toy_train(args) -> int:
         if not 0 <= args.scene_prompts <= 1:
             raise ValueError(f"--scene-prompts is a share from 0 to 1, not {args.scene_prompts}")
         recipe.scene_prompt_share = args.scene_prompts
-    if args.from_shipped and not args.more:
-        raise ValueError("--from-shipped starts a --more leg from the shipped toy: give --more STEPS")
     if args.from_shipped:
+        if not args.more:
+            raise ValueError("--from-shipped starts a --more leg from the shipped toy: give --more STEPS")
         start_from_shipped(args.out)
     if args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,

@@ -220,7 +220,8 @@ def device_label(device: str) -> str:
 
     if device.startswith("cuda"):
         return torch.cuda.get_device_name()
-    return f"cpu, {os.cpu_count()} cores" + (f", {cpu_model()}" if cpu_model() else "")
+    model = cpu_model()
+    return f"cpu, {os.cpu_count()} cores" + (f", {model}" if model else "")
 
 
 def cpu_model() -> str:
@@ -231,7 +232,7 @@ def cpu_model() -> str:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return ''
+    return ""
 
 
 def leg_seeds(trained_on: int, clips: int, seed: int = 0, earlier: tuple[int, ...] = ()) -> list[int]:
