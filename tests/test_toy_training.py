@@ -198,3 +198,28 @@ def test_a_clip_drawn_for_the_scene_prompt_trains_on_it(tiny_pipe, tmp_path):
     torch.testing.assert_close(scene.prompt_embeds, scene_prompt)
     torch.testing.assert_close(full.prompt_embeds, engine.prompt_embedding(sample.prompt).half().float())
     assert not torch.equal(full.prompt_embeds, scene.prompt_embeds)
+
+
+def test_an_aligned_reference_replaces_the_reference_latent_in_target_and_conditioning(tiny_pipe, tmp_path):
+    """The clip's latents stay; the reference slot holds the encode of the figure cut from one of its frames,
+    in the first latent channels of the conditioning's first frame, where the pipeline puts a reference."""
+    from engine.engine import Engine
+    from engine.toy.build import toy_spec
+    from engine.toy.training import aligned_sample, encode_world
+
+    tiny_pipe.save_pretrained(tmp_path / "pipe")
+    engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
+    seed = training_seeds(1)[0]
+    cache = tmp_path / "encoded.safetensors"
+    [plain] = encode_world(engine, [seed], cache=cache)
+    [aligned] = encode_world(engine, [seed], cache=cache, aligned_reference_share=1.0)
+    z = plain.target.shape[1]
+    torch.testing.assert_close(aligned.target[:, :, 1:], plain.target[:, :, 1:])
+    torch.testing.assert_close(aligned.conditioning[:, :, 1:], plain.conditioning[:, :, 1:])
+    torch.testing.assert_close(aligned.conditioning[:, z:, :1], plain.conditioning[:, z:, :1])
+    torch.testing.assert_close(aligned.conditioning[:, :z, :1], aligned.target[:, :, :1])
+    expected = WorldEncoder(engine.load()).encode(aligned_sample(seed).reference[None, None]).half().float()
+    torch.testing.assert_close(aligned.target[:, :, :1], expected)
+    assert not torch.allclose(aligned.target[:, :, :1], plain.target[:, :, :1])
+    [again] = encode_world(engine, [seed], cache=cache, aligned_reference_share=1.0)  # read from the cache
+    torch.testing.assert_close(again.target, aligned.target)

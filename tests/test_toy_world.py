@@ -87,6 +87,21 @@ def test_recolouring_keeps_the_motion(seed):
     assert other.look.top != sample.look.top
 
 
+def test_a_reference_from_a_frame_is_that_frames_figure_on_white():
+    import cv2
+
+    sample = world.make_sample(7)
+    aligned = world.make_sample(7, reference_frame=9)
+    np.testing.assert_array_equal(aligned.video, sample.video)
+    np.testing.assert_array_equal(aligned.reference_keypoints[:, :2], sample.keypoints[9, :, :2])
+    kernel = np.ones((5, 5), np.uint8)  # edges mix with the floor (antialiased): compare inside them
+    inner = cv2.erode((sample.parts[9] > 0).astype(np.uint8), kernel) > 0
+    outside = cv2.erode((sample.parts[9] == 0).astype(np.uint8), kernel) > 0
+    same = (aligned.reference[inner] == sample.video[9][inner]).all(axis=-1)
+    assert inner.sum() > 300 and same.mean() > 0.99  # a few pixels where two parts' antialiased edges meet
+    assert (aligned.reference[outside] == 255).all()
+
+
 def test_the_scene_prompt_names_the_floor_and_leaves_the_clothes_to_the_reference():
     sample = world.make_sample(11)
     prompt = world.scene_prompt(sample.look, sample.motion)

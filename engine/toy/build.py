@@ -54,6 +54,9 @@ class ToyRecipe:
     scene_prompt_share: float = 0.0
     """Share of clips that train with a prompt naming only the action and the floor (world.scene_prompt), so
     their look must come from the reference. The shipped toy used 0 and takes its colours from the words."""
+    aligned_reference_share: float = 0.0
+    """Share of clips whose reference is the figure of one of their own frames, in its pose and place, so its
+    colours can be copied straight across (a curriculum toward reading the reference). The shipped toy used 0."""
 
 
 def toy_spec(source: str, name: str = "toy"):
@@ -154,6 +157,7 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
                  "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
                  "scene_prompt_share": recipe.scene_prompt_share,
+                 "aligned_reference_share": recipe.aligned_reference_share,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
 
@@ -188,6 +192,7 @@ def _encode(engine, seeds: list[int], out_dir: Path, recipe: ToyRecipe, log) -> 
     """The world clips as training samples, through the run's latent cache."""
     return encode_world(engine, seeds, cache=out_dir / "encoded.safetensors", foreground_weight=recipe.foreground_weight,
                         scene_prompt_share=recipe.scene_prompt_share,
+                        aligned_reference_share=recipe.aligned_reference_share,
                         on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
 
 
@@ -278,6 +283,7 @@ def _heldout(count: int) -> list[int]:
 def _recipe_dict(recipe: ToyRecipe) -> dict:
     return {"clips": recipe.clips, "seed": recipe.seed, "foreground_weight": recipe.foreground_weight,
             "scene_prompt_share": recipe.scene_prompt_share,
+            "aligned_reference_share": recipe.aligned_reference_share,
             "vae": asdict(recipe.vae),
             "transformer": asdict(recipe.transformer)}
 

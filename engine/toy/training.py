@@ -116,8 +116,25 @@ def uses_scene_prompt(seed: int, share: float) -> bool:
     return share > 0 and float(np.random.default_rng([seed, 99]).random()) < share
 
 
+def uses_aligned_reference(seed: int, share: float) -> bool:
+    """Whether clip `seed` trains with its reference in the pose and place of one of its own frames (a fixed
+    draw per seed, like uses_scene_prompt)."""
+    return share > 0 and float(np.random.default_rng([seed, 98]).random()) < share
+
+
+def aligned_reference_frame(seed: int, num_frames: int = world.NUM_FRAMES) -> int:
+    """Which of clip `seed`'s frames its aligned reference copies the pose and place of."""
+    return int(np.random.default_rng([seed, 97]).integers(num_frames))
+
+
+def aligned_sample(seed: int):
+    """World clip `seed` with its aligned reference (a top-level function, so worker processes can draw it)."""
+    return world.make_sample(seed, reference_frame=aligned_reference_frame(seed))
+
+
 def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None,
-                 foreground_weight: float = 1.0, scene_prompt_share: float = 0.0) -> list:
+                 foreground_weight: float = 1.0, scene_prompt_share: float = 0.0,
+                 aligned_reference_share: float = 0.0) -> list:
     """EncodedSample for each world seed (prompts through the engine's encoder, as generation does).
 
     With `cache` (a .safetensors path), samples already there are read back instead of encoded again, and the
@@ -125,6 +142,9 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     above 1 weights the figure's latent positions up in the loss (figure_weight). A scene_prompt_share of
     clips train with world.scene_prompt (action and floor only) instead of the full prompt, so their look can
     come only from the reference (the shipped toy, trained on full prompts, reads its colours from the words).
+    An aligned_reference_share of clips train with the reference in the pose and place of one of their frames
+    (world.make_sample's reference_frame): colours there can be copied straight across, a first lesson in
+    reading the reference at all (the shipped toy's prediction barely moves when its reference changes).
     """
     from engine.train.data import EncodedSample
 
@@ -144,9 +164,23 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
             if on_progress:
                 on_progress(min(done * ENCODE_BATCH, len(missing)), len(missing), time.perf_counter() - started)
         _write_cache(cache, stored)
+    aligned = [seed for seed in seeds if uses_aligned_reference(seed, aligned_reference_share)
+               and f"{seed}.aligned_reference" not in stored]
+    if aligned:
+        encoder = WorldEncoder(engine.load())
+        started = time.perf_counter()
+        for done, batch in enumerate(render_in_batches(aligned, ENCODE_BATCH, make=aligned_sample), start=1):
+            references = encoder.encode(np.stack([sample.reference[None] for sample in batch]))
+            for index, sample in enumerate(batch):
+                stored[f"{sample.seed}.aligned_reference"] = references[index:index + 1].half().float()
+            if on_progress:
+                on_progress(min(done * ENCODE_BATCH, len(aligned)), len(aligned), time.perf_counter() - started)
+        _write_cache(cache, stored)
     samples = []
     for seed in seeds:
         target, conditioning = stored[f"{seed}.target"], stored[f"{seed}.conditioning"]
+        if uses_aligned_reference(seed, aligned_reference_share):
+            target, conditioning = with_reference_latent(target, conditioning, stored[f"{seed}.aligned_reference"])
         prompt = stored[f"{seed}.prompt"]
         if uses_scene_prompt(seed, scene_prompt_share):
             if f"{seed}.scene_prompt" not in stored:  # a cache from before scene prompts were stored
@@ -167,11 +201,22 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     return samples
 
 
+def with_reference_latent(target, conditioning, reference):
+    """The target and conditioning of a clip with another reference latent [1, z, 1, h, w]: the reference is the
+    target's first latent frame and the first z channels of the conditioning's (WorldEncoder.encode_samples)."""
+    import torch
+
+    z = reference.shape[1]
+    conditioning = conditioning.clone()
+    conditioning[:, :z, :1] = reference
+    return torch.cat([reference, target[:, :, 1:]], dim=2), conditioning
+
+
 def _scene_embedding(engine, sample):
     return engine.prompt_embedding(world.scene_prompt(sample.look, sample.motion)).half().float().cpu()
 
 
-def render_in_batches(seeds: list[int], size: int, workers: int | None = None):
+def render_in_batches(seeds: list[int], size: int, workers: int | None = None, make=world.make_sample):
     """World samples for the seeds, `size` at a time, drawn by `workers` processes (default: all but one of
     the CPU cores): on a GPU machine drawing the clips, not encoding them, is what takes the time."""
     import multiprocessing
@@ -181,12 +226,12 @@ def render_in_batches(seeds: list[int], size: int, workers: int | None = None):
         workers = max(1, min((os.cpu_count() or 1) - 1, len(seeds) // size))
     if workers == 1:
         for start in range(0, len(seeds), size):
-            yield [world.make_sample(seed) for seed in seeds[start:start + size]]
+            yield [make(seed) for seed in seeds[start:start + size]]
         return
     # fork: the workers only draw with numpy, and start without importing anything again.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         batch = []
-        for sample in pool.imap(world.make_sample, seeds, chunksize=size):
+        for sample in pool.imap(make, seeds, chunksize=size):
             batch.append(sample)
             if len(batch) == size:
                 yield batch

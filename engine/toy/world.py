@@ -157,8 +157,12 @@ def _action_and_floor(look: Look, motion: str) -> str:
 
 
 def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, width: int = WIDTH,
-                fps: int = FPS, look: Look | None = None, motion: str | None = None) -> ToySample:
-    """The clip for `seed`: the same seed always gives the same pixels."""
+                fps: int = FPS, look: Look | None = None, motion: str | None = None,
+                reference_frame: int | None = None) -> ToySample:
+    """The clip for `seed`: the same seed always gives the same pixels.
+
+    The reference stands centred in a neutral pose; with `reference_frame` it is the figure of that frame
+    instead, on white in the same pose and place (an easy reference to read, for a training curriculum)."""
     rng = np.random.default_rng([WORLD_VERSION, seed])
     # Drawn whether or not they are given, so a recoloured clip keeps the seed's motion, size and timing.
     drawn_look, drawn_motion = random_look(rng), str(rng.choice(MOTIONS))
@@ -175,13 +179,16 @@ def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, w
         parts.append(labels)
         keypoints.append(keypoint_array(joints, pose.facing, height, width))
     white = np.full((height, width, 3), 255, dtype=np.uint8)
+    if reference_frame is not None:
+        reference_pose = poses[reference_frame]
     reference_joints = skeleton(reference_pose, body)
-    reference, _ = draw_figure(white, reference_joints, 1.0, body, look)
+    reference, _ = draw_figure(white, reference_joints, reference_pose.facing, body, look)
     keypoints = np.stack(keypoints)
     return ToySample(seed=seed, look=look, motion=motion, prompt=describe(look, motion), video=np.stack(frames),
                      pose_video=draw_pose_video(keypoints, height, width), reference=reference,
                      keypoints=keypoints, parts=np.stack(parts), background=background,
-                     reference_keypoints=keypoint_array(reference_joints, 1.0, height, width), fps=fps)
+                     reference_keypoints=keypoint_array(reference_joints, reference_pose.facing, height, width),
+                     fps=fps)
 
 
 def recoloured(sample: ToySample, look: Look) -> ToySample:
