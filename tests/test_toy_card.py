@@ -23,6 +23,15 @@ def test_the_card_lists_each_leg_with_the_command_that_ran_it(tmp_path):
     assert json.loads((tmp_path / "eval.json").read_text()) == report
 
 
+def test_a_legs_curriculum_options_are_in_its_command():
+    from engine.toy.card import leg_lines
+
+    leg = {"steps": 800, "clips": 1000, "learning_rate": 3e-4, "batch_size": 4, "foreground_weight": 10.0,
+           "scene_prompt_share": 0.8, "aligned_reference_share": 0.5, "seconds": 1700}
+    [line] = leg_lines({"legs": [leg]})
+    assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5`" in line
+
+
 def test_loss_curves_run_on_through_the_legs(tmp_path):
     (tmp_path / "vae_loss.csv").write_text("step,loss,psnr\n" + "".join(f"{s},0.1,{20 + s / 10}\n" for s in range(1, 60)))
     write_losses(tmp_path / "transformer-run" / "loss.csv", 80)

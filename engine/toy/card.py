@@ -64,6 +64,8 @@ def leg_lines(record: dict) -> list[str]:
             f" --learning-rate {leg['learning_rate']}"
             + (f" --batch-size {leg['batch_size']}" if "batch_size" in leg else "")
             + (f" --scene-prompts {leg['scene_prompt_share']:g}" if leg.get("scene_prompt_share") else "")
+            + (f" --aligned-references {leg['aligned_reference_share']:g}" if leg.get("aligned_reference_share")
+               else "")
             + f"`: {leg['steps']} more steps on a new cosine schedule over"
             f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
             + (f" on {leg['device']}" if "device" in leg else "")
