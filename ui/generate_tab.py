@@ -108,6 +108,7 @@ def render_timings(result) -> str:
 def build_generate_tab(engine, links: dict):
     cancel_flag = new_cancel_flag()
     last_result = gr.State(None)  # this session's last finished video: Stop leaves it on screen
+    checked = gr.State(None)  # what the model receives, read before a generation
     sample_inputs = engine.sample_inputs()
     defaults = engine.default_request(control_video=sample_inputs["control_video"])
     # The one-click sample goes first, where a first-time visitor sees it without scrolling; it is filled in
@@ -190,6 +191,12 @@ def build_generate_tab(engine, links: dict):
     with_named_inputs(on_inspect, list(WIDGET_FIELDS), widgets)
 
     @user_errors
+    def check_inputs(*values):
+        """Before a generation: read the inputs, or stop the chain with the one-line reason. Its only output
+        is a State, so a bad file gives the toast alone, not a red "Error" badge on every inspection panel."""
+        return engine.inspect(build_request(engine, *values))
+
+    @user_errors
     @gpu_job("generate")
     def on_generate(*values, progress=gr.Progress()):
         *widget_values, cancel, previous = values
@@ -233,11 +240,13 @@ def build_generate_tab(engine, links: dict):
                            api_visibility="private")
 
     inspected = [placed_reference, received, received_text]
+    # A failed inspection marks its text panel only (the toast says why), not the two image panels too.
     inspect_button.click(on_inspect, widgets, inspected, api_name="inspect", concurrency_id="inspect",
-                         concurrency_limit=4)
+                         concurrency_limit=4, show_progress_on=received_text)
     # Generate shows what the model receives first, then runs the model (one job at a time, queued).
-    generate_button.click(on_inspect, widgets, inspected, api_visibility="private", concurrency_id="inspect",
+    generate_button.click(check_inputs, widgets, checked, api_visibility="private", concurrency_id="inspect",
                           concurrency_limit=4).success(
+        render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_name="generate",
         concurrency_id="model", show_progress_on=video)
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
@@ -255,8 +264,9 @@ def build_generate_tab(engine, links: dict):
             label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
         )
     # One click on the sample fills the inputs, shows what the model receives and generates.
-    sample.load_input_event.then(on_inspect, widgets, inspected, api_visibility="private",
+    sample.load_input_event.then(check_inputs, widgets, checked, api_visibility="private",
                                  concurrency_id="inspect", concurrency_limit=4).success(
+        render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
         concurrency_id="model", show_progress_on=video)
     return {"prompt": prompt, "reference": reference, "control": control}
