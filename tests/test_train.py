@@ -100,12 +100,9 @@ def test_resume_repeats_the_uninterrupted_losses(dataset, tmp_path):
 
 def test_dropout_rates_are_what_the_config_says(dataset, tmp_path):
     trainer = make_trainer(dataset, tmp_path, reference_dropout=0.3, prompt_dropout=0.1, max_steps=1)
-    trainer.make_optimizer()
-    # count the draws, skip the model
-    trainer.batch_losses = lambda samples, *args: torch.zeros(len(samples), requires_grad=True)
-    drops = [sample for step in range(2000) for sample in trainer.train_step(step)["samples"]]
-    reference_rate = np.mean([d[2] for d in drops])
-    prompt_rate = np.mean([d[3] for d in drops])
+    drops = [draw for step in range(2000) for draw in trainer.draws(1, step, trainer.step_generator(step))]
+    reference_rate = np.mean([d.drop_reference for d in drops])
+    prompt_rate = np.mean([d.drop_prompt for d in drops])
     assert abs(reference_rate - 0.3) < 0.035 and abs(prompt_rate - 0.1) < 0.025
 
 

@@ -258,12 +258,7 @@ class Trainer:
         self.transformer.train()
         batches = self.micro_batches(step)
         count = sum(len(batch) for batch in batches)
-        sigmas = sample_sigmas(count, c.sampler, step, generator=generator, logit_mean=c.logit_mean,
-                               logit_std=c.logit_std, shift=c.shift, warmup_alpha=c.warmup_alpha,
-                               warmup_tau=c.warmup_tau).tolist()
-        drops = torch.rand(count, 2, generator=generator).tolist()
-        draws = [Draw(sigma, reference < c.reference_dropout, prompt < c.prompt_dropout)
-                 for sigma, (reference, prompt) in zip(sigmas, drops)]
+        draws = self.draws(count, step, generator)
         total, records, position = 0.0, [None] * count, 0
         for batch in batches:
             entries = [(position + i, index) for i, index in enumerate(batch)]  # (draw, sample) pairs
@@ -285,6 +280,18 @@ class Trainer:
         if self.accelerator.device.type == "cuda":
             record["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
         return record
+
+    def draws(self, count: int, step: int, generator) -> list[Draw]:
+        """The step's noise level and reference / prompt drops for each of its `count` samples."""
+        import torch
+
+        c = self.config
+        sigmas = sample_sigmas(count, c.sampler, step, generator=generator, logit_mean=c.logit_mean,
+                               logit_std=c.logit_std, shift=c.shift, warmup_alpha=c.warmup_alpha,
+                               warmup_tau=c.warmup_tau).tolist()
+        drops = torch.rand(count, 2, generator=generator).tolist()
+        return [Draw(sigma, reference < c.reference_dropout, prompt < c.prompt_dropout)
+                for sigma, (reference, prompt) in zip(sigmas, drops)]
 
     def same_shape_groups(self, entries: list[tuple[int, int]], draws: list) -> list[list[tuple[int, int]]]:
         """(draw, sample) pairs of a micro-batch grouped so that each group can share one forward pass: the same
