@@ -97,9 +97,13 @@ def main(argv=None):
     except ValueError as err:
         raise SystemExit(f"error: {err}")
     logger.info(engine.banner().replace("**", ""))
-    threading.Thread(target=warm_up, args=(engine,), daemon=True).start()
     demo = build_app(engine)
-    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, **launch_options())
+    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port,
+                                                   prevent_thread_lock=True, **launch_options())
+    # Warmed up once the page is served: loading the model imports diffusers while the page is being built,
+    # and on 2 cores the two slowed each other (the page answered ~4 s later with the warm-up started first).
+    threading.Thread(target=warm_up, args=(engine,), daemon=True).start()
+    demo.block_thread()
 
 
 if __name__ == "__main__":
