@@ -44,12 +44,12 @@ def main(argv=None) -> int:
 
     from engine.toy import evaluate, world
     from engine.toy.build import engine_for
-    from engine.toy.training import WorldEncoder, aligned_reference_frame, figure_latent_mask
+    from engine.toy.training import WorldEncoder, aligned_sample, figure_latent_mask
 
-    frame = {"neutral": lambda seed: None, "aligned": aligned_reference_frame}[args.reference]
-    samples = [world.make_sample(seed, reference_frame=frame(seed)) for seed in evaluate.heldout_seeds(args.clips)]
-    recoloured = [world.make_sample(sample.seed, look=evaluate.other_look(sample.look), motion=sample.motion,
-                                    reference_frame=frame(sample.seed)) for sample in samples]
+    seeds = evaluate.heldout_seeds(args.clips)
+    samples = ([aligned_sample(seed) for seed in seeds] if args.reference == "aligned"
+               else [world.make_sample(seed) for seed in seeds])
+    recoloured = [world.recoloured(sample, evaluate.other_look(sample.look)) for sample in samples]
     print(f"{args.clips} held-out clips, {args.prompt} prompts; pull toward the new reference's clothes on the "
           f"figure's latents (0 ignores the reference, 1 follows it)")
     print(f"{'model':>28} " + " ".join(f"{f'sigma {s}':>10}" for s in SIGMAS))

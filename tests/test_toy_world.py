@@ -100,6 +100,8 @@ def test_a_reference_from_a_frame_is_that_frames_figure_on_white():
     same = (aligned.reference[inner] == sample.video[9][inner]).all(axis=-1)
     assert inner.sum() > 300 and same.mean() > 0.99  # a few pixels where two parts' antialiased edges meet
     assert (aligned.reference[outside] == 255).all()
+    other = world.recoloured(aligned, world.with_look(aligned.look, top="red" if aligned.look.top != "red" else "blue"))
+    assert other.reference_frame == 9  # recoloured in the same pose, for the reference-use benchmark
 
 
 def test_the_scene_prompt_names_the_floor_and_leaves_the_clothes_to_the_reference():

@@ -185,16 +185,16 @@ def build_generate_tab(engine, links: dict):
                sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade]
 
     @user_errors
-    def on_inspect(*values):
-        return render_inspection(engine.inspect(build_request(engine, *values)))
-
-    with_named_inputs(on_inspect, list(WIDGET_FIELDS), widgets)
+    def check_inputs(*values):
+        """Read the inputs, or stop with the one-line reason. Before a generation its only output is a State, so
+        a bad file gives the toast alone, not a red "Error" badge on every inspection panel."""
+        return engine.inspect(build_request(engine, *values))
 
     @user_errors
-    def check_inputs(*values):
-        """Before a generation: read the inputs, or stop the chain with the one-line reason. Its only output
-        is a State, so a bad file gives the toast alone, not a red "Error" badge on every inspection panel."""
-        return engine.inspect(build_request(engine, *values))
+    def on_inspect(*values):
+        return render_inspection(check_inputs(*values))
+
+    with_named_inputs(on_inspect, list(WIDGET_FIELDS), widgets)
 
     @user_errors
     @gpu_job("generate")

@@ -150,31 +150,15 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
 
     stored = _read_cache(cache)
     missing = [seed for seed in seeds if f"{seed}.target" not in stored]
-    if missing:
-        encoder = WorldEncoder(engine.load())
-        started = time.perf_counter()
-        for done, batch in enumerate(render_in_batches(missing, ENCODE_BATCH), start=1):
-            for sample, tensors in zip(batch, encoder.encode_samples(batch)):
-                # Rounded through half precision as the cache stores them, so a resumed build sees the same.
-                stored[f"{sample.seed}.target"] = tensors["target"].half().float()
-                stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
-                stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float().cpu()
-                stored[f"{sample.seed}.scene_prompt"] = _scene_embedding(engine, sample)
-                stored[f"{sample.seed}.figure"] = figure_latent_mask(sample.parts)
-            if on_progress:
-                on_progress(min(done * ENCODE_BATCH, len(missing)), len(missing), time.perf_counter() - started)
-        _write_cache(cache, stored)
     aligned = [seed for seed in seeds if uses_aligned_reference(seed, aligned_reference_share)
                and f"{seed}.aligned_reference" not in stored]
-    if aligned:
+    if missing or aligned:
         encoder = WorldEncoder(engine.load())
-        started = time.perf_counter()
-        for done, batch in enumerate(render_in_batches(aligned, ENCODE_BATCH, make=aligned_sample), start=1):
-            references = encoder.encode(np.stack([sample.reference[None] for sample in batch]))
-            for index, sample in enumerate(batch):
-                stored[f"{sample.seed}.aligned_reference"] = references[index:index + 1].half().float()
-            if on_progress:
-                on_progress(min(done * ENCODE_BATCH, len(aligned)), len(aligned), time.perf_counter() - started)
+        _encode_in_batches(missing, world.make_sample, lambda batch: _store_clips(stored, engine, encoder, batch),
+                           on_progress)
+        # An aligned clip differs from the plain one only in its reference: that latent is all it adds.
+        _encode_in_batches(aligned, aligned_sample, lambda batch: _store_aligned_references(stored, encoder, batch),
+                           on_progress)
         _write_cache(cache, stored)
     samples = []
     for seed in seeds:
@@ -201,6 +185,31 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     return samples
 
 
+def _encode_in_batches(seeds: list[int], make, store, on_progress=None):
+    """Draw the seeds' samples (`make`) ENCODE_BATCH at a time and `store` each batch's encodes."""
+    started = time.perf_counter()
+    for done, batch in enumerate(render_in_batches(seeds, ENCODE_BATCH, make=make), start=1):
+        store(batch)
+        if on_progress:
+            on_progress(min(done * ENCODE_BATCH, len(seeds)), len(seeds), time.perf_counter() - started)
+
+
+def _store_clips(stored: dict, engine, encoder: WorldEncoder, batch: list):
+    for sample, tensors in zip(batch, encoder.encode_samples(batch)):
+        # Rounded through half precision as the cache stores them, so a resumed build sees the same.
+        stored[f"{sample.seed}.target"] = tensors["target"].half().float()
+        stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
+        stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float().cpu()
+        stored[f"{sample.seed}.scene_prompt"] = _scene_embedding(engine, sample)
+        stored[f"{sample.seed}.figure"] = figure_latent_mask(sample.parts)
+
+
+def _store_aligned_references(stored: dict, encoder: WorldEncoder, batch: list):
+    references = encoder.encode(np.stack([sample.reference[None] for sample in batch]))
+    for index, sample in enumerate(batch):
+        stored[f"{sample.seed}.aligned_reference"] = references[index:index + 1].half().float()
+
+
 def with_reference_latent(target, conditioning, reference):
     """The target and conditioning of a clip with another reference latent [1, z, 1, h, w]: the reference is the
     target's first latent frame and the first z channels of the conditioning's (WorldEncoder.encode_samples)."""
@@ -217,8 +226,8 @@ def _scene_embedding(engine, sample):
 
 
 def render_in_batches(seeds: list[int], size: int, workers: int | None = None, make=world.make_sample):
-    """World samples for the seeds, `size` at a time, drawn by `workers` processes (default: all but one of
-    the CPU cores): on a GPU machine drawing the clips, not encoding them, is what takes the time."""
+    """World samples for the seeds (`make` draws one), `size` at a time, drawn by `workers` processes (default:
+    all but one of the CPU cores): on a GPU machine drawing the clips, not encoding them, is what takes the time."""
     import multiprocessing
     import os
 

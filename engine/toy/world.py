@@ -125,6 +125,7 @@ class ToySample:
     parts: np.ndarray  # uint8 [T, H, W] labels from PARTS
     background: np.ndarray  # uint8 [H, W, 3], the empty scene
     reference_keypoints: np.ndarray = field(default=None)
+    reference_frame: int | None = None  # the frame whose pose and place the reference copies; None: neutral
     fps: int = FPS
 
 
@@ -188,13 +189,14 @@ def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, w
                      pose_video=draw_pose_video(keypoints, height, width), reference=reference,
                      keypoints=keypoints, parts=np.stack(parts), background=background,
                      reference_keypoints=keypoint_array(reference_joints, reference_pose.facing, height, width),
-                     fps=fps)
+                     reference_frame=reference_frame, fps=fps)
 
 
 def recoloured(sample: ToySample, look: Look) -> ToySample:
-    """The same motion and size in another look (for "the colours follow the reference" checks)."""
+    """The same motion, size and reference pose in another look (for "the colours follow the reference" checks)."""
     return make_sample(sample.seed, num_frames=len(sample.video), height=sample.video.shape[1],
-                       width=sample.video.shape[2], fps=sample.fps, look=look, motion=sample.motion)
+                       width=sample.video.shape[2], fps=sample.fps, look=look, motion=sample.motion,
+                       reference_frame=sample.reference_frame)
 
 
 # ---- motion library ------------------------------------------------------------------------------------
