@@ -4,6 +4,7 @@
     toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
     toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--batch-size B] [--ship]   re-creates the shipped weights
               [--more STEPS [--from-shipped]] [--scene-prompts S] [--aligned-references S]   one more leg of training
+              [--next-word-text]
     toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
     toy blog [--out DIR] [--clips N] [--steps N] [--json PATH]   the blog's LoRA experiment in a box
 """
@@ -52,6 +53,9 @@ def add_toy_commands(commands):
     train.add_argument("--aligned-references", type=float, default=None, metavar="SHARE",
                        help="share of clips (0-1) whose reference is the figure of one of their own frames, in "
                             "its pose and place: an easy reference to read, a curriculum step (default 0)")
+    train.add_argument("--next-word-text", action="store_true",
+                       help="set the text encoder so each word carries its right-hand neighbour (\"red\" in \"a red "
+                            "top\" differs from \"red\" in \"a red background\"); prompts are embedded again")
     train.add_argument("--from-shipped", action="store_true",
                        help="with --more: start --out from the shipped toy (assets/toy) when it holds no run yet")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
@@ -124,6 +128,7 @@ def run_toy_train(args) -> int:
         if not 0 <= args.aligned_references <= 1:
             raise ValueError(f"--aligned-references is a share from 0 to 1, not {args.aligned_references}")
         recipe.aligned_reference_share = args.aligned_references
+    recipe.next_word_text = args.next_word_text
     if args.from_shipped:
         if not args.more:
             raise ValueError("--from-shipped starts a --more leg from the shipped toy: give --more STEPS")

@@ -27,9 +27,9 @@ def test_a_legs_curriculum_options_are_in_its_command():
     from engine.toy.card import leg_lines
 
     leg = {"steps": 800, "clips": 1000, "learning_rate": 3e-4, "batch_size": 4, "foreground_weight": 10.0,
-           "scene_prompt_share": 0.8, "aligned_reference_share": 0.5, "seconds": 1700}
+           "scene_prompt_share": 0.8, "aligned_reference_share": 0.5, "next_word_text": True, "seconds": 1700}
     [line] = leg_lines({"legs": [leg]})
-    assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5`" in line
+    assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5 --next-word-text`" in line
 
 
 def test_loss_curves_run_on_through_the_legs(tmp_path):

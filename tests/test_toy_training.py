@@ -223,3 +223,25 @@ def test_an_aligned_reference_replaces_the_reference_latent_in_target_and_condit
     assert not torch.allclose(aligned.target[:, :, :1], plain.target[:, :, :1])
     [again] = encode_world(engine, [seed], cache=cache, aligned_reference_share=1.0)  # read from the cache
     torch.testing.assert_close(again.target, aligned.target)
+
+
+def test_a_cache_from_another_text_encoder_has_its_prompts_embedded_again(tiny_pipe, tmp_path):
+    """A leg that changes the text encoder (`--next-word-text`) reads the clips' latents from the cache but not
+    their prompt features, which the old encoder made."""
+    from engine.engine import Engine
+    from engine.toy.build import toy_spec
+    from engine.toy.training import encode_world
+
+    tiny_pipe.save_pretrained(tmp_path / "pipe")
+    seed = training_seeds(1)[0]
+    cache = tmp_path / "encoded.safetensors"
+    [before] = encode_world(Engine(toy_spec(str(tmp_path / "pipe")), device="cpu"), [seed], cache=cache)
+    engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
+    with torch.no_grad():
+        engine.load().text_encoder.shared.weight.mul_(-1)
+
+    [after] = encode_world(engine, [seed], cache=cache)
+
+    torch.testing.assert_close(after.prompt_embeds, engine.prompt_embedding(world.make_sample(seed).prompt).half().float())
+    assert not torch.allclose(after.prompt_embeds, before.prompt_embeds)
+    torch.testing.assert_close(after.target, before.target)

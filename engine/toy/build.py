@@ -21,7 +21,7 @@ from pathlib import Path
 
 from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
-from engine.toy.model import TOY_DIR
+from engine.toy.model import TOY_DIR, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
 from engine.toy.vae_training import VaeTrainConfig, reconstruction_psnr, train_vae
 
@@ -57,6 +57,9 @@ class ToyRecipe:
     aligned_reference_share: float = 0.0
     """Share of clips whose reference is the figure of one of their own frames, in its pose and place, so its
     colours can be copied straight across (a curriculum toward reading the reference). The shipped toy used 0."""
+    next_word_text: bool = False
+    """Set the text encoder to add each word's right-hand neighbour to it (model.mix_in_next_word), so "red" in
+    "a red top" differs from "red" in "a red background". A leg that sets it changes the encoder from then on."""
 
 
 def toy_spec(source: str, name: str = "toy"):
@@ -112,7 +115,10 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
 
     init_dir = out_dir / "pipeline-init"
     if not (init_dir / "model_index.json").is_file():
-        initial_pipeline(vae).save_pretrained(init_dir)
+        pipe = initial_pipeline(vae)
+        if recipe.next_word_text:
+            mix_in_next_word(pipe.text_encoder)
+        pipe.save_pretrained(init_dir)
     engine = Engine(toy_spec(str(init_dir), name="toy-train"))  # on CUDA where there is one
 
     started = time.perf_counter()
@@ -150,6 +156,9 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     clips = clips or trained_on
     config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
     engine = Engine(toy_spec(str(before), name="toy-train"))  # on CUDA where there is one
+    text_changed = recipe.next_word_text and not reads_next_word(engine.load().text_encoder)
+    if text_changed:
+        mix_in_next_word(engine.load().text_encoder)  # saved with the leg's pipeline; encode_world re-embeds prompts
     earlier = tuple(leg["clips"] for leg in legs)
     samples = _encode(engine, leg_seeds(trained_on, clips, recipe.seed, earlier), out_dir, recipe, log)
     started = time.perf_counter()
@@ -157,7 +166,7 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
                  "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
                  "scene_prompt_share": recipe.scene_prompt_share,
-                 "aligned_reference_share": recipe.aligned_reference_share,
+                 "aligned_reference_share": recipe.aligned_reference_share, "next_word_text": text_changed,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
 
@@ -283,7 +292,7 @@ def _heldout(count: int) -> list[int]:
 def _recipe_dict(recipe: ToyRecipe) -> dict:
     return {"clips": recipe.clips, "seed": recipe.seed, "foreground_weight": recipe.foreground_weight,
             "scene_prompt_share": recipe.scene_prompt_share,
-            "aligned_reference_share": recipe.aligned_reference_share,
+            "aligned_reference_share": recipe.aligned_reference_share, "next_word_text": recipe.next_word_text,
             "vae": asdict(recipe.vae),
             "transformer": asdict(recipe.transformer)}
 

@@ -66,6 +66,7 @@ def leg_lines(record: dict) -> list[str]:
             + (f" --scene-prompts {leg['scene_prompt_share']:g}" if leg.get("scene_prompt_share") else "")
             + (f" --aligned-references {leg['aligned_reference_share']:g}" if leg.get("aligned_reference_share")
                else "")
+            + (" --next-word-text" if leg.get("next_word_text") else "")
             + f"`: {leg['steps']} more steps on a new cosine schedule over"
             f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
             + (f" on {leg['device']}" if "device" in leg else "")

@@ -3,7 +3,8 @@
     AutoencoderKLWan         encoder 16 / decoder 24 channels, residual resampling, z 16, 4x spatial and 4x
                              temporal compression
     WanVACETransformer3DModel  4 blocks of 8 heads x 32, patches of 4x4 latents, VACE hints into blocks 0, 2
-    UMT5EncoderModel          2 small layers over a word-level vocabulary of the puppet world (frozen, random)
+    UMT5EncoderModel          2 small layers over a word-level vocabulary of the puppet world (frozen, random;
+                             optionally its first attention set to add each word's right-hand neighbour to it)
 
 The shipped weights live in assets/toy/ (safetensors, with a model card); `python -m experiments toy train`
 re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 5x32x56 -> 560 tokens.
@@ -76,6 +77,41 @@ def build_text_encoder(tokenizer):
     return UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                                        eos_token_id=tokenizer.eos_token_id,
                                        decoder_start_token_id=tokenizer.pad_token_id, **TEXT_CONFIG))
+
+
+# How much of its right-hand neighbour mix_in_next_word adds to each word. At 0.5 a colour word's feature naming
+# the top and naming the background have cosine 0.70, two colour words naming the background 0.22: the word
+# still says which colour, and now also what it colours (benchmarks/toy_text_roles.py; 1.00 and 0.07 without).
+NEXT_WORD_SHARE = 0.5
+_NEXT_WORD_BIAS = 30.0  # an attention logit this far above the rest puts all of a head's weight on one word
+
+
+def mix_in_next_word(text_encoder, share: float = NEXT_WORD_SHARE):
+    """Set the text encoder's first self-attention so each token adds `share` of its right-hand neighbour.
+
+    Wan's cross-attention sees the prompt's tokens without their order, and a frozen random encoder gives
+    "red" the same feature in "a red top" as in "a red background", so the transformer reads a bag of words
+    and cannot tell which colour is the floor's. Every toy prompt puts a colour right before what it colours,
+    so one head pattern is enough: no query or key (scores come from position alone), the bias of relative
+    position +1 far above the rest, values passed through and scaled by `share`. The rest stays random."""
+    import torch
+
+    attention = text_encoder.encoder.block[0].layer[0].SelfAttention
+    width = attention.v.weight.shape[0]
+    next_word = int(attention._relative_position_bucket(torch.tensor([1])))
+    with torch.no_grad():
+        attention.q.weight.zero_()
+        attention.k.weight.zero_()
+        attention.v.weight.copy_(torch.eye(width))
+        attention.o.weight.copy_(torch.eye(width) * share)
+        attention.relative_attention_bias.weight.zero_()
+        attention.relative_attention_bias.weight[next_word] = _NEXT_WORD_BIAS
+    return text_encoder
+
+
+def reads_next_word(text_encoder) -> bool:
+    """Whether mix_in_next_word set this encoder (its first attention has no query weights at all)."""
+    return not bool(text_encoder.encoder.block[0].layer[0].SelfAttention.q.weight.any())
 
 
 def build_transformer():

@@ -145,20 +145,32 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     An aligned_reference_share of clips train with the reference in the pose and place of one of their frames
     (world.make_sample's reference_frame): colours there can be copied straight across, a first lesson in
     reading the reference at all (the shipped toy's prediction barely moves when its reference changes).
+    The cache keeps one probe prompt's features beside the prompts': when the text encoder has changed since,
+    every prompt is embedded again.
     """
+    import torch
+
     from engine.train.data import EncodedSample
 
     stored = _read_cache(cache)
+    probe = _prompt_probe(engine)
+    if "text_encoder.probe" not in stored or not torch.allclose(stored["text_encoder.probe"], probe, atol=1e-3):
+        # Encoded by another text encoder (a leg that changed it), or by a cache too old to say: stale prompts.
+        _forget_prompts(stored)
     missing = [seed for seed in seeds if f"{seed}.target" not in stored]
     aligned = [seed for seed in seeds if uses_aligned_reference(seed, aligned_reference_share)
                and f"{seed}.aligned_reference" not in stored]
-    if missing or aligned:
+    unprompted = [seed for seed in seeds if f"{seed}.target" in stored and f"{seed}.prompt" not in stored]
+    if missing or aligned or unprompted:
         encoder = WorldEncoder(engine.load())
         _encode_in_batches(missing, world.make_sample, lambda batch: _store_clips(stored, engine, encoder, batch),
                            on_progress)
         # An aligned clip differs from the plain one only in its reference: that latent is all it adds.
         _encode_in_batches(aligned, aligned_sample, lambda batch: _store_aligned_references(stored, encoder, batch),
                            on_progress)
+        _encode_in_batches(unprompted, world.make_sample, lambda batch: _store_prompts(stored, engine, batch),
+                           on_progress)
+        stored["text_encoder.probe"] = probe
         _write_cache(cache, stored)
     samples = []
     for seed in seeds:
@@ -167,8 +179,6 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
             target, conditioning = with_reference_latent(target, conditioning, stored[f"{seed}.aligned_reference"])
         prompt = stored[f"{seed}.prompt"]
         if uses_scene_prompt(seed, scene_prompt_share):
-            if f"{seed}.scene_prompt" not in stored:  # a cache from before scene prompts were stored
-                stored[f"{seed}.scene_prompt"] = _scene_embedding(engine, world.make_sample(seed))
             prompt = stored[f"{seed}.scene_prompt"]
         weight = None
         if foreground_weight != 1.0:
@@ -199,9 +209,29 @@ def _store_clips(stored: dict, engine, encoder: WorldEncoder, batch: list):
         # Rounded through half precision as the cache stores them, so a resumed build sees the same.
         stored[f"{sample.seed}.target"] = tensors["target"].half().float()
         stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
-        stored[f"{sample.seed}.prompt"] = engine.prompt_embedding(sample.prompt).half().float().cpu()
-        stored[f"{sample.seed}.scene_prompt"] = _scene_embedding(engine, sample)
         stored[f"{sample.seed}.figure"] = figure_latent_mask(sample.parts)
+    _store_prompts(stored, engine, batch)
+
+
+def _store_prompts(stored: dict, engine, batch: list):
+    for sample in batch:
+        stored[f"{sample.seed}.prompt"] = _embedding(engine, sample.prompt)
+        stored[f"{sample.seed}.scene_prompt"] = _embedding(engine, world.scene_prompt(sample.look, sample.motion))
+
+
+def _forget_prompts(stored: dict):
+    for name in [name for name in stored if name.endswith((".prompt", ".scene_prompt"))]:
+        del stored[name]
+
+
+def _prompt_probe(engine):
+    """One prompt's features, stored with the cache: they differ when the text encoder does."""
+    return _embedding(engine, "a person in a red top and blue trousers dances on a grey background")
+
+
+def _embedding(engine, prompt: str):
+    # Rounded through half precision as the cache stores it, so a resumed build sees the same.
+    return engine.prompt_embedding(prompt).half().float().cpu()
 
 
 def _store_aligned_references(stored: dict, encoder: WorldEncoder, batch: list):
@@ -219,10 +249,6 @@ def with_reference_latent(target, conditioning, reference):
     conditioning = conditioning.clone()
     conditioning[:, :z, :1] = reference
     return torch.cat([reference, target[:, :, 1:]], dim=2), conditioning
-
-
-def _scene_embedding(engine, sample):
-    return engine.prompt_embedding(world.scene_prompt(sample.look, sample.motion)).half().float().cpu()
 
 
 def render_in_batches(seeds: list[int], size: int, workers: int | None = None, make=world.make_sample):
