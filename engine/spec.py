@@ -110,6 +110,11 @@ class ModelSpec:
         if path.is_dir():
             if not (path / "model_index.json").is_file():
                 raise ValueError(f"model folder {path} has no model_index.json; expected a diffusers pipeline folder")
+            if (path / "toy_run.json").is_file():
+                # A pipeline `toy train` made: the toy's size, steps and prompt length, not Wan's 480x832 defaults.
+                toy = cls.from_yaml(find_preset("models", "toy"))
+                return toy.with_overrides(name=f"toy-run {path.name}", source=str(path),
+                                          description=f"toy run at {path}")
             return cls(name=path.name, source=str(path), description=f"local pipeline at {path}")
         if _looks_like_hub_id(name_or_path):
             return cls(name=name_or_path, source=name_or_path, description=f"{name_or_path} from the Hugging Face hub")

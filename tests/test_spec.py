@@ -47,6 +47,16 @@ def test_hub_id_and_local_folder_and_garbage(tmp_path):
         ModelSpec.from_preset("no such model")
 
 
+def test_a_toy_run_folder_runs_with_the_toys_settings_not_wans(tmp_path):
+    """`toy eval --model RUN/pipeline` or `app.py --model RUN/pipeline`: Wan's 480x832 defaults and 512-token
+    prompts would sample the toy's weights far off what they learned (backgrounds matched 0 of 8 that way)."""
+    (tmp_path / "model_index.json").write_text("{}")
+    (tmp_path / "toy_run.json").write_text("{}")
+    spec, toy = ModelSpec.from_preset(str(tmp_path)), ModelSpec.from_preset("toy")
+    assert spec.source == str(tmp_path) and spec.name.startswith("toy-run")
+    assert (spec.defaults, spec.max_sequence_length) == (toy.defaults, toy.max_sequence_length)
+
+
 def test_auto_picks_the_toy_without_cuda_tiny_without_its_weights_and_1_3b_with_cuda(monkeypatch):
     monkeypatch.setattr("engine.spec.cuda_available", lambda: False)
     monkeypatch.setattr("engine.toy.model.is_shipped", lambda: True)
