@@ -73,6 +73,11 @@ def leg_lines(record: dict) -> list[str]:
             for number, leg in enumerate(record.get("legs", []), start=1)]
 
 
+def _guidance_values(report: dict | None) -> str:
+    clothes = (report or {}).get("guidance", {}).get("prompted_clothes_match")
+    return f" ({' / '.join(f'{value:.2f}' for value in clothes)})" if clothes else ""
+
+
 def _seconds(record: dict, name: str) -> str:
     return f"{record[name]} s" if name in record else "time not recorded"
 
@@ -153,7 +158,8 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"| clips whose background matches the prompt | high | {number('background_within_threshold')} |",
         f"| ... when the prompt names only the action and the floor | high | {number('scene_prompt_background_within_threshold')} |",
         f"| ... and then, figure pixels on the true silhouette | | {number('scene_prompt_silhouette_precision')} |",
-        f"| guidance 1 / 3 / 5 / 7.5: background distance monotone | yes | {summary.get('guidance_monotone')} |",
+        f"| guidance 1 / 3 / 5 / 7.5: clothes in the prompt's colours rise (3 clips) | yes | "
+        f"{summary.get('guidance_monotone')}{_guidance_values(report)} |",
         f"| steps 2 / 4 / 8 / 20: PSNR | rises, flattens | {number('steps_psnr', '{:.1f}')} |",
         f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
         f"| unseen stick-figure walk: figure speed / skeleton speed | 1.0 | {number('unseen_walk_speed_ratio', '{:.2f}')} |",

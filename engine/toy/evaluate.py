@@ -16,7 +16,8 @@ Scores (thresholds are stated once, here, and in the model card):
   the two the colours come from;
 - background: the generated background's mean colour is within COLOUR_DISTANCE of the prompt's; also with a
   prompt that names only the action and the floor (world.scene_prompt), leaving the clothes to the reference;
-- guidance, steps and seeds sweeps, and an unseen walk drawn by another renderer (figure speed / skeleton speed);
+- guidance sweep: the top and trousers in the colours the prompt names, and the floor, at guidance 1 to 7.5;
+- steps and seeds sweeps, and an unseen walk drawn by another renderer (figure speed / skeleton speed);
 - seconds for one default generation on this machine.
 """
 
@@ -252,7 +253,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
         report.scene_prompt = scene_prompt_check(engine, samples, tmp)
-        report.guidance = guidance_sweep(engine, samples[0], tmp, (1.0, 3.0, 5.0, 7.5))
+        report.guidance = guidance_sweep(engine, samples[: 1 if quick else 3], tmp, (1.0, 3.0, 5.0, 7.5))
         report.steps = steps_sweep(engine, samples[0], tmp, (2, 4, 8, 20))
         report.seeds = seeds_check(engine, samples[0], tmp)
         report.unseen_walk = unseen_walk(engine, tmp)
@@ -309,13 +310,23 @@ def scene_prompt_check(engine, samples: list, tmp: Path) -> dict:
             "colour_match": float(np.mean([s.colour_match for s in scores]))}
 
 
-def guidance_sweep(engine, sample: world.ToySample, tmp: Path, scales) -> dict:
-    """Prompt adherence (closeness of the background to the prompt's) at each guidance scale."""
-    distances = [background_distance(generate(engine, sample, tmp / "guidance", guidance_scale=s), sample)
-                 for s in scales]
-    diffs = np.diff(distances)
-    return {"guidance_scale": list(scales), "background_distance": distances,
-            "monotone": bool(np.all(diffs <= 1.0) or np.all(diffs >= -1.0))}
+PROMPTED_PARTS = ("top", "bottom")  # the parts whose colours every full prompt names
+
+
+def guidance_sweep(engine, samples: list, tmp: Path, scales) -> dict:
+    """Prompt adherence at each guidance scale, averaged over the clips: the top and trousers in the colours the
+    prompt names (limb-frames), and the background's distance from the prompt's colour. Since the toy's text
+    encoder tells a colour's role, the floor is right at guidance 1 already and moves little; the clothes still
+    follow the words more with more guidance, so the monotone check reads them (within 0.02)."""
+    clothes, distances = [], []
+    for scale in scales:
+        frames = [generate(engine, sample, tmp / "guidance", guidance_scale=scale) for sample in samples]
+        clothes.append(float(np.mean([np.mean(part_colour_checks(f, s, parts=PROMPTED_PARTS) or [0.0])
+                                      for f, s in zip(frames, samples)])))
+        distances.append(float(np.mean([background_distance(f, s) for f, s in zip(frames, samples)])))
+    return {"guidance_scale": list(scales), "clips": [sample.seed for sample in samples],
+            "prompted_clothes_match": clothes, "background_distance": distances,
+            "monotone": bool(np.all(np.diff(clothes) >= -0.02))}
 
 
 def steps_sweep(engine, sample: world.ToySample, tmp: Path, steps) -> dict:
