@@ -153,6 +153,7 @@ def test_a_finished_run_is_returned_as_it_is_not_trained_again(tmp_path):
 def test_a_toy_run_folder_or_a_model_name_gives_an_engine(tmp_path):
     from engine.toy.build import engine_for
 
+    (tmp_path / "model_index.json").write_text("{}")
     (tmp_path / "toy_run.json").write_text("{}")
     assert engine_for(str(tmp_path)).spec.source == str(tmp_path)
     assert engine_for("tiny").spec.name == "tiny"

@@ -71,12 +71,10 @@ def toy_spec(source: str, name: str = "toy"):
 
 
 def engine_for(model: str):
-    """An Engine for a model name, or for a toy run's pipeline folder (it holds toy_run.json), which runs with
-    the toy preset's settings: the benchmarks measure a run before it is shipped."""
+    """An Engine for a model name or a toy run's pipeline folder; ModelSpec gives a folder holding toy_run.json
+    the toy preset's settings, so the benchmarks measure a run before it is shipped as they measure the toy."""
     from engine.engine import Engine
 
-    if Path(model, "toy_run.json").is_file():
-        return Engine(toy_spec(model, name="toy-run"), device="cpu")
     return Engine.from_name(model)
 
 

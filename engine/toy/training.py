@@ -148,13 +148,11 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     The cache keeps one probe prompt's features beside the prompts': when the text encoder has changed since,
     every prompt is embedded again.
     """
-    import torch
-
     from engine.train.data import EncodedSample
 
     stored = _read_cache(cache)
     probe = _prompt_probe(engine)
-    if "text_encoder.probe" not in stored or not torch.allclose(stored["text_encoder.probe"], probe, atol=1e-3):
+    if not _same_text_encoder(stored.get("text_encoder.probe"), probe):
         # Encoded by another text encoder (a leg that changed it), or by a cache too old to say: stale prompts.
         _forget_prompts(stored)
     missing = [seed for seed in seeds if f"{seed}.target" not in stored]
@@ -227,6 +225,13 @@ def _forget_prompts(stored: dict):
 def _prompt_probe(engine):
     """One prompt's features, stored with the cache: they differ when the text encoder does."""
     return _embedding(engine, "a person in a red top and blue trousers dances on a grey background")
+
+
+def _same_text_encoder(stored_probe, probe) -> bool:
+    import torch
+
+    return stored_probe is not None and stored_probe.shape == probe.shape and torch.allclose(stored_probe, probe,
+                                                                                            atol=1e-3)
 
 
 def _embedding(engine, prompt: str):
