@@ -182,6 +182,9 @@ def run_toy_blog(args) -> int:
     print(f"drift toward the training costume (share of limb-frames), by LoRA strength {by_strength}")
     for name, values in result.drift.items():
         print(f"  {name}: {shown(values)}   LoRA: {result.loras[name]}")
+    print(f"costume position (clothes' colour: the reference's 0, the training costume's 1), by strength {by_strength}")
+    for name, values in result.costume_position.items():
+        print(f"  {name}: {shown(values)}")
     print(f"studio drift (background colour: the prompt's 0, the training floor's 1), by strength {by_strength}")
     for name, values in result.studio_drift.items():
         print(f"  {name}: {shown(values)}")

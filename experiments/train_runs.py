@@ -66,8 +66,9 @@ def make_sample_dataset() -> Path:
 
 
 def make_toy_sample_dataset(clips: int = TOY_SAMPLE_CLIPS) -> Path:
-    """The blog in a box's narrow dataset: toy clips in one costume on one background (engine/toy/dataset.py).
-    A LoRA trained on it pulls another costume's reference toward that look, as the blog's AIST++ LoRA did."""
+    """The blog in a box's narrow dataset: toy clips in one costume on one background, captioned without the
+    background (engine/toy/dataset.py). A LoRA trained on it pulls the scene a prompt names toward that studio,
+    as the blog's AIST++ LoRA did."""
     from engine.toy.dataset import write_dataset
 
     folder = datasets_dir() / TOY_SAMPLE_DATASET

@@ -110,3 +110,10 @@ def test_the_scene_prompt_names_the_floor_and_leaves_the_clothes_to_the_referenc
     assert prompt.endswith(f"{sample.look.background} background")
     assert sample.look.top not in prompt.split() or sample.look.top == sample.look.background
     assert world.VERBS[sample.motion] in prompt and world.VERBS[sample.motion] in sample.prompt
+
+
+def test_the_dancer_prompt_names_the_clothes_and_action_but_not_the_background():
+    sample = world.make_sample(11)
+    prompt = world.dancer_prompt(sample.look, sample.motion)
+    assert sample.prompt.startswith(prompt) and prompt != sample.prompt
+    assert "background" not in prompt and world.VERBS[sample.motion] in prompt

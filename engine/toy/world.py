@@ -152,6 +152,13 @@ def scene_prompt(look: Look, motion: str) -> str:
     return f"a person {_action_and_floor(look, motion)}"
 
 
+def dancer_prompt(look: Look, motion: str) -> str:
+    """The prompt without the background: the clothes and the action, as a caption of one dancer in one studio
+    reads (the blog's came from a description of the dancer's first frame and the clip's dance metadata). The
+    narrow dataset's captions: what they leave unnamed, a LoRA trained on them learns as the default."""
+    return f"a person in a {look.top} top and {look.bottom_colour} {look.bottom} {VERBS[motion]}"
+
+
 def _action_and_floor(look: Look, motion: str) -> str:
     pattern = "" if look.pattern == "plain" else f"{look.pattern} "
     return f"{VERBS[motion]} on a {pattern}{look.background} background"
