@@ -369,14 +369,14 @@ class Engine:
         """A long video, window by window (engine/windows.py): each window continues the frames already made."""
         steps = request.num_inference_steps
 
-        def run_window(index, control, mask):
+        def run_window(index, control, mask, kept=None):
             part = dataclasses.replace(conditions, control_frames=control,
                                        key=f"{conditions.key}-window0" if index == 0 else None)
             part_request = request.replace(num_frames=plan[index].length, window_frames=None, seed=request.seed + index)
             done = index * steps
             progress = None if on_step is None else (lambda step, _total: on_step(done + step, steps * len(plan)))
             return self._run_pipeline(pipe, part_request, part, prompt_embeds, negative_embeds, progress, should_stop,
-                                      mask=mask)
+                                      mask=mask, kept_frames=kept)
 
         video = LongVideo.empty(request.num_frames, request.height, request.width)
         try:
@@ -400,15 +400,19 @@ class Engine:
         return GenerationCancelled(stop.step, stop.total, detail, saved)
 
     def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop,
-                      mask=None):
+                      mask=None, kept_frames=None):
         import torch
 
         from engine.step_cache import apply_step_cache, remove_step_cache
 
         total = request.num_inference_steps
         step_times: list[float] = []
+        hold = None if kept_frames is None else self._latent_holder(pipe, kept_frames, request.seed,
+                                                                     first=int(conditions.reference is not None))
 
         def step_end(_pipe, step, _timestep, callback_kwargs):
+            if hold is not None:
+                callback_kwargs = hold(_pipe, step, callback_kwargs)
             step_times.append(time.perf_counter())
             if on_step is not None:
                 on_step(step + 1, total)
@@ -464,6 +468,31 @@ class Engine:
             "pipeline_call": finished - started,
             "step_cache_skipped": cache.skipped_fraction if cache is not None else 0.0,
         }
+
+    @staticmethod
+    def _latent_holder(pipe, frames, seed: int, first: int):
+        """A step-end hook that holds the first latent frames of the video being denoised at `frames` (uint8
+        [k, H, W, 3], k = 4n+1, so they fill whole latent frames of Wan's causal VAE): after each step they are
+        set to the frames' own latents noised to the next step's level, so the new frames are denoised around
+        them. `first`: latent frames before the video's (the pipeline puts the reference's there)."""
+        import torch
+
+        from engine.train.data import normalised_latents
+
+        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+        with torch.no_grad():
+            held = normalised_latents(pipe.vae, video.to(pipe.vae.device, pipe.vae.dtype))
+        noise = torch.randn(held.shape, generator=torch.Generator().manual_seed(seed)).to(held.device)
+
+        def hold(_pipe, step, callback_kwargs):
+            latents = callback_kwargs["latents"]
+            sigmas = _pipe.scheduler.sigmas
+            sigma = float(sigmas[step + 1]) if step + 1 < len(sigmas) else 0.0
+            latents[:, :, first:first + held.shape[2]] = ((1 - sigma) * held + sigma * noise).to(latents)
+            callback_kwargs["latents"] = latents
+            return callback_kwargs
+
+        return hold
 
     def _peak_memory_mb(self) -> tuple[float, str]:
         if self.device == "cuda":

@@ -23,6 +23,7 @@ DEFAULT_NEGATIVE_PROMPT = (
 
 CONTROL_FITS = ("pad", "crop", "stretch")
 SAMPLERS = ("unipc", "euler")
+WINDOW_CONTEXTS = ("control", "latents")
 SIZE_MULTIPLE = 16  # VAE downsamples by 8 and the transformer patches 2x2
 
 
@@ -164,6 +165,12 @@ class GenerationRequest:
         0, "Crossfade", "Overlap frames blended from the earlier window's version into the new window's (PoseGen's "
         "crossfaded transitions), at most the overlap; 0: the earlier window's frames stay as they were.",
         short="Crossfade", unit="frames", axis=True)
+    window_context: str = described(
+        "control", "Window context", "How each window after the first is given the frames it continues. control: "
+        "in the control video, marked to keep (VACE's extension, which Wan-VACE was trained for). latents: their "
+        "latents written into the video being denoised at every step, the pose everywhere in the control; needs "
+        "no training for it (the toy's default: it was never taught extension).", short="Context", kind="choice",
+        axis=True)
     sampler: str = described(
         "unipc", "Sampler", "unipc: diffusers' UniPC multistep, Wan's default. euler: flow-match Euler, what "
         "step-distilled LoRAs (CausVid, lightx2v) are sampled with.", kind="choice", axis=True)
@@ -255,6 +262,8 @@ class GenerationRequest:
             check_window_settings(self.num_frames, self.window_frames, self.window_overlap, self.window_discard)
         elif self.window_overlap < 1 or self.window_overlap % 4 != 1 or self.window_discard < 0:
             check_window_settings(self.num_frames, 10**6 + 1, self.window_overlap, self.window_discard)
+        if self.window_context not in WINDOW_CONTEXTS:
+            raise ValueError(f"window_context must be one of {', '.join(WINDOW_CONTEXTS)}, got {self.window_context!r}")
         if not 0 <= self.window_crossfade <= self.window_overlap:
             raise ValueError(f"window_crossfade must be between 0 and the overlap ({self.window_overlap} frames), "
                              f"got {self.window_crossfade}")

@@ -12,9 +12,10 @@ from engine.presets import find_preset, from_mapping, preset_names as names_of, 
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16")
-# Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU).
+# Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU; the toy, never
+# trained on VACE's extension task, continues long videos through latents).
 DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale",
-                      "negative_prompt")
+                      "negative_prompt", "window_context")
 
 
 @dataclass

@@ -58,18 +58,27 @@ class LongVideo:
 
 def make_in_windows(video: LongVideo, plan: list[Window], control: np.ndarray, run_window, request,
                     on_window=None) -> LongVideo:
-    """Make `video` window by window. run_window(index, control, mask) runs the model on one window (mask None
-    for the first, which continues nothing) and returns (frames, stage times); each later window is given the
-    frames already made as its context, and the request's window_noise, window_color_match and
+    """Make `video` window by window. run_window(index, control, mask, kept) runs the model on one window (mask
+    None where nothing is kept in the control; kept: the frames to hold through their latents, or None) and
+    returns (frames, stage times); each later window is given the frames already made as its context, in the
+    control or as latents (request.window_context), and the request's window_noise, window_color_match and
     window_crossfade act between windows."""
     for index, window in enumerate(plan):
         if on_window is not None:
             on_window(index + 1, len(plan))
-        window_frames, mask = window_control(control, video.frames if index else None, window)
+        made = video.frames if index else None
+        if request.window_context == "latents":
+            # The pose everywhere, as in the first window; the frames already made go in as latents instead.
+            window_frames, mask = window_control(control, None, window)
+            kept = made[window.start: window.start + window.keep_from].copy() if made is not None else None
+        else:
+            window_frames, mask = window_control(control, made, window)
+            kept = None
+        context = kept if kept is not None else window_frames
         if index and request.window_noise:
-            window_frames[: window.keep_from] = add_context_noise(window_frames[: window.keep_from],
-                                                                  request.window_noise, request.seed + index)
-        frames, times = run_window(index, window_frames, None if index == 0 else mask)
+            context[: window.keep_from] = add_context_noise(context[: window.keep_from], request.window_noise,
+                                                            request.seed + index)
+        frames, times = run_window(index, window_frames, None if index == 0 or kept is not None else mask, kept)
         new = frames[window.keep_from: window.keep_to]
         if index and request.window_color_match:
             new = match_colors(new, frames[: window.keep_from], request.window_color_match)

@@ -69,11 +69,10 @@ def make_toy_sample_dataset(clips: int = TOY_SAMPLE_CLIPS) -> Path:
     """The blog in a box's narrow dataset: toy clips in one costume on one background, captioned without the
     background (engine/toy/dataset.py). A LoRA trained on it pulls the scene a prompt names toward that studio,
     as the blog's AIST++ LoRA did."""
-    from engine.toy.dataset import write_dataset
+    from engine.toy.dataset import ensure_dataset
 
     folder = datasets_dir() / TOY_SAMPLE_DATASET
-    if not (folder / "metadata.csv").is_file():
-        write_dataset(folder, clips, narrow=True)
+    ensure_dataset(folder, clips, narrow=True)
     return folder
 
 

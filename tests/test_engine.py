@@ -283,6 +283,38 @@ def test_a_crossfade_blends_from_the_first_overlap_on(tiny_engine, tiny_request)
         tiny_engine.generate(request.replace(window_crossfade=6))
 
 
+def test_a_window_with_latent_context_decodes_the_frames_it_continues_from_their_own_latents(
+        tiny_engine, tiny_request, monkeypatch):
+    """window_context=latents: at the last step the held latent frames are exactly the kept frames' latents, so
+    the window decodes its first frames as the VAE alone would (its causal decoder gives each frame from the
+    latents up to it)."""
+    import torch
+
+    from engine.engine import Engine
+
+    runs = []
+    run_pipeline = Engine._run_pipeline
+
+    def recorded(self, *args, **kwargs):
+        frames, times = run_pipeline(self, *args, **kwargs)
+        runs.append((kwargs.get("kept_frames"), frames))
+        return frames, times
+
+    monkeypatch.setattr(Engine, "_run_pipeline", recorded)
+    request = tiny_request.replace(num_frames=13, window_frames=9, num_inference_steps=2, window_context="latents")
+    assert tiny_engine.generate(request).frames.shape[0] == 13
+    (first_kept, _), (kept, frames) = runs
+    assert first_kept is None and kept.shape[0] == 5
+    vae = tiny_engine.load().vae
+    video = torch.from_numpy(kept).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+    with torch.no_grad():
+        alone = vae.decode(vae.encode(video).latent_dist.mode()).sample[0].permute(1, 2, 3, 0)
+    alone = ((alone.clamp(-1, 1) + 1) * 127.5).numpy()
+    assert np.abs(frames[:5].astype(np.float32) - alone).mean() < 1.5
+    with pytest.raises(ValueError, match="window_context must be one of control, latents, got 'pixels'"):
+        tiny_engine.generate(request.replace(window_context="pixels"))
+
+
 def test_stopping_a_long_video_keeps_its_finished_windows(tiny_engine, tiny_request, tmp_path):
     from engine.engine import GenerationCancelled
 

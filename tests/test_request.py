@@ -112,7 +112,7 @@ SAMPLE_VALUES = {
     "control_fit": ("crop", "crop"), "step_cache": ("0.1", 0.1), "sampler": ("euler", "euler"),
     "sigmas": ("1, 0.5", [1.0, 0.5]), "window_frames": ("9", 9), "window_overlap": ("1", 1),
     "window_noise": ("0.05", 0.05), "window_color_match": ("0.5", 0.5), "window_discard": ("1", 1),
-    "window_crossfade": ("1", 1),
+    "window_crossfade": ("1", 1), "window_context": ("latents", "latents"),
 }
 
 

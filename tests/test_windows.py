@@ -85,6 +85,7 @@ class Plain:
     """The request fields make_in_windows reads, all steps between windows off."""
     seed, num_inference_steps = 0, 2
     window_noise = window_color_match = window_crossfade = 0
+    window_context = "control"
 
 
 def test_each_window_fills_its_new_frames_and_a_stop_keeps_the_finished_ones():
@@ -92,7 +93,7 @@ def test_each_window_fills_its_new_frames_and_a_stop_keeps_the_finished_ones():
     plan = plan_windows(41, 17, 5)
     seen_masks = []
 
-    def run_window(index, control, mask):
+    def run_window(index, control, mask, kept):
         seen_masks.append(mask)
         if index == 2:
             raise KeyboardInterrupt  # stands in for a stop between steps
@@ -106,3 +107,25 @@ def test_each_window_fills_its_new_frames_and_a_stop_keeps_the_finished_ones():
     assert (video.frames[:plan[0].keep_to] == 50).all()
     assert (video.frames[plan[1].start + plan[1].keep_from: video.finished_frames(plan)] == 100).all()
     assert seen_masks[0] is None and seen_masks[1] is not None  # only later windows continue frames
+
+
+def test_with_latent_context_later_windows_get_the_pose_and_the_made_frames_apart():
+    """window_context=latents: every window's control is its slice of the pose video, unmasked; the frames
+    already made go to the model separately, to be held as latents."""
+    plan = plan_windows(29, 17, 5)
+    pose = np.arange(29, dtype=np.uint8)[:, None, None, None].repeat(8, 1).repeat(8, 2).repeat(3, 3)
+    calls = []
+
+    def run_window(index, control, mask, kept):
+        calls.append((control.copy(), mask, None if kept is None else kept.copy()))
+        times = dict(condition_encode=0.0, denoise=1.0, decode=0.0, pipeline_call=1.0)
+        return np.full((len(control), 8, 8, 3), 200, np.uint8), times
+
+    class Latents(Plain):
+        window_context = "latents"
+
+    make_in_windows(LongVideo.empty(29, 8, 8), plan, pose, run_window, Latents())
+    (first_control, first_mask, first_kept), (control, mask, kept) = calls
+    assert first_mask is None and first_kept is None and mask is None
+    np.testing.assert_array_equal(control, pose[plan[1].start: plan[1].start + plan[1].length])
+    assert kept.shape == (plan[1].keep_from, 8, 8, 3) and (kept == 200).all()  # the first window's frames

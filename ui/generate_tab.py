@@ -9,7 +9,7 @@ import gradio as gr
 
 from engine.engine import GenerationCancelled
 from engine.prompts.variants import negative_prompts
-from engine.request import CONTROL_FITS, SAMPLERS, GenerationRequest
+from engine.request import CONTROL_FITS, SAMPLERS, WINDOW_CONTEXTS, GenerationRequest
 from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
@@ -21,13 +21,15 @@ logger = logging.getLogger(__name__)
 WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "guidance_scale", "num_inference_steps",
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
                  "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
-                 "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade")
+                 "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade",
+                 "window_context")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
-                  window_color_match=0.0, window_discard=0, window_crossfade=0) -> GenerationRequest:
+                  window_color_match=0.0, window_discard=0, window_crossfade=0,
+                  window_context=None) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
     control video nor a reference (an API call with no arguments) the engine's sample is used."""
     if not control and not reference:
@@ -61,6 +63,8 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         window_color_match=float(window_color_match),
         window_discard=int(window_discard),
         window_crossfade=int(window_crossfade or 0),
+        # Not given (an older API call): the model's own default, latents for the toy, control for Wan.
+        **({"window_context": window_context} if window_context else {}),
     )
 
 
@@ -161,6 +165,8 @@ def build_generate_tab(engine, links: dict):
                     window_noise = gr.Slider(0, 0.2, value=defaults.window_noise, step=0.01, **described("window_noise"))
                     window_color_match = gr.Slider(0, 1, value=defaults.window_color_match, step=0.05,
                                                    **described("window_color_match"))
+                    window_context = gr.Radio(list(WINDOW_CONTEXTS), value=defaults.window_context,
+                                              **described("window_context"))
                 with gr.Row():
                     sampler = gr.Radio(list(SAMPLERS), value=defaults.sampler, **described("sampler"))
                     sigmas = gr.Textbox(value="", placeholder="empty: the sampler's own schedule", **described("sigmas"))
@@ -182,7 +188,8 @@ def build_generate_tab(engine, links: dict):
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
-               sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade]
+               sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade,
+               window_context]
 
     @user_errors
     def check_inputs(*values):

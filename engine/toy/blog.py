@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.toy import world
-from engine.toy.dataset import NARROW_LOOK, write_dataset
+from engine.toy.dataset import NARROW_LOOK, ensure_dataset
 from engine.toy.evaluate import (CLOTHING_PARTS, background_distance, clothes_colours, colour_distance, generate,
                                  heldout_seeds, other_look, part_colour_checks, read_colour, visible_segments)
 
@@ -149,8 +149,7 @@ def run_blog_in_a_box(engine, out_dir: str | Path, clips: int = 24, steps: int =
     result = BlogResult(clips=clips, steps=steps)
     started = time.perf_counter()
     data_dir = out_dir / "narrow-dataset"
-    if not (data_dir / "metadata.csv").is_file():
-        write_dataset(data_dir, clips, narrow=True)
+    ensure_dataset(data_dir, clips, narrow=True)
     result.seconds["dataset"] = round(time.perf_counter() - started, 1)
     samples = off_costume_samples(eval_clips)
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,11 +12,18 @@ at learning rate 1e-3; the README has the shipped LoRAs' numbers).
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 from engine.toy import world
 from engine.toy.training import training_seeds
 from engine.train.metadata_csv import ClipRow, write_metadata_csv
+
+logger = logging.getLogger(__name__)
+
+RECORD_NAME = "toy_dataset.json"
+CAPTIONS_VERSION = 2  # 2: the narrow dataset's captions leave the studio out (world.dancer_prompt)
 
 # The narrow dataset's one look: the blog's dancer wore black on a light studio floor.
 NARROW_LOOK = world.Look(skin="tan", hair="black", top="black", bottom_colour="blue", bottom="trousers",
@@ -25,7 +32,8 @@ NARROW_LOOK = world.Look(skin="tan", hair="black", top="black", bottom_colour="b
 
 def write_dataset(out_dir: str | Path, clips: int, seed: int = 0, num_frames: int = world.NUM_FRAMES,
                   narrow: bool = False) -> Path:
-    """Write `clips` world clips (training seeds only) and their metadata.csv; returns the csv's path."""
+    """Write `clips` world clips (training seeds only), their metadata.csv and a record of what made them;
+    returns the csv's path."""
     out_dir = Path(out_dir)
     rows = []
     for seed_value in training_seeds(clips, seed):
@@ -35,4 +43,28 @@ def write_dataset(out_dir: str | Path, clips: int, seed: int = 0, num_frames: in
         prompt = world.dancer_prompt(sample.look, sample.motion) if narrow else sample.prompt
         rows.append(ClipRow(video=f"{folder.name}/video.mp4", prompt=prompt,
                             pose_video=f"{folder.name}/pose.mp4", reference_image=f"{folder.name}/reference.png"))
-    return write_metadata_csv(rows, out_dir / "metadata.csv")
+    csv = write_metadata_csv(rows, out_dir / "metadata.csv")
+    (out_dir / RECORD_NAME).write_text(json.dumps(dataset_record(clips, seed, num_frames, narrow)))
+    return csv
+
+
+def dataset_record(clips: int, seed: int, num_frames: int, narrow: bool) -> dict:
+    return {"world_version": world.WORLD_VERSION, "captions_version": CAPTIONS_VERSION, "clips": clips,
+            "seed": seed, "num_frames": num_frames, "narrow": narrow}
+
+
+def ensure_dataset(out_dir: str | Path, clips: int, seed: int = 0, num_frames: int = world.NUM_FRAMES,
+                   narrow: bool = False) -> Path:
+    """The dataset in out_dir, written unless this code already wrote it with these settings. A folder left by
+    an older lab (other captions, another world) is written again: its LoRAs would run another experiment."""
+    out_dir = Path(out_dir)
+    csv, record = out_dir / "metadata.csv", out_dir / RECORD_NAME
+    try:
+        current = csv.is_file() and json.loads(record.read_text()) == dataset_record(clips, seed, num_frames, narrow)
+    except (OSError, ValueError):
+        current = False
+    if current:
+        return csv
+    if csv.is_file():
+        logger.info("writing %s again: it was made by an older lab or with other settings", out_dir)
+    return write_dataset(out_dir, clips, seed=seed, num_frames=num_frames, narrow=narrow)
