@@ -5,7 +5,9 @@ by window. Each window after the first starts with the last `overlap` frames the
 as they are (mask 0: the model sees them and does not change them), followed by its own slice of the pose
 video (mask 1). The same reference goes to every window. The kept frames are then dropped from the new
 window, so the output has exactly the asked number of frames. This is the design Wan2GP uses; PoseGen
-(../shared/seeds) stitches segments the same way with a shared anchor.
+(../shared/seeds) stitches segments the same way with a shared anchor. That is request.window_context
+"control", VACE's extension task. With "latents" the control is the pose everywhere and the kept frames are
+held through their latents instead (Engine._latent_holder), for a model never trained on extension (the toy).
 
 Between windows two optional steps act against drift: a little noise on the kept frames (so the next
 window does not copy their blur) and colour matching of the new frames to the frames they continue (Lab

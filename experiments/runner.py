@@ -95,9 +95,13 @@ class SweepRunner:
 
     def plan(self, probe: bool = False) -> SweepPlan:
         todo = [c for c in self.cells if self.store.finished(c) is None]
-        steps = sum(c.request.num_inference_steps for c in todo)
+        steps = sum(self.cell_steps(c) for c in todo)
         estimate, basis = (self._probe_estimate(todo) if probe and todo else (None, "no probe"))
         return SweepPlan(len(self.cells), len(todo), len(self.cells) - len(todo), steps, estimate, basis)
+
+    def cell_steps(self, cell: Cell) -> int:
+        """Denoising steps a cell runs: its steps in each window of a long video (engine/windows.py)."""
+        return cell.request.num_inference_steps * len(self.engine.window_plan(cell.request))
 
     def _probe_estimate(self, todo: list[Cell]) -> tuple[float, str]:
         """Time a 2-step run of the first cell, then scale per cell by steps, tokens and guidance."""
@@ -127,13 +131,13 @@ class SweepRunner:
         self.store.prepare()
         cells = self.my_cells
         outcome = SweepOutcome()
-        steps_total = sum(c.request.num_inference_steps for c in cells)
+        steps_total = sum(self.cell_steps(c) for c in cells)
         steps_done, started = 0, time.perf_counter()
         for number, cell in enumerate(cells, start=1):
             record = self.store.finished(cell)
             if record is not None:
                 outcome.records[cell.id] = {**record, "status": "reused"}
-                steps_done += cell.request.num_inference_steps
+                steps_done += self.cell_steps(cell)
                 if on_cell:
                     on_cell(cell, outcome.records[cell.id], number, len(cells))
                 continue
@@ -153,7 +157,7 @@ class SweepRunner:
                 logger.info("sweep cancelled at cell %s; finished cells are kept", cell.id)
                 break
             outcome.records[cell.id] = record
-            steps_done += cell.request.num_inference_steps
+            steps_done += self.cell_steps(cell)
             if on_cell:
                 on_cell(cell, record, number, len(cells))
         return outcome

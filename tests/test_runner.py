@@ -42,6 +42,17 @@ def test_a_sweep_writes_its_run_folder(tiny_engine, tmp_path):
     assert os.path.getsize(outputs["zip"]) > 0 and outputs["gif_bytes"] == os.path.getsize(outputs["gif"])
 
 
+def test_a_long_video_cell_counts_its_steps_in_every_window(tiny_engine, tmp_path):
+    # 17 frames in 9-frame windows with overlap 5: 3 windows of 2 steps. Counted once per cell, the progress
+    # passed 100% and the ETA went negative in the toy-long-video sweep.
+    spec = small_spec(x={"field": "seed", "values": "1,2"}).with_changes(base={"num_frames": 17, "window_frames": 9})
+    runner = SweepRunner(tiny_engine, spec, tmp_path)
+    assert runner.plan().summary().startswith("2 cells (0 already finished), 12 denoising steps")
+    fractions = []
+    runner.run(on_step=lambda text, fraction: fractions.append(fraction))
+    assert max(fractions) == pytest.approx(1.0) and fractions == sorted(fractions)
+
+
 def test_a_failing_cell_is_a_marked_tile_and_the_sweep_goes_on(tiny_engine, tmp_path, lora_files):
     spec = small_spec(x={"field": "lora", "values": ["none", str(lora_files["other_model"])]})
     runner = SweepRunner(tiny_engine, spec, tmp_path)
