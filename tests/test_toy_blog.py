@@ -106,14 +106,12 @@ def test_the_blog_presets_fall_back_on_the_shipped_blog_lora_with_the_toy():
 @pytest.mark.skipif(not (TOY_BLOG_LORA.is_file() and is_shipped()),
                     reason="the toy's blog LoRA is not in assets/toy-blog: `python -m experiments toy blog --ship`")
 def test_the_shipped_blog_lora_pulls_the_prompts_scene_toward_the_training_studio(tmp_path):
-    # The blog's finding, on the shipped weights: measured 0.22 without the LoRA and 0.51 at strength 1 on this
-    # clip (its prompt names a striped green background; the studio is plain grey).
+    # The blog's finding, on the shipped weights. On this clip (its prompt names a striped green background; the
+    # studio is plain grey) the base model measured 0.22 and the LoRA at strength 1 0.51.
     from engine.engine import Engine
     from engine.toy.blog import off_costume_samples
     from engine.toy.evaluate import generate
 
-    engine = Engine.from_name("toy")
     sample = off_costume_samples(1)[0]
-    base, with_lora = (studio_drift(generate(engine, sample, tmp_path, lora=str(TOY_BLOG_LORA), lora_scale=strength),
-                                    sample) for strength in (0.0, 1.0))
-    assert base < 0.35 and with_lora > base + 0.15
+    frames = generate(Engine.from_name("toy"), sample, tmp_path, lora=str(TOY_BLOG_LORA), lora_scale=1.0)
+    assert studio_drift(frames, sample) > 0.4
