@@ -28,7 +28,7 @@ from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
 from engine.spec import ModelSpec, resolve_model_name
-from engine.windows import LongVideo, Window, make_in_windows, plan_windows
+from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows
 
 logger = logging.getLogger(__name__)
 
@@ -407,8 +407,8 @@ class Engine:
 
         total = request.num_inference_steps
         step_times: list[float] = []
-        hold = None if kept_frames is None else self._latent_holder(pipe, kept_frames, request.seed,
-                                                                     first=int(conditions.reference is not None))
+        hold = None if kept_frames is None else latent_holder(pipe, kept_frames, request.seed,
+                                                              first=int(conditions.reference is not None))
 
         def step_end(_pipe, step, _timestep, callback_kwargs):
             if hold is not None:
@@ -468,31 +468,6 @@ class Engine:
             "pipeline_call": finished - started,
             "step_cache_skipped": cache.skipped_fraction if cache is not None else 0.0,
         }
-
-    @staticmethod
-    def _latent_holder(pipe, frames, seed: int, first: int):
-        """A step-end hook that holds the first latent frames of the video being denoised at `frames` (uint8
-        [k, H, W, 3], k = 4n+1, so they fill whole latent frames of Wan's causal VAE): after each step they are
-        set to the frames' own latents noised to the next step's level, so the new frames are denoised around
-        them. `first`: latent frames before the video's (the pipeline puts the reference's there)."""
-        import torch
-
-        from engine.train.data import normalised_latents
-
-        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
-        with torch.no_grad():
-            held = normalised_latents(pipe.vae, video.to(pipe.vae.device, pipe.vae.dtype))
-        noise = torch.randn(held.shape, generator=torch.Generator().manual_seed(seed)).to(held.device)
-
-        def hold(_pipe, step, callback_kwargs):
-            latents = callback_kwargs["latents"]
-            sigmas = _pipe.scheduler.sigmas
-            sigma = float(sigmas[step + 1]) if step + 1 < len(sigmas) else 0.0
-            latents[:, :, first:first + held.shape[2]] = ((1 - sigma) * held + sigma * noise).to(latents)
-            callback_kwargs["latents"] = latents
-            return callback_kwargs
-
-        return hold
 
     def _peak_memory_mb(self) -> tuple[float, str]:
         if self.device == "cuda":

@@ -7,7 +7,7 @@ video (mask 1). The same reference goes to every window. The kept frames are the
 window, so the output has exactly the asked number of frames. This is the design Wan2GP uses; PoseGen
 (../shared/seeds) stitches segments the same way with a shared anchor. That is request.window_context
 "control", VACE's extension task. With "latents" the control is the pose everywhere and the kept frames are
-held through their latents instead (Engine._latent_holder), for a model never trained on extension (the toy).
+held through their latents instead (latent_holder), for a model never trained on extension (the toy).
 
 Between windows two optional steps act against drift: a little noise on the kept frames (so the next
 window does not copy their blur) and colour matching of the new frames to the frames they continue (Lab
@@ -95,6 +95,30 @@ def make_in_windows(video: LongVideo, plan: list[Window], control: np.ndarray, r
     video.times["s_per_step"] = video.times["denoise"] / (request.num_inference_steps * len(plan))
     video.times["step_cache_skipped"] = 0.0
     return video
+
+
+def latent_holder(pipe, frames: np.ndarray, seed: int, first: int):
+    """A step-end hook that holds the first latent frames of the video being denoised at `frames` (uint8
+    [k, H, W, 3], k = 4n+1, so they fill whole latent frames of Wan's causal VAE): after each step they are set
+    to the frames' own latents noised to the next step's level, so the new frames are denoised around them.
+    `first`: latent frames before the video's (the pipeline puts the reference's there)."""
+    import torch
+
+    from engine.train.data import frames_to_latents
+
+    with torch.no_grad():
+        held = frames_to_latents(pipe, frames)
+    noise = torch.randn(held.shape, generator=torch.Generator().manual_seed(seed)).to(held.device)
+
+    def hold(pipe, step, callback_kwargs):
+        latents = callback_kwargs["latents"]
+        sigmas = pipe.scheduler.sigmas
+        sigma = float(sigmas[step + 1]) if step + 1 < len(sigmas) else 0.0
+        latents[:, :, first:first + held.shape[2]] = ((1 - sigma) * held + sigma * noise).to(latents)
+        callback_kwargs["latents"] = latents
+        return callback_kwargs
+
+    return hold
 
 
 def round_up_to_window_length(n: int) -> int:

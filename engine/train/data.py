@@ -184,6 +184,15 @@ def normalised_latents(vae, video):
     return (latents - mean) / std
 
 
+def frames_to_latents(pipe, frames: np.ndarray):
+    """Normalised VAE latents of uint8 frames [T, H, W, 3], [1, z, f, h, w], as the pipeline's latents are (on
+    its execution device)."""
+    import torch
+
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+    return normalised_latents(pipe.vae, video.to(pipe._execution_device, pipe.vae.dtype))
+
+
 class SampleEncoder:
     """Encodes samples once, exactly as WanVACEPipeline prepares its inputs, and keeps them in a cache folder.
 
@@ -227,12 +236,7 @@ class SampleEncoder:
 
     def encode_video(self, frames: np.ndarray):
         """Normalised VAE latents of a clip, [1, z, f, h, w], as the pipeline's latents are."""
-        import torch
-
-        pipe = self.pipe
-        device = pipe._execution_device
-        video = torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1).to(device, pipe.vae.dtype)
-        return normalised_latents(pipe.vae, video)
+        return frames_to_latents(self.pipe, frames)
 
     def encode_conditioning(self, pose_frames: np.ndarray, reference):
         """The VACE conditioning (control latents and masks) through the pipeline's own preparation."""
