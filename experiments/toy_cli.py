@@ -44,7 +44,11 @@ def add_toy_commands(commands):
     train.add_argument("--steps", type=int, default=None, help="transformer training steps")
     train.add_argument("--more", type=int, default=None, metavar="STEPS",
                        help="train a finished run's transformer this many more steps on a new schedule (a leg)")
-    train.add_argument("--learning-rate", type=float, default=3e-4, help="peak learning rate of a --more leg")
+    train.add_argument("--decoder-more", type=int, default=None, metavar="STEPS",
+                       help="train a finished run's VAE decoder this many more steps, its encoder frozen, so the "
+                            "transformer stays valid (a decoder leg)")
+    train.add_argument("--learning-rate", type=float, default=3e-4,
+                       help="peak learning rate of a --more or --decoder-more leg")
     train.add_argument("--batch-size", type=int, default=None,
                        help="transformer samples per step (default 4; on a GPU 32 or more keep it busy)")
     train.add_argument("--scene-prompts", type=float, default=None, metavar="SHARE",
@@ -57,7 +61,7 @@ def add_toy_commands(commands):
                        help="set the text encoder so each word carries its right-hand neighbour (\"red\" in \"a red "
                             "top\" differs from \"red\" in \"a red background\"); prompts are embedded again")
     train.add_argument("--from-shipped", action="store_true",
-                       help="with --more: start --out from the shipped toy (assets/toy) when it holds no run yet")
+                       help="with --more or --decoder-more: start --out from the shipped toy (assets/toy) when it holds no run yet")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
     train.set_defaults(func=run_toy_train)
 
@@ -109,7 +113,8 @@ def run_toy_dataset(args) -> int:
 
 
 def run_toy_train(args) -> int:
-    from engine.toy.build import ToyRecipe, build_toy_model, extend_toy_model, ship, start_from_shipped
+    from engine.toy.build import (ToyRecipe, build_toy_model, extend_decoder, extend_toy_model, ship,
+                                  start_from_shipped)
 
     recipe = ToyRecipe()
     if args.clips:
@@ -129,11 +134,16 @@ def run_toy_train(args) -> int:
             raise ValueError(f"--aligned-references is a share from 0 to 1, not {args.aligned_references}")
         recipe.aligned_reference_share = args.aligned_references
     recipe.next_word_text = args.next_word_text
+    if args.more and args.decoder_more:
+        raise ValueError("--more trains the transformer and --decoder-more the VAE's decoder: one leg at a time")
     if args.from_shipped:
-        if not args.more:
-            raise ValueError("--from-shipped starts a --more leg from the shipped toy: give --more STEPS")
+        if not (args.more or args.decoder_more):
+            raise ValueError("--from-shipped starts a leg from the shipped toy: give --more or --decoder-more STEPS")
         start_from_shipped(args.out)
-    if args.more:
+    if args.decoder_more:
+        final = extend_decoder(args.out, args.decoder_more, learning_rate=args.learning_rate,
+                               on_log=lambda text: logger.info("%s", text))
+    elif args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,
                                  recipe=recipe, on_log=lambda text: logger.info("%s", text))
     else:

@@ -47,3 +47,28 @@ def test_loss_curves_of_a_run_started_from_the_shipped_toy_show_its_own_legs(tmp
     write_losses(tmp_path / "leg-4" / "loss.csv", 70)
     assert [p.parent.name for p in transformer_loss_files(tmp_path)] == ["leg-4"]
     assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000
+
+
+def test_the_card_lists_a_decoder_leg_with_the_vae_round_trip_around_it(tmp_path):
+    around = lambda precision, colours, psnr: {"silhouette_precision": precision, "colour_match": colours, "psnr": psnr}  # noqa: E731
+    record = {"recipe": {"clips": 600}, "vae_psnr_db": 23.0,
+              "decoder_legs": [{"steps": 1000, "learning_rate": 3e-4, "seconds": 2500, "device": "cpu, 2 cores",
+                                "round_trip_before": around(0.788, 0.471, 23.07),
+                                "round_trip_after": around(0.80, 0.55, 23.0)}]}
+    report = {"summary": {"vae_colour_match": 0.55, "vae_silhouette_precision": 0.8}, "thresholds": {}}
+    card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
+    assert "toy train --decoder-more 1000 --learning-rate 0.0003`" in card
+    assert "part colours 0.471, PSNR 23.07 dB before, silhouette precision 0.800, part colours 0.550" in card
+    assert "through the VAE alone: part colours matching | | 0.550 |" in card
+
+
+def test_a_decoder_legs_psnr_follows_the_vae_log_in_the_curves(tmp_path):
+    from engine.toy.card import vae_loss_files
+
+    (tmp_path / "vae_loss.csv").write_text("step,loss,psnr\n" + "".join(f"{s},0.1,{20 + s / 10}\n" for s in range(1, 60)))
+    for leg in (2, 1):
+        (tmp_path / f"decoder-leg-{leg}").mkdir()
+        (tmp_path / f"decoder-leg-{leg}" / "decoder_loss.csv").write_text(
+            "step,loss,mse,psnr,lr,seconds\n" + "".join(f"{s},0.1,0.01,{26 + s / 100},1e-4,2.0\n" for s in range(1, 40)))
+    assert [p.parent.name for p in vae_loss_files(tmp_path)] == [tmp_path.name, "decoder-leg-1", "decoder-leg-2"]
+    assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000

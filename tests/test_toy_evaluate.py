@@ -54,3 +54,22 @@ def test_figure_speed_reads_a_figure_crossing_a_wrongly_coloured_floor():
     assert abs(evaluate.figure_speed(frames, background, video) - 3.0) < 0.2
     still = np.repeat(frames[:1], len(frames), axis=0)
     assert abs(evaluate.figure_speed(still, background, video)) < 0.2
+
+
+def test_the_vae_round_trip_scores_the_shipped_vae_under_the_true_clip_and_a_random_one_far_under():
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from engine.cpu_conv import use_onednn_conv3d
+    from engine.toy.model import TOY_DIR, build_vae
+
+    samples = [world.make_sample(1_000_001, num_frames=9)]  # two latents after the first: enough, and quick
+    shipped = AutoencoderKLWan.from_pretrained(TOY_DIR / "vae", torch_dtype=torch.float32)
+    torch.manual_seed(0)
+    untrained = build_vae()
+    for vae in (shipped, untrained):
+        use_onednn_conv3d(vae)  # as the engine runs it on a CPU: ten times faster
+    shipped, untrained = (evaluate.vae_round_trip(vae, samples) for vae in (shipped, untrained))
+    assert shipped["psnr"] > 20 and shipped["silhouette_precision"] > 0.6 and shipped["colour_match"] > 0.15
+    assert len(shipped["colour_match_by_frame"]) == 9
+    assert untrained["psnr"] < 15 and untrained["colour_match"] < 0.1

@@ -29,7 +29,7 @@ import numpy as np
 from engine.toy import world
 from engine.toy.dataset import NARROW_LOOK, ensure_dataset
 from engine.toy.evaluate import (CLOTHING_PARTS, background_distance, clothes_colours, colour_distance, generate,
-                                 heldout_seeds, other_look, part_colour_checks, read_colour, visible_segments)
+                                 heldout_seeds, limb_colours, other_look, part_colour_checks)
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +91,9 @@ def costume_position(frames: np.ndarray, sample: world.ToySample) -> float:
     rarely comes within drift_scores' threshold of either costume; this still shows which way it leans."""
     reference, training = sample.look.part_colours(), NARROW_LOOK.part_colours()
     positions = []
-    for t, part, x, y in visible_segments(sample):
-        if part in CLOTHING_PARTS:
-            colour = read_colour(frames[t], x, y)
-            to_reference, to_training = colour_distance(colour, reference[part]), colour_distance(colour, training[part])
-            positions.append(float(to_reference / max(to_reference + to_training, 1e-6)))
+    for _, part, colour in limb_colours(frames, sample, CLOTHING_PARTS):
+        to_reference, to_training = colour_distance(colour, reference[part]), colour_distance(colour, training[part])
+        positions.append(float(to_reference / max(to_reference + to_training, 1e-6)))
     return float(np.mean(positions)) if positions else float("nan")
 
 

@@ -23,7 +23,7 @@ from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
 from engine.toy.model import TOY_DIR, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
-from engine.toy.vae_training import VaeTrainConfig, reconstruction_psnr, train_vae
+from engine.toy.vae_training import VaeTrainConfig, reconstruction_psnr, train_decoder, train_vae
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,54 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
                  "aligned_reference_share": recipe.aligned_reference_share, "next_word_text": text_changed,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
+
+
+def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4, on_log=None) -> Path:
+    """Train a finished run's VAE decoder `steps` more, its encoder frozen (a "decoder leg"; see
+    vae_training.train_decoder): the transformer and the latents it learned on stay valid. The pipeline it
+    started from is kept beside it, and the record lists the leg with the VAE's round trip on held-out clips
+    before and after, as `toy eval` measures it."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from engine.toy.evaluate import heldout_seeds, vae_round_trip
+
+    out_dir = Path(out_dir)
+    final = out_dir / "pipeline"
+    if not (final / "model_index.json").is_file():
+        raise FileNotFoundError(f"{final} has no finished pipeline: run `toy train --out {out_dir}` first")
+    log = on_log or (lambda text: logger.info("%s", text))
+    record = _read_record(out_dir)
+    legs = record.setdefault("decoder_legs", [])
+    number = len(legs) + 1
+    before = out_dir / f"pipeline-before-decoder-leg-{number}"
+    if not before.exists():
+        shutil.copytree(final, before)
+    vae = AutoencoderKLWan.from_pretrained(before / "vae", torch_dtype=torch.float32)
+    use_onednn_conv3d(vae)
+    samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
+    measured_before = vae_round_trip(vae, samples)
+    log(f"decoder leg {number}: the VAE's round trip before: {_round_trip_text(measured_before)}")
+    started = time.perf_counter()
+    train_decoder(vae, out_dir / f"decoder-leg-{number}", steps, learning_rate, leg=number,
+                  on_log=lambda step, loss, psnr: step % 25 == 0 and log(
+                      f"decoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+    seconds = round(time.perf_counter() - started)
+    measured_after = vae_round_trip(vae, samples)
+    log(f"decoder leg {number}: the VAE's round trip after: {_round_trip_text(measured_after)}")
+    vae.save_pretrained(final / "vae")
+    halve_weights(final / "vae")
+    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
+    legs.append({"steps": steps, "learning_rate": learning_rate, "seconds": seconds, "device": device_label("cpu"),
+                 "round_trip_before": measured_before, "round_trip_after": measured_after})
+    _write_record(out_dir, record)
+    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
+    return final
+
+
+def _round_trip_text(measured: dict) -> str:
+    return (f"silhouette precision {measured['silhouette_precision']:.3f}, part colours {measured['colour_match']:.3f},"
+            f" PSNR {measured['psnr']:.2f} dB")
 
 
 PIPELINE_PARTS = ("model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer", "vae")

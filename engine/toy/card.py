@@ -30,10 +30,15 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
         return np.convolve(values, np.ones(width) / width, mode="valid")
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
-    if (run_dir / "vae_loss.csv").is_file():  # absent from a run started from the shipped toy
-        steps, psnr = column(run_dir / "vae_loss.csv", "psnr")
-        left.plot(steps[: len(smooth(psnr))], smooth(psnr))
+    vae_offset = 0.0
+    for psnr_path in vae_loss_files(run_dir):
+        steps, psnr = column(psnr_path, "psnr")
+        label = "VAE" if psnr_path.name == "vae_loss.csv" else psnr_path.parent.name.replace("-", " ")
+        left.plot(steps[: len(smooth(psnr))] + vae_offset, smooth(psnr), label=label)
+        vae_offset += steps[-1]
     left.set(title="VAE: batch PSNR (dB), 25-step mean", xlabel="step")
+    if vae_offset:
+        left.legend()
     offset = 0.0
     for loss_path in transformer_loss_files(run_dir):
         steps, loss = column(loss_path, "loss")
@@ -49,6 +54,13 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
     figure.savefig(out_png, dpi=90)
     plt.close(figure)
     return out_png
+
+
+def vae_loss_files(run_dir: Path) -> list[Path]:
+    """The VAE's training log (absent from a run started from the shipped toy), then each decoder leg's."""
+    first = run_dir / "vae_loss.csv"
+    legs = sorted(run_dir.glob("decoder-leg-*/decoder_loss.csv"), key=lambda path: int(path.parent.name.split("-")[2]))
+    return ([first] if first.is_file() else []) + legs
 
 
 def transformer_loss_files(run_dir: Path) -> list[Path]:
@@ -71,6 +83,20 @@ def leg_lines(record: dict) -> list[str]:
             f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
             + (f" on {leg['device']}" if "device" in leg else "")
             for number, leg in enumerate(record.get("legs", []), start=1)]
+
+
+def decoder_leg_lines(record: dict) -> list[str]:
+    """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
+    def measured(values: dict) -> str:
+        return (f"silhouette precision {values['silhouette_precision']:.3f}, part colours {values['colour_match']:.3f},"
+                f" PSNR {values['psnr']:.2f} dB")
+
+    return [f"- decoder leg {number}: `python -m experiments toy train --decoder-more {leg['steps']}"
+            f" --learning-rate {leg['learning_rate']}`: the VAE's decoder {leg['steps']} more steps, its encoder"
+            f" frozen (so the transformer's latents are unchanged); {leg['seconds']} s on {leg['device']}. The true"
+            f" held-out clips through the VAE alone: {measured(leg['round_trip_before'])} before,"
+            f" {measured(leg['round_trip_after'])} after"
+            for number, leg in enumerate(record.get("decoder_legs", []), start=1)]
 
 
 def _guidance_values(report: dict | None) -> str:
@@ -131,7 +157,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f" {_seconds(record, 'transformer_seconds')} (+ {_seconds(record, 'encode_seconds')} encoding)",
         "- machine: the project's CPU machine (2 cores), no GPU",
     ]
-    lines += leg_lines(record)
+    lines += leg_lines(record) + decoder_leg_lines(record)
     if record.get("notes"):
         lines += [f"- {note}" for note in record["notes"]]
     lines += [
@@ -148,6 +174,8 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         "| measure | target | reached |",
         "|---|---|---|",
         f"| VAE reconstruction PSNR | >= 30 dB | {record.get('vae_psnr_db', 'not measured')} dB |",
+        f"| ... the true clips through the VAE alone: figure pixels on the true silhouette | | {number('vae_silhouette_precision')} |",
+        f"| ... the true clips through the VAE alone: part colours matching | | {number('vae_colour_match')} |",
         f"| figure pixels on the true silhouette | >= 0.80 | {number('silhouette_precision')} |",
         f"| true silhouette covered | | {number('silhouette_recall')} |",
         f"| figure pixels on the true silhouette, against the background the model drew | | {number('placement_precision')} |",

@@ -18,6 +18,7 @@ Scores (thresholds are stated once, here, and in the model card):
   prompt that names only the action and the floor (world.scene_prompt), leaving the clothes to the reference;
 - guidance sweep: the top and trousers in the colours the prompt names, and the floor, at guidance 1 to 7.5;
 - steps and seeds sweeps, and an unseen walk drawn by another renderer (figure speed / skeleton speed);
+- the VAE alone: the true clips encoded and decoded, scored as generations are, the ceiling for the rest;
 - seconds for one default generation on this machine.
 """
 
@@ -64,6 +65,7 @@ class ToyReport:
     steps: dict = field(default_factory=dict)
     seeds: dict = field(default_factory=dict)
     unseen_walk: dict = field(default_factory=dict)
+    vae: dict = field(default_factory=dict)  # the true clips through the VAE alone: the decoder's ceiling
     seconds_per_generation: float = 0.0  # after the first generation, which loads and warms the model
     machine: str = ""
     thresholds: dict = field(default_factory=lambda: dict(
@@ -87,6 +89,8 @@ class ToyReport:
             "steps_psnr": self.steps.get("psnr"),
             "seeds_mean_abs_difference": self.seeds.get("mean_abs_difference"),
             "unseen_walk_speed_ratio": self.unseen_walk.get("speed_ratio"),
+            "vae_silhouette_precision": self.vae.get("silhouette_precision"),
+            "vae_colour_match": self.vae.get("colour_match"),
             "seconds_per_generation": self.seconds_per_generation,
         }
 
@@ -94,7 +98,7 @@ class ToyReport:
         return {"summary": self.summary(), "clips": [asdict(c) for c in self.clips], "recolour": self.recolour,
                 "scene_prompt": self.scene_prompt,
                 "guidance": self.guidance, "steps": self.steps, "seeds": self.seeds,
-                "unseen_walk": self.unseen_walk, "thresholds": self.thresholds, "machine": self.machine}
+                "unseen_walk": self.unseen_walk, "vae": self.vae, "thresholds": self.thresholds, "machine": self.machine}
 
 
 # ---- scoring one generated clip ------------------------------------------------------------------------
@@ -172,12 +176,19 @@ def visible_segments(sample: world.ToySample):
                 yield t, part, x, y
 
 
+def limb_colours(frames: np.ndarray, sample: world.ToySample, parts: tuple | None = None):
+    """(frame, part, the generated colour there) at each visible scored segment of `parts` (default all)."""
+    for t, part, x, y in visible_segments(sample):
+        if parts is None or part in parts:
+            yield t, part, read_colour(frames[t], x, y)
+
+
 def part_colour_checks(frames: np.ndarray, sample: world.ToySample, colours: dict | None = None,
                        parts: tuple | None = None) -> list[bool]:
     """For each visible scored segment (of `parts`, default all): is the generated colour the expected one?"""
     colours = colours or sample.look.part_colours()
-    return [bool(colour_distance(read_colour(frames[t], x, y), colours[part]) < COLOUR_DISTANCE)
-            for t, part, x, y in visible_segments(sample) if parts is None or part in parts]
+    return [bool(colour_distance(colour, colours[part]) < COLOUR_DISTANCE)
+            for _, part, colour in limb_colours(frames, sample, parts)]
 
 
 def background_distance(frames: np.ndarray, sample: world.ToySample, against: np.ndarray | None = None) -> float:
@@ -212,6 +223,30 @@ def toy_metrics(frames: np.ndarray, request) -> dict | None:
     scores = score_clip(frames, sample)
     return {"toy_silhouette_precision": scores.silhouette_precision, "toy_colour_match": scores.colour_match,
             "toy_background_distance": scores.background_distance, "toy_psnr": scores.psnr}
+
+
+def vae_round_trip(vae, samples: list) -> dict:
+    """The true clips through the VAE alone (encode, decode), scored as generations are: the ceiling the
+    transformer's scores live under, since every toy generation leaves through this decoder. Part colours are
+    also given frame by frame (the first frame has a latent of its own and comes back best)."""
+    import torch
+
+    from engine.toy.vae_training import to_tensor
+
+    scores, by_frame = [], [[] for _ in range(max(len(sample.video) for sample in samples))]
+    device, dtype = vae.device, vae.dtype
+    with torch.no_grad():
+        for sample in samples:
+            latents = vae.encode(to_tensor(sample.video).to(device, dtype)).latent_dist.mode()
+            decoded = vae.decode(latents).sample[0].float().cpu()
+            frames = ((decoded.permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+            scores.append(score_clip(frames, sample))
+            colours = sample.look.part_colours()
+            for t, part, colour in limb_colours(frames, sample):
+                by_frame[t].append(bool(colour_distance(colour, colours[part]) < COLOUR_DISTANCE))
+    mean = lambda name: float(np.mean([getattr(score, name) for score in scores]))  # noqa: E731
+    return {"silhouette_precision": mean("silhouette_precision"), "colour_match": mean("colour_match"),
+            "psnr": mean("psnr"), "colour_match_by_frame": [round(float(np.mean(f)), 3) if f else None for f in by_frame]}
 
 
 # ---- generating --------------------------------------------------------------------------------------
@@ -251,6 +286,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         report.seconds_per_generation = (time.perf_counter() - started) / max(1, len(samples) - 1)
         report.machine = device_label(engine.device)
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
+        report.vae = vae_round_trip(engine.load().vae, samples)
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
         report.scene_prompt = scene_prompt_check(engine, samples, tmp)
         report.guidance = guidance_sweep(engine, samples[: 1 if quick else 3], tmp, (1.0, 3.0, 5.0, 7.5))

@@ -1,0 +1,56 @@
+"""The toy VAE's training: a decoder leg trains the decoder only, so the latents (and with them the
+transformer and every latent cache) stay exactly as they were."""
+
+import torch
+
+from engine.toy import world
+from engine.toy.model import build_vae
+from engine.toy.vae_training import VaeTrainConfig, to_tensor, train_decoder
+
+SMALL = VaeTrainConfig(batch_size=1, clip_frames=5, crop_height=32, crop_width=32, checkpoint_every=2)
+
+
+def latents_of(vae, frames):
+    with torch.no_grad():
+        return vae.encode(to_tensor(frames)).latent_dist.mode()
+
+
+def test_a_decoder_leg_changes_the_decoder_and_leaves_the_latents_as_they_were(tmp_path):
+    torch.manual_seed(0)
+    vae = build_vae()
+    clip = world.make_sample(5).video[:5, :32, :32]
+    latents, decoder = latents_of(vae, clip), [p.detach().clone() for p in vae.decoder.parameters()]
+    encoder = {name: p.detach().clone() for name, p in vae.named_parameters() if not name.startswith(("decoder", "post_quant"))}
+
+    train_decoder(vae, tmp_path, steps=3, learning_rate=1e-3, config=SMALL)
+
+    assert all(torch.equal(p, encoder[name]) for name, p in vae.named_parameters() if name in encoder)
+    assert torch.allclose(latents_of(vae, clip), latents, atol=1e-5)  # (the leg runs convolutions on oneDNN)
+    assert any(not torch.equal(before, after) for before, after in zip(decoder, vae.decoder.parameters()))
+    rows = (tmp_path / "decoder_loss.csv").read_text().splitlines()
+    assert rows[0].startswith("step,loss") and len(rows) == 4
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_at_step_3(step, loss, psnr):
+    if step == 3:
+        raise Stop  # after step 2's checkpoint, before step 3's
+
+
+def test_a_stopped_decoder_leg_resumes_from_its_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    whole = train_decoder(build_vae(), tmp_path / "whole", steps=4, config=SMALL)
+    torch.manual_seed(0)
+    try:
+        train_decoder(build_vae(), tmp_path / "cut", steps=4, config=SMALL, on_log=stop_at_step_3)
+    except Stop:
+        pass
+    torch.manual_seed(0)
+    resumed = train_decoder(build_vae(), tmp_path / "cut", steps=4, config=SMALL)
+
+    for a, b in zip(whole.decoder.parameters(), resumed.decoder.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert not all(torch.allclose(a, b) for a, b in zip(whole.decoder.parameters(), build_vae().decoder.parameters()))
