@@ -47,6 +47,9 @@ def add_toy_commands(commands):
     train.add_argument("--decoder-more", type=int, default=None, metavar="STEPS",
                        help="train a finished run's VAE decoder this many more steps, its encoder frozen, so the "
                             "transformer stays valid (a decoder leg)")
+    train.add_argument("--decoder-noise", type=float, default=0.0, metavar="STD",
+                       help="with --decoder-more: decode latents with Gaussian noise up to this many latent stds "
+                            "added, so the decoder meets latents like the transformer's (default 0)")
     train.add_argument("--learning-rate", type=float, default=3e-4,
                        help="peak learning rate of a --more or --decoder-more leg")
     train.add_argument("--batch-size", type=int, default=None,
@@ -141,8 +144,10 @@ def run_toy_train(args) -> int:
             raise ValueError("--from-shipped starts a leg from the shipped toy: give --more or --decoder-more STEPS")
         start_from_shipped(args.out)
     if args.decoder_more:
+        if args.decoder_noise < 0:
+            raise ValueError(f"--decoder-noise is a number of latent stds, 0 or more, not {args.decoder_noise}")
         final = extend_decoder(args.out, args.decoder_more, learning_rate=args.learning_rate,
-                               on_log=lambda text: logger.info("%s", text))
+                               latent_noise=args.decoder_noise, on_log=lambda text: logger.info("%s", text))
     elif args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,
                                  recipe=recipe, on_log=lambda text: logger.info("%s", text))

@@ -30,5 +30,9 @@ def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
     assert main(["toy", "train", "--out", str(tmp_path), "--aligned-references", "-0.5"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == "error: --aligned-references is a share from 0 to 1, not -0.5"
     assert main(["toy", "train", "--out", str(tmp_path), "--from-shipped"]) == EXIT_BAD_INPUT
-    assert capsys.readouterr().err.strip() == ("error: --from-shipped starts a --more leg from the shipped toy: "
-                                               "give --more STEPS")
+    assert capsys.readouterr().err.strip() == ("error: --from-shipped starts a leg from the shipped toy: "
+                                               "give --more or --decoder-more STEPS")
+    assert main(["toy", "train", "--out", str(tmp_path), "--more", "5", "--decoder-more", "5"]) == EXIT_BAD_INPUT
+    assert "one leg at a time" in capsys.readouterr().err
+    assert main(["toy", "train", "--out", str(tmp_path), "--decoder-more", "5", "--decoder-noise", "-1"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip() == "error: --decoder-noise is a number of latent stds, 0 or more, not -1.0"

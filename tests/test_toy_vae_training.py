@@ -54,3 +54,16 @@ def test_a_stopped_decoder_leg_resumes_from_its_checkpoint(tmp_path):
     for a, b in zip(whole.decoder.parameters(), resumed.decoder.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
     assert not all(torch.allclose(a, b) for a, b in zip(whole.decoder.parameters(), build_vae().decoder.parameters()))
+
+
+def test_decoder_noise_perturbs_what_the_decoder_sees_the_same_way_for_the_same_draw():
+    from engine.toy.vae_training import vae_loss
+
+    torch.manual_seed(0)
+    vae = build_vae().eval()
+    batch = to_tensor(world.make_sample(5).video[:5, :32, :32])
+    with torch.no_grad():
+        clean = float(vae_loss(vae, batch, 0.0, encoder_frozen=True)[1])
+        noisy = [float(vae_loss(vae, batch, 0.0, encoder_frozen=True, latent_noise=0.5,
+                                generator=torch.Generator().manual_seed(seed))[1]) for seed in (1, 1, 2)]
+    assert noisy[0] == noisy[1] and noisy[0] != noisy[2] and clean not in noisy

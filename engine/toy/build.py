@@ -169,7 +169,8 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     return _save_pipeline(engine, out_dir, record)
 
 
-def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4, on_log=None) -> Path:
+def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4, latent_noise: float = 0.0,
+                   on_log=None) -> Path:
     """Train a finished run's VAE decoder `steps` more, its encoder frozen (a "decoder leg"; see
     vae_training.train_decoder): the transformer and the latents it learned on stay valid. The pipeline it
     started from is kept beside it, and the record lists the leg with the VAE's round trip on held-out clips
@@ -196,7 +197,7 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     measured_before = vae_round_trip(vae, samples)
     log(f"decoder leg {number}: the VAE's round trip before: {_round_trip_text(measured_before)}")
     started = time.perf_counter()
-    train_decoder(vae, out_dir / f"decoder-leg-{number}", steps, learning_rate, leg=number,
+    train_decoder(vae, out_dir / f"decoder-leg-{number}", steps, learning_rate, leg=number, latent_noise=latent_noise,
                   on_log=lambda step, loss, psnr: step % 25 == 0 and log(
                       f"decoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
     seconds = round(time.perf_counter() - started)
@@ -205,7 +206,7 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     vae.save_pretrained(final / "vae")
     halve_weights(final / "vae")
     record["vae_psnr_db"] = round(measured_after["psnr"], 2)
-    legs.append({"steps": steps, "learning_rate": learning_rate, "seconds": seconds, "device": device_label("cpu"),
+    legs.append({"steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise, "seconds": seconds, "device": device_label("cpu"),
                  "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")

@@ -92,7 +92,9 @@ def decoder_leg_lines(record: dict) -> list[str]:
                 f" PSNR {values['psnr']:.2f} dB")
 
     return [f"- decoder leg {number}: `python -m experiments toy train --decoder-more {leg['steps']}"
-            f" --learning-rate {leg['learning_rate']}`: the VAE's decoder {leg['steps']} more steps, its encoder"
+            f" --learning-rate {leg['learning_rate']}"
+            + (f" --decoder-noise {leg['latent_noise']:g}" if leg.get("latent_noise") else "")
+            + f"`: the VAE's decoder {leg['steps']} more steps, its encoder"
             f" frozen (so the transformer's latents are unchanged); {leg['seconds']} s on {leg['device']}. The true"
             f" held-out clips through the VAE alone: {measured(leg['round_trip_before'])} before,"
             f" {measured(leg['round_trip_after'])} after"
