@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     except (GenerationCancelled, PoseCancelled, TrainingCancelled) as err:
         print(f"cancelled: {err}", file=sys.stderr)
         return EXIT_CANCELLED
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:  # a missing file or run folder is bad input too
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RuntimeError as err:

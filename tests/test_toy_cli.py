@@ -36,3 +36,6 @@ def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
     assert "one leg at a time" in capsys.readouterr().err
     assert main(["toy", "train", "--out", str(tmp_path), "--decoder-more", "5", "--decoder-noise", "-1"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == "error: --decoder-noise is a number of latent stds, 0 or more, not -1.0"
+    for leg in ("--more", "--decoder-more"):  # a leg needs a finished run to go on from
+        assert main(["toy", "train", "--out", str(tmp_path / "empty"), leg, "5"]) == EXIT_BAD_INPUT
+        assert capsys.readouterr().err.strip().endswith(f"run `toy train --out {tmp_path / 'empty'}` first")
