@@ -23,7 +23,8 @@ from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
 from engine.toy.model import TOY_DIR, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
-from engine.toy.vae_training import VaeTrainConfig, reconstruction_psnr, train_decoder, train_vae
+from engine.toy.evaluate import heldout_seeds, round_trip_text, vae_round_trip
+from engine.toy.vae_training import VaeTrainConfig, train_decoder, train_vae
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     vae = AutoencoderKLWan.from_pretrained(vae_dir)
     use_onednn_conv3d(vae)  # its PSNR is measured on a CPU: 3x faster than PyTorch's kernel choice there
     if "vae_psnr_db" not in record:
-        record["vae_psnr_db"] = round(reconstruction_psnr(vae, _heldout(8)), 2)
+        record["vae_psnr_db"] = round(vae_round_trip(vae, [world.make_sample(seed) for seed in heldout_seeds(8)])["psnr"], 2)
         log(f"VAE reconstruction on held-out clips: {record['vae_psnr_db']} dB PSNR")
         _write_record(out_dir, record)
 
@@ -140,16 +141,8 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     from engine.engine import Engine
 
     out_dir = Path(out_dir)
-    final = out_dir / "pipeline"
-    if not (final / "model_index.json").is_file():
-        raise FileNotFoundError(f"{final} has no finished pipeline: run `toy train --out {out_dir}` first")
     log = on_log or (lambda text: logger.info("%s", text))
-    record = _read_record(out_dir)
-    legs = record.setdefault("legs", [])
-    number = len(legs) + 1
-    before = out_dir / f"pipeline-before-leg-{number}"
-    if not before.exists():
-        shutil.copytree(final, before)
+    record, legs, number, before = _begin_leg(out_dir, "legs", "leg")
     trained_on = record.get("recipe", {}).get("clips", recipe.clips)
     clips = clips or trained_on
     config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
@@ -178,44 +171,45 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     import torch
     from diffusers import AutoencoderKLWan
 
-    from engine.toy.evaluate import heldout_seeds, vae_round_trip
-
     out_dir = Path(out_dir)
     final = out_dir / "pipeline"
-    if not (final / "model_index.json").is_file():
-        raise FileNotFoundError(f"{final} has no finished pipeline: run `toy train --out {out_dir}` first")
     log = on_log or (lambda text: logger.info("%s", text))
-    record = _read_record(out_dir)
-    legs = record.setdefault("decoder_legs", [])
-    number = len(legs) + 1
-    before = out_dir / f"pipeline-before-decoder-leg-{number}"
-    if not before.exists():
-        shutil.copytree(final, before)
+    record, legs, number, before = _begin_leg(out_dir, "decoder_legs", "decoder-leg")
     vae = AutoencoderKLWan.from_pretrained(before / "vae", torch_dtype=torch.float32)
     use_onednn_conv3d(vae)
     samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
     measured_before = vae_round_trip(vae, samples)
-    log(f"decoder leg {number}: the VAE's round trip before: {_round_trip_text(measured_before)}")
+    log(f"decoder leg {number}: the VAE's round trip before: {round_trip_text(measured_before)}")
     started = time.perf_counter()
     train_decoder(vae, out_dir / f"decoder-leg-{number}", steps, learning_rate, leg=number, latent_noise=latent_noise,
                   on_log=lambda step, loss, psnr: step % 25 == 0 and log(
                       f"decoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
     seconds = round(time.perf_counter() - started)
     measured_after = vae_round_trip(vae, samples)
-    log(f"decoder leg {number}: the VAE's round trip after: {_round_trip_text(measured_after)}")
+    log(f"decoder leg {number}: the VAE's round trip after: {round_trip_text(measured_after)}")
     vae.save_pretrained(final / "vae")
     halve_weights(final / "vae")
     record["vae_psnr_db"] = round(measured_after["psnr"], 2)
-    legs.append({"steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise, "seconds": seconds, "device": device_label("cpu"),
-                 "round_trip_before": measured_before, "round_trip_after": measured_after})
+    legs.append({"steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise, "seconds": seconds,
+                 "device": device_label("cpu"), "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
 
 
-def _round_trip_text(measured: dict) -> str:
-    return (f"silhouette precision {measured['silhouette_precision']:.3f}, part colours {measured['colour_match']:.3f},"
-            f" PSNR {measured['psnr']:.2f} dB")
+def _begin_leg(out_dir: Path, kind: str, folder: str) -> tuple[dict, list, int, Path]:
+    """(run record, its list of legs of this kind, the new leg's number, the copy of the pipeline it starts from)
+    for a leg on a finished run; the copy is kept beside the pipeline (and reused when a stopped leg resumes)."""
+    final = out_dir / "pipeline"
+    if not (final / "model_index.json").is_file():
+        raise FileNotFoundError(f"{final} has no finished pipeline: run `toy train --out {out_dir}` first")
+    record = _read_record(out_dir)
+    legs = record.setdefault(kind, [])
+    number = len(legs) + 1
+    before = out_dir / f"pipeline-before-{folder}-{number}"
+    if not before.exists():
+        shutil.copytree(final, before)
+    return record, legs, number, before
 
 
 PIPELINE_PARTS = ("model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer", "vae")
@@ -328,12 +322,6 @@ def ship(pipeline_dir: str | Path, target: Path = TOY_DIR) -> Path:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, destination)
     return target
-
-
-def _heldout(count: int) -> list[int]:
-    from engine.toy.model import HELDOUT_SEED_START
-
-    return [HELDOUT_SEED_START + index for index in range(count)]
 
 
 def _recipe_dict(recipe: ToyRecipe) -> dict:

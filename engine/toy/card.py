@@ -87,17 +87,15 @@ def leg_lines(record: dict) -> list[str]:
 
 def decoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
-    def measured(values: dict) -> str:
-        return (f"silhouette precision {values['silhouette_precision']:.3f}, part colours {values['colour_match']:.3f},"
-                f" PSNR {values['psnr']:.2f} dB")
+    from engine.toy.evaluate import round_trip_text
 
     return [f"- decoder leg {number}: `python -m experiments toy train --decoder-more {leg['steps']}"
             f" --learning-rate {leg['learning_rate']}"
             + (f" --decoder-noise {leg['latent_noise']:g}" if leg.get("latent_noise") else "")
             + f"`: the VAE's decoder {leg['steps']} more steps, its encoder"
             f" frozen (so the transformer's latents are unchanged); {leg['seconds']} s on {leg['device']}. The true"
-            f" held-out clips through the VAE alone: {measured(leg['round_trip_before'])} before,"
-            f" {measured(leg['round_trip_after'])} after"
+            f" held-out clips through the VAE alone: {round_trip_text(leg['round_trip_before'])} before,"
+            f" {round_trip_text(leg['round_trip_after'])} after"
             for number, leg in enumerate(record.get("decoder_legs", []), start=1)]
 
 

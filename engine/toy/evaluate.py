@@ -249,6 +249,12 @@ def vae_round_trip(vae, samples: list) -> dict:
             "psnr": mean("psnr"), "colour_match_by_frame": [round(float(np.mean(f)), 3) if f else None for f in by_frame]}
 
 
+def round_trip_text(measured: dict) -> str:
+    """vae_round_trip's scores in words, for logs and the model card."""
+    return (f"silhouette precision {measured['silhouette_precision']:.3f}, part colours {measured['colour_match']:.3f},"
+            f" PSNR {measured['psnr']:.2f} dB")
+
+
 # ---- generating --------------------------------------------------------------------------------------
 
 def write_inputs(sample: world.ToySample, folder: Path) -> dict:

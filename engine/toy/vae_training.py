@@ -258,18 +258,3 @@ def set_latent_statistics(vae, config: VaeTrainConfig):
     std = stacked.std(dim=1).clamp_min(1e-3).tolist()
     vae.register_to_config(latents_mean=[round(v, 5) for v in mean], latents_std=[round(v, 5) for v in std])
     return mean, std
-
-
-def reconstruction_psnr(vae, seeds: list[int]) -> float:
-    """Mean PSNR (dB, 8-bit pixels) of whole held-out clips through encode -> decode."""
-    import torch
-
-    values = []
-    with torch.no_grad():
-        for seed in seeds:
-            frames = world.make_sample(seed).video
-            decoded = vae.decode(vae.encode(to_tensor(frames)).latent_dist.mode()).sample
-            pixels = ((decoded[0].permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5).round().numpy()
-            mse = float(((pixels - frames.astype(np.float64)) ** 2).mean())
-            values.append(10 * math.log10(255.0 ** 2 / max(mse, 1e-10)))
-    return float(np.mean(values))
