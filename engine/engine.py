@@ -370,8 +370,10 @@ class Engine:
         steps = request.num_inference_steps
 
         def run_window(index, control, mask, kept=None):
+            # Only the first window's conditioning repeats from run to run (later ones hold frames just made); its
+            # key names its length, since the same inputs in windows of another size encode to other latents.
             part = dataclasses.replace(conditions, control_frames=control,
-                                       key=f"{conditions.key}-window0" if index == 0 else None)
+                                       key=f"{conditions.key}-window0-{plan[0].length}" if index == 0 else None)
             part_request = request.replace(num_frames=plan[index].length, window_frames=None, seed=request.seed + index)
             done = index * steps
             progress = None if on_step is None else (lambda step, _total: on_step(done + step, steps * len(plan)))

@@ -27,6 +27,8 @@ def test_page_names_the_tiny_engine(app_url):
 
     config = httpx.get(app_url + "config").text
     assert "Random weights: the output is noise" in config
+    # The Window box starts empty and says what empty means (a number box showed 0 there).
+    assert "empty: the model's own (17)" in config
     assert "Generate" in config
 
 
@@ -54,6 +56,8 @@ def test_bad_input_is_one_line_and_the_app_keeps_serving(client, reference_png, 
         client.predict(**widget_values(*files(reference_png, pose_mp4), num_frames=80), api_name="/generate")
     with pytest.raises(AppError, match="height must be a multiple of 16"):
         client.predict(**widget_values(*files(reference_png, pose_mp4), height=100), api_name="/generate")
+    with pytest.raises(AppError, match="window_frames must be an integer, got 'nine'"):
+        client.predict(**widget_values(*files(reference_png, pose_mp4), window_frames="nine"), api_name="/inspect")
     from gradio_client import handle_file
 
     broken = tmp_path / "broken.png"

@@ -271,6 +271,17 @@ def test_a_video_longer_than_its_window_comes_out_exactly_as_asked(tiny_engine, 
     assert [w["start"] for w in manifest["windows"]] == [0, 4, 8]
 
 
+def test_the_same_inputs_in_windows_of_another_size_are_encoded_again(tiny_engine, tiny_request):
+    """The first window's conditioning is cached by content: a second long video from the same files in larger
+    windows must not reuse the smaller window's latents (it failed with a tensor size mismatch)."""
+    request = tiny_request.replace(num_frames=17, window_frames=5, window_overlap=1, num_inference_steps=1)
+    tiny_engine.generate(request)
+    larger = tiny_engine.generate(request.replace(window_frames=9))
+    assert larger.frames.shape[0] == 17
+    alone = tiny_engine.generate(request.replace(num_frames=9, window_frames=None))
+    np.testing.assert_array_equal(larger.frames[:9], alone.frames)
+
+
 def test_a_crossfade_blends_from_the_first_overlap_on(tiny_engine, tiny_request):
     request = tiny_request.replace(num_frames=17, window_frames=9, num_inference_steps=2)
     plain = tiny_engine.generate(request).frames

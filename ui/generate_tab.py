@@ -57,7 +57,7 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         step_cache=float(step_cache) if step_cache else None,
         sampler=sampler or "unipc",
         sigmas=GenerationRequest.parse_field("sigmas", str(sigmas)) if str(sigmas or "").strip() else None,
-        window_frames=int(window_frames) if window_frames else None,
+        window_frames=optional_window(window_frames),
         window_overlap=int(window_overlap),
         window_noise=float(window_noise),
         window_color_match=float(window_color_match),
@@ -66,6 +66,14 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         # Not given (an older API call): the model's own default, latents for the toy, control for Wan.
         **({"window_context": window_context} if window_context else {}),
     )
+
+
+def optional_window(value) -> int | None:
+    """The Window box: empty (or 0, which older API calls sent) is the model's own window."""
+    text = "" if value is None else str(value).strip()
+    if text in ("", "0"):
+        return None
+    return GenerationRequest.parse_field("window_frames", text)
 
 
 def profile_widget_values(engine, name: str) -> tuple:
@@ -157,16 +165,21 @@ def build_generate_tab(engine, links: dict):
                     control_fit = gr.Radio(list(CONTROL_FITS), value=defaults.control_fit, **described("control_fit"))
                     step_cache = gr.Number(value=0, minimum=0, maximum=1, **described("step_cache"))
                 with gr.Row():
-                    window_frames = gr.Number(value=None, precision=0, **described("window_frames"))
+                    # A text box, empty for the model's own window: a number box shows an empty value as 0.
+                    window_frames = gr.Textbox(value="", placeholder=f"empty: the model's own ({engine.native_window})",
+                                               elem_id="generate-window", **described("window_frames"))
                     window_overlap = gr.Number(value=defaults.window_overlap, precision=0, **described("window_overlap"))
                     window_discard = gr.Number(value=defaults.window_discard, precision=0, **described("window_discard"))
+                with gr.Row():
                     window_crossfade = gr.Number(value=defaults.window_crossfade, precision=0, minimum=0,
                                                  **described("window_crossfade"))
+                    window_context = gr.Radio(list(WINDOW_CONTEXTS), value=defaults.window_context,
+                                              **described("window_context"))
+                # The two sliders share a row: as third columns their descriptions wrapped a word a line.
+                with gr.Row():
                     window_noise = gr.Slider(0, 0.2, value=defaults.window_noise, step=0.01, **described("window_noise"))
                     window_color_match = gr.Slider(0, 1, value=defaults.window_color_match, step=0.05,
                                                    **described("window_color_match"))
-                    window_context = gr.Radio(list(WINDOW_CONTEXTS), value=defaults.window_context,
-                                              **described("window_context"))
                 with gr.Row():
                     sampler = gr.Radio(list(SAMPLERS), value=defaults.sampler, **described("sampler"))
                     sigmas = gr.Textbox(value="", placeholder="empty: the sampler's own schedule", **described("sigmas"))
