@@ -136,6 +136,14 @@ def test_a_corrupt_image_after_the_sample_gets_the_same_one_line(browser, app_ur
     page = open_page(browser, app_url)
     page.locator("td:visible", has_text="young man").first.click()  # the sample fills the fields and generates
     page.wait_for_selector("#generate-result video", timeout=LONG)
+    # While the next video is made, its progress shows under the result, and the last result stays in sight.
+    set_number(page, "generate-steps", 100)
+    page.locator("#generate-run").click()
+    page.wait_for_selector("#generate-timings >> text=/denoising step/", timeout=LONG)
+    assert page.locator("#generate-result video").count() == 1
+    screenshot(page, "generate-second-run-keeps-the-first")
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector("#generate-timings >> text=/Stopped/", timeout=LONG)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image " * 40)
     clear = page.locator("#generate-reference button[aria-label*='Clear'], #generate-reference button[title*='Clear']")

@@ -135,7 +135,8 @@ def build_generate_tab(engine, links: dict):
             prompt = gr.Textbox(**described("prompt"), lines=4)
             with gr.Row():
                 guidance = gr.Slider(0, 15, value=defaults.guidance_scale, step=0.5, **described("guidance_scale"))
-                steps = gr.Slider(1, 100, value=defaults.num_inference_steps, step=1, **described("num_inference_steps"))
+                steps = gr.Slider(1, 100, value=defaults.num_inference_steps, step=1, elem_id="generate-steps",
+                                  **described("num_inference_steps"))
             with gr.Row():
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, **described("seed"))
                 lora = gr.Dropdown(choices=lora_choices(), value=NONE, elem_id="generate-lora", **described("lora"))
@@ -196,7 +197,9 @@ def build_generate_tab(engine, links: dict):
             received_text = gr.Markdown()
         with gr.Column():
             video = gr.Video(label="Result", height=300, autoplay=True, loop=True, elem_id="generate-result")
-            timings = gr.Markdown()
+            # The progress bar shows here, not over the video: the last result stays in sight while the next is
+            # made, to compare them (min_height leaves the bar room before the first table).
+            timings = gr.Markdown(min_height=90, elem_id="generate-timings")
             files = gr.File(label="Video and manifest", file_count="multiple")
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
@@ -268,7 +271,7 @@ def build_generate_tab(engine, links: dict):
                           concurrency_limit=4).success(
         render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_name="generate",
-        concurrency_id="model", show_progress_on=video)
+        concurrency_id="model", show_progress_on=timings)
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     profile.change(user_errors(lambda name: profile_widget_values(engine, name)), profile,
@@ -288,5 +291,5 @@ def build_generate_tab(engine, links: dict):
                                  concurrency_id="inspect", concurrency_limit=4).success(
         render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
-        concurrency_id="model", show_progress_on=video)
+        concurrency_id="model", show_progress_on=timings)
     return {"prompt": prompt, "reference": reference, "control": control}
