@@ -195,7 +195,7 @@ class Engine:
         """Tokens the text encoder sees for this text (after Wan's prompt cleaning), end token included."""
         from diffusers.pipelines.wan.pipeline_wan_vace import prompt_clean
 
-        return len(self.tokenizer()(prompt_clean(text), add_special_tokens=True).input_ids)
+        return len(self.tokenizer()(prompt_clean(self.prompt_as_read(text)), add_special_tokens=True).input_ids)
 
     # ---- conditioning ------------------------------------------------------------------------------
 
@@ -231,8 +231,20 @@ class Engine:
             negative_tokens=self.count_tokens(request.negative_prompt),
             max_sequence_length=self.spec.max_sequence_length,
             uses_cfg=request.uses_cfg,
-            notes=condition_notes(request, conditions),
+            notes=condition_notes(request, conditions) + self.prompt_notes(request),
         )
+
+    def prompt_notes(self, request: GenerationRequest) -> list[str]:
+        """What the model cannot read in the prompts, said before it runs (the toy reads only its world's words)."""
+        notes = []
+        for name, text in (("prompt", request.prompt), ("negative prompt", request.negative_prompt)):
+            unknown = self.unknown_words(text) if (name == "prompt" or request.uses_cfg) else []
+            if unknown:
+                shown = ", ".join(unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
+                notes.append(f"The toy knows only its puppet world's words; in the {name} it has never seen: {shown}. "
+                             "It reads them as letters it never saw in training (the sample's prompt uses only "
+                             "words it knows).")
+        return notes
 
     # ---- generation --------------------------------------------------------------------------------
 
@@ -337,9 +349,27 @@ class Engine:
         negative = embeds[1] if request.uses_cfg else None
         return embeds[0], negative, time.perf_counter() - started, all(hits)
 
+    def prompt_as_read(self, text: str) -> str:
+        """The prompt as the model reads it: the toy's words lower-cased and stripped of punctuation (its
+        vocabulary is the puppet world's lower-case words); any other model's as written."""
+        if self.spec.family != "toy":
+            return text
+        from engine.toy.model import words_as_read
+
+        return words_as_read(text)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """Words of the prompt the model never learned (the toy's closed vocabulary); none for other models."""
+        if self.spec.family != "toy":
+            return []
+        from engine.toy.model import unknown_words
+
+        return unknown_words(text)
+
     def prompt_embedding(self, text: str):
         """The text encoder's output for `text` at the model's max_sequence_length, cached by text."""
         self.load()
+        text = self.prompt_as_read(text)
         cached = self._prompt_cache.get(text)
         if cached is not None:
             return cached

@@ -91,6 +91,12 @@ class ModelSpec:
         return self.source == "toy"
 
     @property
+    def family(self) -> str:
+        """What a sweep preset's `models` section is keyed by: toy for the toy and its training runs (which
+        read the same few words), else the preset's name."""
+        return "toy" if self.is_toy or self.name.startswith("toy-run ") else self.name
+
+    @property
     def is_small(self) -> bool:
         """A model built for this lab (tiny or toy): its tokenizer knows few words."""
         return self.is_tiny or self.is_toy

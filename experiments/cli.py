@@ -359,10 +359,15 @@ def run_pose(args) -> int:
     return 0
 
 
-def sweep_spec_from_args(args):
+def sweep_spec_from_args(args, family: str):
+    """The spec to run on a model family (ModelSpec.family): the preset as it runs there, then --set and the
+    other flags, which win."""
     from experiments.sweep_spec import SweepSpec
 
     spec = SweepSpec.from_preset(args.preset) if args.preset else SweepSpec(name="custom")
+    spec, note = spec.for_model(family)
+    if note:
+        logger.info("%s", note)
     base = parse_overrides(args.overrides)
     if args.reference:
         base["reference"] = args.reference
@@ -385,8 +390,8 @@ def run_sweep(args) -> int:
         # Without CUDA, cpu=True gives a gloo process group, so 2 CPU processes can test the split.
         state = PartialState(cpu=not torch.cuda.is_available())
         process_index, num_processes, device = state.process_index, state.num_processes, str(state.device)
-    spec = sweep_spec_from_args(args)
     engine = make_engine(args, device=device)
+    spec = sweep_spec_from_args(args, engine.spec.family)
     if state is not None and engine.spec.is_tiny:
         # transformers saves weights on rank 0 only once torch.distributed is up: build the tiny model
         # there first, and let the other processes load the finished copy.

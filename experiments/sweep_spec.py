@@ -70,6 +70,9 @@ class SweepSpec:
     """Named size/frame tiers a 'tier' axis picks from."""
     max_cells: int = 64
     """Refuse bigger grids (a typo in a range should not queue a night of work)."""
+    models: dict = field(default_factory=dict)
+    """Changes for one model family, applied before the user's own settings: {toy: {note, base, prompts}}. The
+    toy reads only its puppet world's words, so a blog preset says its prompts again in them."""
 
     @classmethod
     def from_dict(cls, data: dict) -> "SweepSpec":
@@ -85,8 +88,9 @@ class SweepSpec:
         if unknown_fields:
             raise ValueError(f"sweep base has unknown field(s) {unknown_fields}")
         if data.get("base"):
-            data["base"] = {name: _repo_file(value) if name in ("control_video", "reference", "lora") else value
-                            for name, value in data["base"].items()}
+            data["base"] = _repo_files(data["base"])
+        for model, changes in (data.get("models") or {}).items():
+            _check_model_changes(model, changes)
         return cls(**data)
 
     @classmethod
@@ -158,6 +162,16 @@ class SweepSpec:
             fields[name] = Axis.from_dict(name, axis) if axis is not None else None
         return SweepSpec(**fields)  # checked as a whole, new axes and all
 
+    def for_model(self, family: str) -> tuple["SweepSpec", str]:
+        """The spec as it runs on a model family (ModelSpec.family): its `models` entry's base fields and prompts
+        laid over the preset's, and the entry's note (empty when the spec has nothing for this model)."""
+        changes = self.models.get(family)
+        if not changes:
+            return self, ""
+        spec = dataclasses.replace(self, base={**self.base, **_repo_files(changes.get("base") or {})},
+                                   prompts={**self.prompts, **(changes.get("prompts") or {})}, models={})
+        return spec, changes.get("note", "")
+
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         for name in AXIS_NAMES:
@@ -191,6 +205,22 @@ def _repo_file(value):
     if value and not Path(value).is_absolute() and (REPO_ROOT / value).is_file():
         return str(REPO_ROOT / value)
     return value
+
+
+MODEL_CHANGE_KEYS = ("note", "base", "prompts")
+
+
+def _repo_files(base: dict) -> dict:
+    return {name: _repo_file(value) if name in ("control_video", "reference", "lora") else value
+            for name, value in base.items()}
+
+
+def _check_model_changes(model: str, changes) -> None:
+    if not isinstance(changes, dict) or set(changes) - set(MODEL_CHANGE_KEYS):
+        raise ValueError(f"sweep models.{model} may set only {', '.join(MODEL_CHANGE_KEYS)}, got {changes!r}")
+    unknown = sorted(set(changes.get("base") or {}) - set(GenerationRequest.field_names()))
+    if unknown:
+        raise ValueError(f"sweep models.{model}.base has unknown field(s) {unknown}")
 
 
 def preset_names() -> list[str]:

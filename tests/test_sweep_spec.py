@@ -143,3 +143,34 @@ def test_a_profile_axis_sets_each_cells_sampling_fields():
     with pytest.raises(ValueError, match="unknown profile 'turbo'"):
         expand(SweepSpec.from_dict({"name": "t", "x": {"field": "profile", "values": "turbo"}}), make_request,
                profiles=profiles)
+
+
+def test_a_preset_says_its_prompts_again_for_the_toy_and_only_for_the_toy():
+    from engine.toy.model import unknown_words
+
+    for name in preset_names():
+        spec = SweepSpec.from_preset(name)
+        on_toy, note = spec.for_model("toy")
+        prompts = [on_toy.base.get("prompt", ""), *on_toy.prompts.values()]
+        # Every prompt a preset gives the toy is in the toy's words: the blog's own read as noise there.
+        assert [unknown_words(p) for p in prompts if unknown_words(p)] == [], name
+        assert bool(note) == bool(spec.models)
+        assert spec.for_model("wan-vace-1.3b") == (spec, "")
+    blog = SweepSpec.from_preset("blog-prompts").for_model("toy")[0]
+    assert blog.prompts["Simple"] == "a person dances" and set(blog.prompts) == set(SweepSpec.from_preset("blog-prompts").prompts)
+
+
+def test_the_users_settings_win_over_a_presets_toy_prompt():
+    spec, _ = SweepSpec.from_preset("seeds").for_model("toy")
+    mine = spec.with_changes(base={"prompt": "a person waves"})
+    assert mine.base["prompt"] == "a person waves" and mine.base["num_inference_steps"] == 50
+
+
+def test_a_presets_model_section_may_set_only_its_note_base_and_prompts(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("x: {field: seed, values: 1-2}\nmodels:\n  toy:\n    axes: {}\n")
+    with pytest.raises(ValueError, match="sweep models.toy may set only note, base, prompts"):
+        SweepSpec.from_yaml(bad)
+    bad.write_text("x: {field: seed, values: 1-2}\nmodels:\n  toy:\n    base: {colour: red}\n")
+    with pytest.raises(ValueError, match=r"sweep models.toy.base has unknown field\(s\) \['colour'\]"):
+        SweepSpec.from_yaml(bad)

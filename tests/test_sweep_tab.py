@@ -17,6 +17,18 @@ def test_presets_fill_the_axis_widgets():
     assert axis_widgets_for("(custom)") == ["", ""] * 3
 
 
+def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_still_wins():
+    from engine.engine import Engine
+    from ui.sweep_tab import spec_from_widgets
+
+    toy = Engine.from_name("toy")  # nothing loads: the spec needs the model's family and sample files only
+    axes = {"x": ("seed", "1, 2"), "y": ("none", ""), "z": ("none", "")}
+    spec, note = spec_from_widgets(toy, "seeds", axes, "", None, None, None)
+    assert spec.base["prompt"] == toy.sample_inputs()["prompt"] and "puppet world's words" in note
+    spec, _ = spec_from_widgets(toy, "seeds", axes, "prompt=a person waves", None, None, None)
+    assert spec.base["prompt"] == "a person waves"
+
+
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     plan = client.predict(**sweep_inputs(), api_name="/sweep_plan")
     assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan
@@ -72,3 +84,14 @@ def test_a_prompt_set_saved_in_the_prompts_tab_feeds_a_prompt_axis(client):
     inputs = sweep_inputs(x=("prompt", "Detailed Default, Lighting & Quality"))
     plan = client.predict(**inputs, prompt_set="two-settings", api_name="/sweep_plan")
     assert plan.startswith("**Plan:** 2 cells")
+
+
+def test_the_metrics_table_shows_the_toys_scores_first_and_leaves_out_empty_columns(tmp_path):
+    from ui.sweep_tab import metrics_table
+
+    cells = tmp_path / "cells.csv"
+    cells.write_text("id,seed,status,error,seconds,motion,pose_adherence,toy_colour_match,toy_psnr,video\n"
+                     "x00,1,done,,14.57,1.85,,0.4641,18.22,cells/x00/video.mp4\n")
+    heads, row = metrics_table(cells)
+    assert heads == ["cell", "Seed", "status", "colours match", "PSNR dB", "seconds", "motion"]
+    assert row == ["x00", "1", "done", "0.464", "18.2", "14.6", "1.85"]

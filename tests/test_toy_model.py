@@ -45,6 +45,21 @@ def test_auto_picks_the_toy_model_without_cuda(monkeypatch):
     assert resolve_model_name("auto") == "toy"
 
 
+def test_the_toy_reads_capitals_and_punctuation_as_its_own_words_and_names_the_rest(toy_engine):
+    import torch
+
+    assert toy_engine.prompt_as_read("A person in a Red top, dancing.") == "a person in a red top dancing"
+    torch.testing.assert_close(toy_engine.prompt_embedding("A person in a Red top, dancing."),
+                               toy_engine.prompt_embedding("a person in a red top dancing"))
+    sample = toy_engine.sample_inputs()
+    request = toy_engine.default_request(control_video=sample["control_video"], reference=sample["reference"],
+                                         prompt="A young man in a red top dances on a sunny beach.")
+    notes = [note for note in toy_engine.inspect(request).notes if "never seen" in note]
+    assert len(notes) == 1 and "never seen: young, man, sunny, beach." in notes[0], notes
+    assert not [note for note in toy_engine.inspect(request.replace(prompt=sample["prompt"])).notes
+                if "never seen" in note]
+
+
 def test_the_next_word_text_encoder_tells_what_a_colour_word_colours():
     """Unmixed, "red" in "a red top" and in "a red background" get one feature (Wan's cross-attention then reads
     a bag of words); mixed, they differ, while two colours in one role still differ more than one colour in two."""

@@ -22,9 +22,11 @@ DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one 
 POLL_SECONDS = 0.5
 
 
-def spec_from_widgets(engine, preset, axes, overrides_text, prompt_set, reference, control) -> SweepSpec:
-    """Widgets -> a validated SweepSpec (ValueError names the problem); empty inputs are the engine's sample."""
+def spec_from_widgets(engine, preset, axes, overrides_text, prompt_set, reference, control) -> tuple[SweepSpec, str]:
+    """Widgets -> a validated SweepSpec (ValueError names the problem) and a note on what the preset changes for
+    this model (empty when nothing); empty inputs are the engine's sample."""
     spec = SweepSpec.from_preset(preset) if preset and preset != CUSTOM else SweepSpec(name="custom")
+    spec, note = spec.for_model(engine.spec.family)  # before the settings box: what the user types wins
     if prompt_set:
         spec = spec.with_changes(prompts={**spec.prompts, **load_prompt_set(prompt_set)})
     lines = [line.strip() for line in (overrides_text or "").splitlines() if line.strip()]
@@ -37,7 +39,7 @@ def spec_from_widgets(engine, preset, axes, overrides_text, prompt_set, referenc
         base["prompt"] = sample["prompt"]  # the sample's own prompt rather than an empty one
     axis_changes = {name: (f"{field}={values}" if field and values else None)
                     for name, (field, values) in axes.items()}
-    return spec.with_changes(axes=axis_changes, base=base)
+    return spec.with_changes(axes=axis_changes, base=base), note
 
 
 def axis_widgets_for(preset: str) -> list:
@@ -82,6 +84,10 @@ def metrics_table(path) -> list[list]:
     # The video column is a path inside the run folder: the gallery and the downloads show the videos.
     keep = [i for i, name in enumerate(header)
             if name in ("id", "status") or (name != "video" and any(row[i] for row in rows))]
+    # The toy's ground-truth scores, where the control is a toy clip, say the most: right after the status, where
+    # the page shows them without scrolling sideways (they came last, out of sight).
+    status = header.index("status")
+    keep.sort(key=lambda i: (0 if i <= status else 1 if header[i].startswith("toy_") else 2, i))
     heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
     return [heads] + [[_table_value(row[i]) for i in keep] for row in rows]
 
@@ -195,7 +201,7 @@ def build_sweep_tab(engine, links: dict):
     axis_inputs = [w for pair in axis_widgets.values() for w in pair]
     spec_inputs = [preset, *axis_inputs, overrides, prompt_set, reference, control]
 
-    def spec_from(values) -> SweepSpec:
+    def spec_from(values) -> tuple[SweepSpec, str]:
         preset_value, *rest = values
         axes = {name: (rest[2 * i], rest[2 * i + 1]) for i, name in enumerate(("x", "y", "z"))}
         overrides_text, prompt_set_value, reference_value, control_value = rest[6:]
@@ -207,8 +213,11 @@ def build_sweep_tab(engine, links: dict):
         return axis_widgets_for(name)
 
     def spec_and_lora(values, lora_value):
-        """The spec and LoRA to run: a preset's missing $lora falls back (lora_or_fallback), with a note."""
-        return lora_or_fallback(spec_from(values), lora_value or None, engine.sample_lora())
+        """The spec and LoRA to run: the preset as it runs on this model, and a missing $lora falls back
+        (lora_or_fallback); with a note saying what changed."""
+        spec, model_note = spec_from(values)
+        spec, lora_value, lora_note = lora_or_fallback(spec, lora_value or None, engine.sample_lora())
+        return spec, lora_value, " ".join(note for note in (model_note, lora_note) if note)
 
     @user_errors
     def on_plan(lora_value, *values):
@@ -247,7 +256,7 @@ def build_sweep_tab(engine, links: dict):
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        header = f"**Plan:** {plan.summary()}"
+        header = f"**Plan:** {plan.summary()}" + (f"\n\n{note}" if note else "")
         while thread.is_alive():
             time.sleep(POLL_SECONDS)
             progress(state["fraction"], desc=state["text"])

@@ -12,6 +12,7 @@ re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 
 
 from __future__ import annotations
 
+import re
 import string
 
 from engine.paths import ASSETS_DIR
@@ -51,6 +52,19 @@ def toy_vocabulary() -> list[str]:
     for verb in world.VERBS.values():
         words.update(verb.split())
     return sorted(words)
+
+
+def words_as_read(text: str) -> str:
+    """A prompt as the toy reads it: lower-case words, anything but letters a space. "A Red top, dancing." then
+    reads as the world's own words, where the capital A and the comma were letter pieces its text encoder never
+    saw in a training prompt. The world's prompts (lower-case words only) are left as they are."""
+    return " ".join(re.sub("[^a-z]+", " ", text.lower()).split())
+
+
+def unknown_words(text: str) -> list[str]:
+    """The words of a prompt the toy's vocabulary lacks, each once: it reads them as letters it never saw."""
+    known = set(toy_vocabulary())
+    return list(dict.fromkeys(word for word in words_as_read(text).split() if word not in known))
 
 
 def build_tokenizer():
