@@ -66,7 +66,12 @@ START_PRESET = "lab-sample"  # shown and loaded when the page opens
 def build_prompts_tab(engine, links: dict):
     templates = load_templates([workspace_dir("prompt_templates")])
     blog = ReferenceDescription.from_preset("blog-reference").fields()
-    if engine.spec.is_small:
+    if engine.spec.family == "toy":
+        gr.Markdown("These prompts are written for Wan. The toy reads only its puppet world's words (\"a person in a "
+                    "red top and blue trousers dances on a striped grey background\"): it reads the rest as noise, "
+                    "and Generate's *What the model receives* names them. Token counts use the toy's tokenizer, "
+                    "which splits those words into letters: real counts with Wan's umt5 tokenizer are lower.")
+    elif engine.spec.is_small:
         gr.Markdown(f"Token counts use the {engine.spec.name} engine's tokenizer, which splits unknown words into "
                     "letters: real counts with Wan's umt5 tokenizer are lower.")
     with gr.Row():
