@@ -25,6 +25,18 @@ def test_widgets_become_a_config_preset_first_then_fields_then_settings():
     assert config.seed == 7 and config.reference_dropout == 0.1
 
 
+def test_choosing_a_preset_shows_its_recipe_and_the_shown_values_train_it_exactly():
+    from engine.train.config import TrainConfig
+    from ui.train_tab import SHOWN_FIELDS, preset_widget_values
+
+    for name in TrainConfig.preset_names():
+        shown = dict(zip(SHOWN_FIELDS, preset_widget_values(name)))
+        preset = TrainConfig.from_preset(name)
+        assert build_config(preset=name, more="", **shown) == preset.with_changes(lora_alpha=float(preset.rank)), name
+    toy_blog = dict(zip(SHOWN_FIELDS, preset_widget_values("toy-blog")))
+    assert (toy_blog["max_steps"], toy_blog["rank"], toy_blog["learning_rate"]) == (150, 32, 2e-3)
+
+
 @pytest.mark.parametrize("changes,reason", [
     (dict(num_frames=6), "4n\\+1"),
     (dict(more="rnak=3"), "expected FIELD=VALUE"),
@@ -42,7 +54,7 @@ def first_run(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    assert client.predict(api_name="/train_sample_dataset")["value"] == "sample"
+    assert client.predict(api_name="/train_sample_dataset")[0]["value"] == "sample"
     started = time.time()
     reply = client.predict(dataset="sample", **config_values(), api_name="/train")
     return reply, time.time() - started

@@ -29,6 +29,18 @@ def checkpoint_choices() -> list[tuple[str, str]]:
     return [("start a new run", FRESH)] + [(name, name) for name in train_runs.checkpoint_names()]
 
 
+# The preset's fields the page shows; choosing a preset fills them, so what is shown is what trains.
+SHOWN_FIELDS = ("max_steps", "rank", "learning_rate", "sampler", "gradient_accumulation", "checkpoint_every",
+                "validate_every", "height", "width", "num_frames", "gradient_checkpointing")
+TOY_PRESET = "toy-blog"  # the toy's one-click sample is the blog in a box: its dataset and its recipe
+
+
+def preset_widget_values(name: str) -> tuple:
+    """What choosing a training preset puts in the widgets shown (SHOWN_FIELDS, in that order)."""
+    config = TrainConfig.from_preset(name)
+    return tuple(getattr(config, field) for field in SHOWN_FIELDS)
+
+
 def build_config(preset: str, max_steps, rank, learning_rate, sampler, gradient_accumulation, checkpoint_every,
                  validate_every, height, width, num_frames, gradient_checkpointing, more: str) -> TrainConfig:
     """Widgets -> a validated TrainConfig: the preset, then the fields shown, then the settings box."""
@@ -77,31 +89,38 @@ def build_train_tab(engine, links):
                                   file_count="multiple", type="filepath")
                 dataset_name = gr.Textbox(label="Name", placeholder="my-dances", info="letters, digits, - and _")
                 add_button = gr.Button("Add dataset")
-            preset = gr.Dropdown(TrainConfig.preset_names(), value="self-attention", label="Preset",
+            start_preset = TOY_PRESET if engine.spec.is_toy else "self-attention"
+            shown = dict(zip(SHOWN_FIELDS, preset_widget_values(start_preset)))
+            preset = gr.Dropdown(TrainConfig.preset_names(), value=start_preset, label="Preset",
+                                 elem_id="train-preset",
                                  info="main-blocks (the blog's run 1), self-attention (run 2), vace-branch "
-                                      "(DiffSynth-Studio), custom-regex")
+                                      "(DiffSynth-Studio), custom-regex, toy-blog (the blog in a box); choosing one "
+                                      "fills the fields below")
             with gr.Row():
-                max_steps = gr.Number(20, label="Training steps", precision=0, info="optimizer steps",
+                max_steps = gr.Number(shown["max_steps"], label="Training steps", precision=0, info="optimizer steps",
                                       elem_id="train-steps")
-                rank = gr.Number(8, label="Rank", precision=0,
+                rank = gr.Number(shown["rank"], label="Rank", precision=0, elem_id="train-rank",
                                  info="LoRA rank; its alpha (the training-time scale, alpha / rank) is set equal")
-                learning_rate = gr.Number(1e-4, label="Learning rate", info="AdamW, warmup then cosine")
+                learning_rate = gr.Number(shown["learning_rate"], label="Learning rate", elem_id="train-learning-rate",
+                                          info="AdamW, warmup then cosine")
             with gr.Row():
-                sampler = gr.Dropdown(list(SAMPLERS), value="low_noise_warmup", label="Timestep sampler",
+                sampler = gr.Dropdown(list(SAMPLERS), value=shown["sampler"], label="Timestep sampler",
                                       info="low_noise_warmup: RealisDance-DiT's, uniform after warmup_tau steps")
-                gradient_accumulation = gr.Number(1, label="Accumulate", precision=0,
+                gradient_accumulation = gr.Number(shown["gradient_accumulation"], label="Accumulate", precision=0,
                                                   info="micro-batches per step: large batches, few steps")
             with gr.Row():
-                checkpoint_every = gr.Number(10, label="Checkpoint every", precision=0, info="steps",
-                                             elem_id="train-checkpoint-every")
-                validate_every = gr.Number(10, label="Validation video every", precision=0, info="steps; 0: never",
-                                           elem_id="train-validate-every")
+                checkpoint_every = gr.Number(shown["checkpoint_every"], label="Checkpoint every", precision=0,
+                                             info="steps", elem_id="train-checkpoint-every")
+                validate_every = gr.Number(shown["validate_every"], label="Validation video every", precision=0,
+                                           info="steps; 0: never", elem_id="train-validate-every")
             with gr.Row():
-                height = gr.Number(128, label="Height", precision=0, info="training size, multiple of 16",
+                height = gr.Number(shown["height"], label="Height", precision=0, info="training size, multiple of 16",
                                    elem_id="train-height")
-                width = gr.Number(224, label="Width", precision=0, info="multiple of 16", elem_id="train-width")
-                num_frames = gr.Number(17, label="Frames", precision=0, info="4n+1 at 16 fps", elem_id="train-frames")
-            gradient_checkpointing = gr.Checkbox(False, label="Gradient checkpointing",
+                width = gr.Number(shown["width"], label="Width", precision=0, info="multiple of 16",
+                                  elem_id="train-width")
+                num_frames = gr.Number(shown["num_frames"], label="Frames", precision=0, info="4n+1 at 16 fps",
+                                       elem_id="train-frames")
+            gradient_checkpointing = gr.Checkbox(shown["gradient_checkpointing"], label="Gradient checkpointing",
                                                  info="far less activation memory for about a third more time")
             resume = gr.Dropdown(checkpoint_choices(), value=FRESH, label="Resume from", allow_custom_value=True,
                                  info="a checkpoint of an earlier run: training goes on there, optimizer state and all")
@@ -123,11 +142,19 @@ def build_train_tab(engine, links):
     config_inputs = [preset, max_steps, rank, learning_rate, sampler, gradient_accumulation, checkpoint_every,
                      validate_every, height, width, num_frames, gradient_checkpointing, more]
 
+    shown_widgets = [max_steps, rank, learning_rate, sampler, gradient_accumulation, checkpoint_every,
+                     validate_every, height, width, num_frames, gradient_checkpointing]
+
     @user_errors
     def on_sample():
-        # The toy model learns from toy clips: the blog's narrow dataset. Other models get the person clip.
-        folder = train_runs.make_toy_sample_dataset() if engine.spec.is_toy else train_runs.make_sample_dataset()
-        return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name)
+        """The sample dataset; on the toy, the blog in a box: its narrow dataset and its recipe (toy-blog), so
+        one click and Train reproduce the blog's drift (the page's first values would barely move a LoRA)."""
+        if not engine.spec.is_toy:
+            folder = train_runs.make_sample_dataset()
+            return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), *[gr.skip()] * 12
+        folder = train_runs.make_toy_sample_dataset()
+        return (gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), TOY_PRESET,
+                *preset_widget_values(TOY_PRESET))
 
     @user_errors
     def on_add(name, uploaded):
@@ -180,7 +207,9 @@ def build_train_tab(engine, links):
         overrides = f"prompt={prompt}" if prompt else ""
         return (CUSTOM, "lora", values, "lora_scale", STRENGTHS, NONE, "", overrides, gr.Tabs(selected="sweep"))
 
-    sample_button.click(on_sample, None, dataset, queue=False, api_name="train_sample_dataset")
+    sample_button.click(on_sample, None, [dataset, preset, *shown_widgets], queue=False,
+                        api_name="train_sample_dataset")
+    preset.input(user_errors(preset_widget_values), preset, shown_widgets, queue=False, api_visibility="private")
     add_button.click(on_add, [dataset_name, uploads], dataset, queue=False, api_visibility="private")
     dataset.focus(lambda: gr.Dropdown(choices=train_runs.dataset_names()), None, dataset, queue=False,
                   api_visibility="private")
