@@ -97,3 +97,7 @@ def test_the_metrics_table_shows_the_toys_scores_first_and_leaves_out_empty_colu
     heads, row = metrics_table(cells)
     assert heads == ["cell", "Seed", "status", "colours match", "PSNR dB", "seconds", "motion"]
     assert row == ["x00", "1", "done", "0.464", "18.2", "14.6", "1.85"]
+    # A trained run's LoRA by its checkpoint's name, as the grid labels it, not its whole path.
+    cells.write_text("id,lora,status,seconds\n"
+                     "x00,runs/20261201-toy-blog/checkpoint-000050/pytorch_lora_weights.safetensors,done,6.1\n")
+    assert metrics_table(cells)[1] == ["x00", "checkpoint-000050", "done", "6.1"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-
 import gradio as gr
 
 from experiments.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
                                  run_summary, run_title)
 from ui.common import SWEEP_RUNS, outputs_dir, user_errors
+from ui.sweep_tab import metrics_table
 
 
 def runs_root():
@@ -32,8 +31,7 @@ def cell_choices(manifest: dict) -> list[tuple[str, str]]:
 def show_run(name: str):
     run = resolve_run(runs_root(), name)
     manifest = load_manifest(run)
-    with open(run / "cells.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    rows = metrics_table(run / "cells.csv")  # as the Sweep tab shows it
     choices = cell_choices(manifest)
     first = choices[0][1] if choices else None
     second = choices[1][1] if len(choices) > 1 else first
@@ -55,7 +53,8 @@ def build_history_tab(engine, links: dict):
     with gr.Row():
         grid_gif = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="history-grid")
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
-    table = gr.Dataframe(label="Cells", interactive=False, wrap=True)
+    # Unwrapped, as the Sweep tab shows it: wrapped, short headers broke a letter or two a line ("statu s").
+    table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=False)
     with gr.Row():
         first = gr.Dropdown(label="Cell A", info="Compare two cells, re-run cell A, or render it in full.",
                             allow_custom_value=True)

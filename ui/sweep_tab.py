@@ -101,7 +101,7 @@ def metrics_table(path) -> list[list]:
     status = header.index("status")
     keep.sort(key=lambda i: (0 if i <= status else 1 if header[i].startswith("toy_") else 2, i))
     heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
-    return [heads] + [[_table_value(row[i]) for i in keep] for row in rows]
+    return [heads] + [[_table_value(header[i], row[i]) for i in keep] for row in rows]
 
 
 def _field_header(name: str) -> str:
@@ -111,7 +111,15 @@ def _field_header(name: str) -> str:
         return name.replace("_", " ")
 
 
-def _table_value(text: str) -> str:
+def _table_value(name: str, text: str) -> str:
+    """A LoRA or file by its short name, as the grid labels it (a trained run's LoRA paths ran across the
+    table); a number to 3 significant digits."""
+    try:
+        info = field_info(name)
+    except ValueError:
+        info = None
+    if info is not None and info.kind in ("lora", "file") and text:
+        return info.format(text)
     try:
         number = float(text)
     except ValueError:
