@@ -86,18 +86,3 @@ def test_a_prompt_set_saved_in_the_prompts_tab_feeds_a_prompt_axis(client):
     inputs = sweep_inputs(x=("prompt", "Detailed Default, Lighting & Quality"))
     plan = client.predict(**inputs, prompt_set="two-settings", api_name="/sweep_plan")
     assert plan.startswith("**Plan:** 2 cells")
-
-
-def test_the_metrics_table_shows_the_toys_scores_first_and_leaves_out_empty_columns(tmp_path):
-    from ui.sweep_tab import metrics_table
-
-    cells = tmp_path / "cells.csv"
-    cells.write_text("id,seed,status,error,seconds,motion,pose_adherence,toy_colour_match,toy_psnr,video\n"
-                     "x00,1,done,,14.57,1.85,,0.4641,18.22,cells/x00/video.mp4\n")
-    heads, row = metrics_table(cells)
-    assert heads == ["cell", "Seed", "status", "colours match", "PSNR dB", "seconds", "motion"]
-    assert row == ["x00", "1", "done", "0.464", "18.2", "14.6", "1.85"]
-    # A trained run's LoRA by its checkpoint's name, as the grid labels it, not its whole path.
-    cells.write_text("id,lora,status,seconds\n"
-                     "x00,runs/20261201-toy-blog/checkpoint-000050/pytorch_lora_weights.safetensors,done,6.1\n")
-    assert metrics_table(cells)[1] == ["x00", "checkpoint-000050", "done", "6.1"]

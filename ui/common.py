@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import inspect
 import logging
@@ -170,3 +171,50 @@ def with_named_inputs(handler, names: list[str], components: list, extra: tuple[
         params.append(parameter("progress", parameter.KEYWORD_ONLY, default=gr.Progress()))
     handler.__signature__ = inspect.Signature(params)
     return handler
+
+
+# ---- sweep tables (the Sweep and History tabs) ---------------------------------------------------------
+
+# cells.csv's columns as the table heads them: short words that wrap at spaces, not letter by letter.
+TABLE_HEADERS = {"id": "cell", "s_per_step": "s / step", "peak_memory_mb": "peak MB", "seconds": "seconds",
+                 "temporal_consistency": "consistency", "reference_similarity": "ref. similarity",
+                 "pose_adherence": "pose PCK", "toy_silhouette_precision": "on silhouette",
+                 "toy_colour_match": "colours match", "toy_background_distance": "bg distance", "toy_psnr": "PSNR dB"}
+
+
+def metrics_table(path) -> list[list]:
+    """cells.csv for the page: readable headers, numbers to 3 significant digits, no all-empty columns."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    # The video column is a path inside the run folder: the gallery and the downloads show the videos.
+    keep = [i for i, name in enumerate(header)
+            if name in ("id", "status") or (name != "video" and any(row[i] for row in rows))]
+    # The toy's ground-truth scores, where the control is a toy clip, say the most: right after the status, where
+    # the page shows them without scrolling sideways (they came last, out of sight).
+    status = header.index("status")
+    keep.sort(key=lambda i: (0 if i <= status else 1 if header[i].startswith("toy_") else 2, i))
+    heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
+    return [heads] + [[_table_value(header[i], row[i]) for i in keep] for row in rows]
+
+
+def _field_header(name: str) -> str:
+    try:
+        return field_info(name).label
+    except ValueError:
+        return name.replace("_", " ")
+
+
+def _table_value(name: str, text: str) -> str:
+    """A LoRA or file by its short name, as the grid labels it (a trained run's LoRA paths ran across the
+    table); a number to 3 significant digits."""
+    try:
+        info = field_info(name)
+    except ValueError:
+        info = None
+    if info is not None and info.kind in ("lora", "file") and text:
+        return info.format(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return f"{number:.3g}" if not number.is_integer() else str(int(number))

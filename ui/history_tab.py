@@ -6,8 +6,7 @@ import gradio as gr
 
 from experiments.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
                                  run_summary, run_title)
-from ui.common import SWEEP_RUNS, outputs_dir, user_errors
-from ui.sweep_tab import metrics_table
+from ui.common import SWEEP_RUNS, metrics_table, outputs_dir, user_errors
 
 
 def runs_root():

@@ -10,13 +10,13 @@ import time
 import gradio as gr
 
 from ui.plots import METRICS, sweep_figures
-from engine.request import GenerationRequest, field_info
+from engine.request import GenerationRequest
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS, value_label
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, lora_or_fallback, preset_names
-from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, new_cancel_flag, new_output_dir, request_stop,
-                       user_errors)
+from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, metrics_table,
+                       new_cancel_flag, new_output_dir, request_stop, user_errors)
 
 DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one with the pretrained model
 POLL_SECONDS = 0.5
@@ -80,51 +80,6 @@ def download_name(spec: SweepSpec) -> str:
     """Files named for what they are: sweep-guidance_scale-x-lora-20261121-1130."""
     fields = "-x-".join(axis.field for axis in spec.axes().values()) or "single"
     return f"sweep-{fields}-{time.strftime('%Y%m%d-%H%M')}"
-
-
-# cells.csv's columns as the table heads them: short words that wrap at spaces, not letter by letter.
-TABLE_HEADERS = {"id": "cell", "s_per_step": "s / step", "peak_memory_mb": "peak MB", "seconds": "seconds",
-                 "temporal_consistency": "consistency", "reference_similarity": "ref. similarity",
-                 "pose_adherence": "pose PCK", "toy_silhouette_precision": "on silhouette",
-                 "toy_colour_match": "colours match", "toy_background_distance": "bg distance", "toy_psnr": "PSNR dB"}
-
-
-def metrics_table(path) -> list[list]:
-    """cells.csv for the page: readable headers, numbers to 3 significant digits, no all-empty columns."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        header, *rows = list(csv.reader(handle))
-    # The video column is a path inside the run folder: the gallery and the downloads show the videos.
-    keep = [i for i, name in enumerate(header)
-            if name in ("id", "status") or (name != "video" and any(row[i] for row in rows))]
-    # The toy's ground-truth scores, where the control is a toy clip, say the most: right after the status, where
-    # the page shows them without scrolling sideways (they came last, out of sight).
-    status = header.index("status")
-    keep.sort(key=lambda i: (0 if i <= status else 1 if header[i].startswith("toy_") else 2, i))
-    heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
-    return [heads] + [[_table_value(header[i], row[i]) for i in keep] for row in rows]
-
-
-def _field_header(name: str) -> str:
-    try:
-        return field_info(name).label
-    except ValueError:
-        return name.replace("_", " ")
-
-
-def _table_value(name: str, text: str) -> str:
-    """A LoRA or file by its short name, as the grid labels it (a trained run's LoRA paths ran across the
-    table); a number to 3 significant digits."""
-    try:
-        info = field_info(name)
-    except ValueError:
-        info = None
-    if info is not None and info.kind in ("lora", "file") and text:
-        return info.format(text)
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return f"{number:.3g}" if not number.is_integer() else str(int(number))
 
 
 # Why a metric has no values, said where its plot would be.
