@@ -236,15 +236,12 @@ class Engine:
 
     def prompt_notes(self, request: GenerationRequest) -> list[str]:
         """What the model cannot read in the prompts, said before it runs (the toy reads only its world's words)."""
-        notes = []
-        for name, text in (("prompt", request.prompt), ("negative prompt", request.negative_prompt)):
-            unknown = self.unknown_words(text) if (name == "prompt" or request.uses_cfg) else []
-            if unknown:
-                shown = ", ".join(unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
-                notes.append(f"The toy knows only its puppet world's words; in the {name} it has never seen: {shown}. "
-                             "It reads them as letters it never saw in training (the sample's prompt uses only "
-                             "words it knows).")
-        return notes
+        if self.spec.family != "toy":
+            return []
+        from engine.toy.model import unknown_word_notes
+
+        return unknown_word_notes({"prompt": request.prompt,
+                                   **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})})
 
     # ---- generation --------------------------------------------------------------------------------
 
@@ -357,14 +354,6 @@ class Engine:
         from engine.toy.model import words_as_read
 
         return words_as_read(text)
-
-    def unknown_words(self, text: str) -> list[str]:
-        """Words of the prompt the model never learned (the toy's closed vocabulary); none for other models."""
-        if self.spec.family != "toy":
-            return []
-        from engine.toy.model import unknown_words
-
-        return unknown_words(text)
 
     def prompt_embedding(self, text: str):
         """The text encoder's output for `text` at the model's max_sequence_length, cached by text."""

@@ -28,6 +28,9 @@ class ModelSpec:
     """'tiny' (built in code), a Hugging Face hub id, or a local diffusers directory."""
     description: str = ""
     """One line for the banner."""
+    family: str = ""
+    """What reads prompts and sweep presets alike: 'toy' for the toy and the runs `toy train` makes (built from
+    its preset), which read only the puppet world's words; a sweep preset's `models:` section is keyed by it."""
     transformer_dtype: str = "bfloat16"
     """Transformer weights dtype on CUDA; on a CPU everything runs in float32."""
     vae_dtype: str = "float32"
@@ -89,12 +92,6 @@ class ModelSpec:
     @property
     def is_toy(self) -> bool:
         return self.source == "toy"
-
-    @property
-    def family(self) -> str:
-        """What a sweep preset's `models` section is keyed by: toy for the toy and its training runs (which
-        read the same few words), else the preset's name."""
-        return "toy" if self.is_toy or self.name.startswith("toy-run ") else self.name
 
     @property
     def is_small(self) -> bool:

@@ -17,9 +17,10 @@ def test_presets_fill_the_axis_widgets():
     assert axis_widgets_for("(custom)") == ["", ""] * 3
 
 
-def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_still_wins():
+def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_still_wins(tmp_path):
     from engine.engine import Engine
-    from ui.sweep_tab import every_cell_text, spec_from_widgets
+    from experiments.runner import SweepRunner
+    from ui.sweep_tab import plan_summary, spec_from_widgets
 
     toy = Engine.from_name("toy")  # nothing loads: the spec needs the model's family and sample files only
     axes = {"x": ("seed", "1, 2"), "y": ("none", ""), "z": ("none", "")}
@@ -27,8 +28,12 @@ def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_st
     assert spec.base["prompt"] == toy.sample_inputs()["prompt"] and "puppet world's words" in note
     spec, _ = spec_from_widgets(toy, "seeds", axes, "prompt=a person waves", None, None, None)
     assert spec.base["prompt"] == "a person waves"
-    # What the preset fixes for every cell is said on the page (the settings box shows only what was typed).
-    assert every_cell_text(spec) == 'Every cell: Seed 1 · CFG 5 · Steps 50 · prompt "a person waves"'
+    # What the preset fixes for every cell is said on the page (the settings box shows only what was typed); the
+    # seed varies along X, so it is not among them.
+    runner = SweepRunner(toy, spec, tmp_path)
+    every_cell = plan_summary(runner, runner.plan()).split("\n\n")[1]
+    assert every_cell.startswith("Every cell: model toy · Steps 50 · CFG 5 · Shift 3 · ")
+    assert every_cell.endswith('prompt "a person waves"') and "Seed" not in every_cell
 
 
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):

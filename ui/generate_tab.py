@@ -70,10 +70,7 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
 
 def optional_window(value) -> int | None:
     """The Window box: empty (or 0, which older API calls sent) is the model's own window."""
-    text = "" if value is None else str(value).strip()
-    if text in ("", "0"):
-        return None
-    return GenerationRequest.parse_field("window_frames", text)
+    return GenerationRequest.parse_field("window_frames", str(value or "")) or None
 
 
 def profile_widget_values(engine, name: str) -> tuple:

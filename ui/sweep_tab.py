@@ -12,7 +12,7 @@ import gradio as gr
 from ui.plots import METRICS, sweep_figures
 from engine.request import GenerationRequest
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
-from experiments.axes import AXIS_FIELDS, value_label
+from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
 from experiments.sweep_spec import SweepSpec, lora_or_fallback, preset_names
 from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, metrics_table,
@@ -64,16 +64,11 @@ def prompt_set_choices() -> list[str]:
     return [NONE, *sorted(p.stem for p in prompt_sets_dir().glob("*.yaml"))]
 
 
-def every_cell_text(spec: SweepSpec) -> str:
-    """The settings a preset fixes for every cell, in words ("Every cell: Steps 50 · CFG 5 · Seed 1 · prompt
-    '...'"): the settings box shows only what the user typed, so without this a preset's 50 steps were unseen
-    until the grid's caption. The inputs (sample files unless chosen) are left out."""
-    shown = [value_label(name, value) for name, value in spec.base.items()
-             if name not in ("control_video", "reference", "prompt", "lora")]
-    if spec.base.get("prompt"):
-        prompt = spec.base["prompt"]
-        shown.append(f"prompt \"{prompt[:80]}{'...' if len(prompt) > 80 else ''}\"")
-    return "Every cell: " + " · ".join(shown) if shown else ""
+def plan_summary(runner: SweepRunner, plan, note: str = "") -> str:
+    """The plan, what every cell shares (the grid's own legend: the settings box shows only what the user typed,
+    so a preset's 50 steps were unseen until the grid came) and any note on what the preset changed."""
+    lines = [plan.summary(), "Every cell: " + runner.legend(runner.cells, None), note]
+    return "**Plan:** " + "\n\n".join(line for line in lines if line)
 
 
 def download_name(spec: SweepSpec) -> str:
@@ -198,8 +193,7 @@ def build_sweep_tab(engine, links: dict):
     def on_plan(lora_value, *values):
         spec, lora_value, note = spec_and_lora(values, lora_value)
         runner = SweepRunner(engine, spec, new_output_dir("sweep-plans"), lora=lora_value)
-        lines = [runner.plan(probe=True).summary(), every_cell_text(spec), note]
-        return "**Plan:** " + "\n\n".join(line for line in lines if line)
+        return plan_summary(runner, runner.plan(probe=True), note)
 
     @user_errors
     @gpu_job("sweep")
@@ -232,7 +226,7 @@ def build_sweep_tab(engine, links: dict):
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        header = "**Plan:** " + "\n\n".join(line for line in (plan.summary(), every_cell_text(spec), note) if line)
+        header = plan_summary(runner, plan, note)
         while thread.is_alive():
             time.sleep(POLL_SECONDS)
             progress(state["fraction"], desc=state["text"])

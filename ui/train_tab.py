@@ -151,7 +151,7 @@ def build_train_tab(engine, links):
         one click and Train reproduce the blog's drift (the page's first values would barely move a LoRA)."""
         if not engine.spec.is_toy:
             folder = train_runs.make_sample_dataset()
-            return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), *[gr.skip()] * 12
+            return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), *[gr.skip()] * (1 + len(shown_widgets))
         folder = train_runs.make_toy_sample_dataset()
         return (gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), TOY_PRESET,
                 *preset_widget_values(TOY_PRESET))
