@@ -236,12 +236,16 @@ class Engine:
 
     def prompt_notes(self, request: GenerationRequest) -> list[str]:
         """What the model cannot read in the prompts, said before it runs (the toy reads only its world's words)."""
+        return self.text_notes({"prompt": request.prompt,
+                                **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})})
+
+    def text_notes(self, texts: dict[str, str]) -> list[str]:
+        """A note for each named text ({"prompt": ...}) with words this model cannot read: none but the toy's."""
         if self.spec.family != "toy":
             return []
         from engine.toy.model import unknown_word_notes
 
-        return unknown_word_notes({"prompt": request.prompt,
-                                   **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})})
+        return unknown_word_notes(texts)
 
     # ---- generation --------------------------------------------------------------------------------
 

@@ -187,7 +187,7 @@ def add_prompts_commands(commands):
 
 
 def add_description_arguments(parser, with_clip=True):
-    parser.add_argument("--description", help="a description preset (blog-reference, lab-sample) or a YAML file")
+    parser.add_argument("--description", help="a description preset (blog-reference, lab-sample, toy-sample) or a YAML file")
     parser.add_argument("--templates", help="a folder of your own template YAML files, added to the built-in ones")
     if with_clip:
         parser.add_argument("--clip", help="a clip file name; AIST names add genre, situation and camera words")
@@ -221,14 +221,15 @@ def run_prompt_variants(args) -> int:
 
     from engine import Engine
     from engine.pose.aist import parse_aist_name
-    from engine.prompts.variants import load_templates, variants_with_gaps
+    from engine.prompts.variants import load_templates, templates_for_family, variants_with_gaps
 
-    templates = load_templates([Path(args.templates)] if args.templates else None)
+    engine = Engine.from_name(args.model)
+    templates = templates_for_family(load_templates([Path(args.templates)] if args.templates else None),
+                                     engine.spec.family)
     metadata = {"caption": args.caption}
     if args.clip:
         metadata.update(parse_aist_name(args.clip).words())
     variants = variants_with_gaps(load_description(args.description), metadata, templates)
-    engine = Engine.from_name(args.model)
     limit = engine.spec.max_sequence_length
     for name, (text, missing) in variants.items():
         tokens = engine.count_tokens(text)
@@ -238,6 +239,8 @@ def run_prompt_variants(args) -> int:
             continue
         print(f"== {name} ({tokens}/{limit} tokens{flag})")
         print(text)
+        for note in engine.text_notes({"prompt": text}):
+            print(f"   {note}")
     if args.json:
         Path(args.json).write_text(json.dumps({n: t for n, (t, _) in variants.items()}, indent=2, ensure_ascii=False))
     return 0

@@ -82,6 +82,17 @@ def test_prompts_variants_prints_each_with_token_counts(tmp_path, capsys):
     assert "Identity-Focused" in prompt_set and len(prompt_set) >= 7
 
 
+def test_prompts_variants_on_the_toy_lead_with_its_own_words_and_name_the_rest(capsys):
+    assert main(["prompts", "variants", "--description", "toy-sample", "--model", "toy"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== Toy: clothes and floor (")
+    assert "A person in a white top and teal trousers dances on a striped purple background" in out
+    assert "== Simple (" in out and "== Detailed Default: not built, fill age" in out
+    assert "The toy knows only its puppet world's words" not in out  # every variant built here is in its words
+    assert main(["prompts", "variants", "--description", "lab-sample", "--model", "toy"]) == 0
+    assert "in the prompt it has never seen: young, man" in capsys.readouterr().out
+
+
 def test_prompts_batch_and_its_errors(tmp_path, capsys):
     from tests.helpers import numbered_frames, write_video
 

@@ -128,3 +128,28 @@ def test_a_variant_with_empty_required_fields_is_not_rendered_as_broken_grammar(
     assert text == "" and "skin" in missing
     simple_text, simple_missing = variants_with_gaps(ReferenceDescription.from_preset("lab-sample"))["Simple"]
     assert simple_text and not simple_missing and "  " not in simple_text
+
+
+def test_the_toy_templates_say_the_toy_samples_prompt_in_words_it_knows():
+    from engine.paths import TOY_SAMPLE_DIR
+    from engine.prompts.variants import templates_for_family
+    from engine.toy.model import unknown_words, words_as_read
+
+    templates = templates_for_family(load_templates(), "toy")
+    toy_names = [name for name, template in templates.items() if template.family == "toy"]
+    assert toy_names and list(templates)[: len(toy_names)] == toy_names  # the toy's own come first
+    variants = variants_with_gaps(ReferenceDescription.from_preset("toy-sample"), None, templates)
+    assert words_as_read(variants["Toy: clothes and floor"][0]) == (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()
+    for name in toy_names:
+        text, missing = variants[name]
+        assert text and not missing and unknown_words(text) == [], name
+
+
+def test_a_real_model_is_not_offered_the_toys_templates():
+    from engine.prompts.variants import templates_for_family
+
+    templates = load_templates()
+    for_wan = templates_for_family(templates, "")
+    assert list(for_wan)[:3] == list(BLOG)
+    assert not any(template.family == "toy" for template in for_wan.values())
+    assert set(templates) - set(for_wan) == {name for name, t in templates.items() if t.family == "toy"}

@@ -53,3 +53,17 @@ def test_caption_without_weights_is_a_plain_message(client, reference_png):
 
     with pytest.raises(AppError, match="is not available here"):
         client.predict(handle_file(str(reference_png)), api_name="/caption")
+
+
+def test_on_the_toy_the_tab_starts_from_its_sample_and_names_words_it_never_learned():
+    from engine import Engine
+    from engine.prompts.variants import load_templates, templates_for_family
+    from ui.prompts_tab import start_preset, ticked_at_start, token_note
+
+    toy = Engine.from_name("toy")  # only its tokenizer loads
+    assert start_preset(toy) == "toy-sample"
+    ticked = ticked_at_start(templates_for_family(load_templates(), "toy"), "toy")
+    assert ticked and all(name.startswith("Toy:") for name in ticked)
+    assert token_note(toy, "a person in a red top dances", []).endswith("every word is one the toy knows")
+    assert token_note(toy, "A young man in a red top, dancing.", []).endswith("words the toy never learned: young, man")
+    assert token_note(toy, "", ["age"]).startswith("Not built: fill age")

@@ -10,7 +10,7 @@ from engine.pose.aist import parse_aist_name
 from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
 from engine.paths import workspace_dir
 from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, Clothing, ReferenceDescription, Scene, Subject,
-                            load_templates, save_prompt_set, variants_with_gaps)
+                            load_templates, save_prompt_set, templates_for_family, variants_with_gaps)
 from ui.common import user_errors, with_named_inputs
 
 SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
@@ -52,38 +52,62 @@ def metadata_from(clip_name: str, caption: str) -> tuple[dict, str]:
 
 
 def token_note(engine, text: str, missing: list[str]) -> str:
+    if missing:
+        return f"Not built: fill {', '.join(missing)} (this variant needs them)."
     limit = engine.spec.max_sequence_length
     tokens = engine.count_tokens(text) if text.strip() else 0
     note = f"{tokens} / {limit} tokens" + (" — **truncated**: the end is cut off" if tokens > limit else "")
-    if missing:
-        return f"Not built: fill {', '.join(missing)} (this variant needs them)."
-    return note
+    return note + unknown_words_note(engine, text)
 
 
-START_PRESET = "lab-sample"  # shown and loaded when the page opens
+def unknown_words_note(engine, text: str) -> str:
+    """On the toy, the words of a prompt it never learned (it reads them as stray letters); else ''."""
+    if engine.spec.family != "toy":
+        return ""
+    from engine.toy.model import unknown_words
+
+    unknown = unknown_words(text)
+    if not unknown:
+        return " · every word is one the toy knows"
+    shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+    return f" · words the toy never learned: {shown}"
+
+
+def start_preset(engine) -> str:
+    """The description shown and loaded when the page opens: the toy's sample puppet on the toy."""
+    return "toy-sample" if engine.spec.family == "toy" else "lab-sample"
+
+
+def ticked_at_start(templates: dict, family: str) -> list[str]:
+    """Variants ticked for saving when the page opens: the toy's own on the toy, else the blog's three."""
+    if family == "toy":
+        return [name for name, template in templates.items() if template.family == "toy"]
+    return list(templates)[:3]
 
 
 def build_prompts_tab(engine, links: dict):
-    templates = load_templates([workspace_dir("prompt_templates")])
+    templates = templates_for_family(load_templates([workspace_dir("prompt_templates")]), engine.spec.family)
     blog = ReferenceDescription.from_preset("blog-reference").fields()
     if engine.spec.family == "toy":
-        gr.Markdown("These prompts are written for Wan. The toy reads only its puppet world's words (\"a person in a "
-                    "red top and blue trousers dances on a striped grey background\"): it reads the rest as noise, "
-                    "and Generate's *What the model receives* names them. Token counts use the toy's tokenizer, "
-                    "which splits those words into letters: real counts with Wan's umt5 tokenizer are lower.")
+        gr.Markdown("The toy reads only its puppet world's words (\"a person in a red top and blue trousers dances "
+                    "on a striped grey background\"): the *Toy* variants are written in them, from the sample "
+                    "puppet's description; save them as a prompt set and sweep it to see what each word does. "
+                    "The other variants are written for Wan: the toy reads them as noise, and each note names the "
+                    "words it never learned (its tokenizer splits them into letters, so their token counts are "
+                    "higher than Wan's umt5 gives).")
     elif engine.spec.is_small:
         gr.Markdown(f"Token counts use the {engine.spec.name} engine's tokenizer, which splits unknown words into "
                     "letters: real counts with Wan's umt5 tokenizer are lower.")
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row():
-                preset = gr.Dropdown(sorted(p.stem for p in DESCRIPTIONS_DIR.glob("*.yaml")), value=START_PRESET,
+                preset = gr.Dropdown(sorted(p.stem for p in DESCRIPTIONS_DIR.glob("*.yaml")), value=start_preset(engine),
                                      label="Description preset", info="Fill the fields from a saved description.")
                 load_button = gr.Button("Load preset")
             gr.Markdown("Describe the reference picture. Grey examples are the blog's reference; leave empty "
                         "what the picture does not show.")
             field_boxes = []
-            start = ReferenceDescription.from_preset(START_PRESET).to_dict()  # the preset the dropdown shows
+            start = ReferenceDescription.from_preset(start_preset(engine)).to_dict()  # the preset the dropdown shows
             for section, cls in SECTIONS.items():
                 with gr.Accordion(section.capitalize(), open=section == "subject"):
                     for f in dataclasses.fields(cls):
@@ -104,9 +128,10 @@ def build_prompts_tab(engine, links: dict):
         with gr.Column(scale=3):
             build_button = gr.Button("Build variants", variant="primary")
             include, boxes, notes = [], [], []
+            ticked = ticked_at_start(templates, engine.spec.family)
             for name, template in [*templates.items(), (REWRITTEN, None)]:
                 with gr.Group():
-                    include.append(gr.Checkbox(value=name in list(templates)[:3], label=f"include {name}",
+                    include.append(gr.Checkbox(value=name in ticked, label=f"include {name}",
                                                info="ticked variants are saved as a prompt set"))
                     info = template.description if template else f"Caption + metadata rewritten by {REWRITER_ID}."
                     boxes.append(gr.Textbox(label=name, info=info, lines=3, interactive=True))

@@ -159,6 +159,9 @@ class PromptTemplate:
     """What this variant emphasises."""
     order: int = 100
     """Position in lists (the blog's three come first)."""
+    family: str = ""
+    """The model family whose words it is written in: empty for Wan (every real model); "toy" for the toy's
+    puppet world, whose model reads only that world's words. A page shows a model its own family's first."""
 
     def __post_init__(self):
         unknown = sorted(set(placeholders(self.template)) - set(known_placeholders()))
@@ -234,6 +237,14 @@ def load_templates(extra_dirs: list[Path] | None = None) -> dict[str, PromptTemp
             template = PromptTemplate.from_yaml(path)
             templates[template.name] = template
     return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def templates_for_family(templates: dict[str, PromptTemplate], family: str) -> dict[str, PromptTemplate]:
+    """The templates a model of `family` can read, its own family's first: the toy's ahead of Wan's (which it
+    reads as noise, but a student comparing them learns why); a real model's without the toy's."""
+    if family == "toy":
+        return dict(sorted(templates.items(), key=lambda item: item[1].family != "toy"))
+    return {name: template for name, template in templates.items() if template.family != "toy"}
 
 
 def template_values(description: ReferenceDescription, metadata: dict | None = None) -> dict:
