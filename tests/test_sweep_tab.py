@@ -36,6 +36,27 @@ def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_st
     assert every_cell.endswith('prompt "a person waves"') and "Seed" not in every_cell
 
 
+def test_choosing_a_prompt_set_puts_its_names_on_a_prompt_axis_that_sweeps_them(tmp_path):
+    from engine.engine import Engine
+    from engine.prompts.variants import save_prompt_set
+    from experiments.runner import SweepRunner
+    from ui.sweep_tab import axes_with_prompt_set, spec_from_widgets
+
+    prompts = {"Toy: clothes and floor": "a person in a red top and blue trousers dances on a grey background",
+               "Toy: floor only": "a person dances on a grey background"}
+    save_prompt_set("toy-words", prompts)
+    names = "Toy: clothes and floor, Toy: floor only"
+    assert axes_with_prompt_set("toy-words", ["seed", "1, 2", "", "", "", ""]) == ["seed", "1, 2", "prompt", names, "", ""]
+    assert axes_with_prompt_set("toy-words", ["seed", "1", "prompt", "x", "", ""])[2:4] == ["prompt", names]
+    assert axes_with_prompt_set("", ["seed", "1", "", "", "", ""]) == ["seed", "1", "", "", "", ""]
+    x_field, x_values, *_ = axes_with_prompt_set("toy-words", ["", "", "", "", "", ""])
+    toy = Engine.from_name("toy")
+    spec, _ = spec_from_widgets(toy, "(custom)", {"x": (x_field, x_values), "y": ("", ""), "z": ("", "")}, "",
+                                "toy-words", None, None)
+    cells = SweepRunner(toy, spec, tmp_path).cells
+    assert [cell.request.prompt for cell in cells] == list(prompts.values())
+
+
 def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     plan = client.predict(**sweep_inputs(), api_name="/sweep_plan")
     assert "2 cells (0 already finished), 4 denoising steps" in plan and "s/step" in plan

@@ -10,8 +10,9 @@ from engine.pose.aist import parse_aist_name
 from engine.prompts.captioning import CAPTIONER_ID, REWRITER_ID, Captioner, Rewriter
 from engine.paths import workspace_dir
 from engine.prompts.variants import (DESCRIPTIONS_DIR, FALLBACKS, Clothing, ReferenceDescription, Scene, Subject,
-                            load_templates, save_prompt_set, templates_for_family, variants_with_gaps)
-from ui.common import user_errors, with_named_inputs
+                            load_prompt_set, load_templates, save_prompt_set, templates_for_family,
+                            variants_with_gaps)
+from ui.common import CUSTOM, NONE, user_errors, with_named_inputs
 
 SECTIONS = {"subject": Subject, "clothing": Clothing, "scene": Scene}
 REWRITTEN = "LLM rewrite"
@@ -141,6 +142,7 @@ def build_prompts_tab(engine, links: dict):
                 set_name = gr.Textbox(label="Prompt set name", value="my-prompts", max_lines=1,
                                       info="Saved for sweeps as a prompt axis: letters, digits, - and _.")
                 save_button = gr.Button("Save ticked prompts")
+                sweep_button = gr.Button("Sweep ticked prompts", elem_id="prompts-to-sweep")
             saved = gr.File(label="Saved prompt set")
             with gr.Row():
                 chosen = gr.Dropdown([*templates, REWRITTEN], value=next(iter(templates)), label="Variant to use",
@@ -188,6 +190,13 @@ def build_prompts_tab(engine, links: dict):
         gr.Info(f"Saved {path.name}: sweeps can use it as a prompt axis.")
         return str(path)
 
+    @user_errors
+    def on_sweep(name, *values):
+        """Save the ticked prompts, then open the Sweep tab with them on its X axis."""
+        path = on_save(name, *values)
+        names = ", ".join(load_prompt_set(path))
+        return CUSTOM, "prompt", names, NONE, "", NONE, "", name, gr.Tabs(selected="sweep")
+
     def on_send(name, *texts):
         return texts[names.index(name)], gr.Tabs(selected="generate")
 
@@ -200,6 +209,14 @@ def build_prompts_tab(engine, links: dict):
     rewrite_button.click(on_rewrite, [clip_name, caption], [boxes[-1], notes[-1]], api_name="rewrite",
                          concurrency_id="model")
     save_button.click(on_save, [set_name, *include, *boxes], saved, api_name="save_prompt_set")
+    def connect_sweep():  # the Sweep tab is built after this one
+        sweep = links["sweep"]
+        (x_field, x_values), (y_field, y_values), (z_field, z_values) = (sweep["axes"][n] for n in ("x", "y", "z"))
+        sweep_button.click(on_sweep, [set_name, *include, *boxes],
+                           [sweep["preset"], x_field, x_values, y_field, y_values, z_field, z_values,
+                            sweep["prompt_set"], links["tabs"]], queue=False, api_visibility="private")
+
+    links.setdefault("after_build", []).append(connect_sweep)
     send_button.click(on_send, [chosen, *boxes], [links["generate"]["prompt"], links["tabs"]],
                       api_visibility="private")
     return {}

@@ -54,6 +54,20 @@ def axis_widgets_for(preset: str) -> list:
     return values
 
 
+def axes_with_prompt_set(set_name: str, axis_values: list) -> list:
+    """[field, values] x 3 with the prompt set's names on a prompt axis: the axis already on prompt, else the
+    first free one, else X. Choosing a set then sweeps it, without typing its names."""
+    if not set_name:
+        return list(axis_values)
+    names = ", ".join(load_prompt_set(set_name))
+    pairs = [list(axis_values[i:i + 2]) for i in (0, 2, 4)]
+    fields = [field for field, _ in pairs]
+    target = fields.index("prompt") if "prompt" in fields else next(
+        (i for i, field in enumerate(fields) if not field or field == NONE), 0)
+    pairs[target] = ["prompt", names]
+    return [value for pair in pairs for value in pair]
+
+
 def _value_text(value) -> str:
     if isinstance(value, list):
         return "/".join(f"{v:g}" for v in value)
@@ -264,6 +278,8 @@ def build_sweep_tab(engine, links: dict):
     # Sets saved in the Prompts tab after the page loaded show up when the list is opened.
     prompt_set.focus(lambda: gr.Dropdown(choices=prompt_set_choices()), None, prompt_set, queue=False,
                      api_visibility="private")
+    prompt_set.input(user_errors(lambda name, *axes: axes_with_prompt_set(name, list(axes))),
+                     [prompt_set, *axis_inputs], axis_inputs, queue=False, api_visibility="private")
     spec_names = ["preset", "x_field", "x_values", "y_field", "y_values", "z_field", "z_values", "settings",
                   "prompt_set", "reference", "control_video"]
     with_named_inputs(on_plan, ["lora", *spec_names], [lora, *spec_inputs])
@@ -280,4 +296,5 @@ def build_sweep_tab(engine, links: dict):
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="sweep_stop", queue=False)
     take_inputs.click(take_from_generate, [links["generate"]["reference"], links["generate"]["control"]],
                       [reference, control], queue=False, api_visibility="private")
-    return {"reference": reference, "control": control, "preset": preset, "axes": axis_widgets, "overrides": overrides}
+    return {"reference": reference, "control": control, "preset": preset, "axes": axis_widgets, "overrides": overrides,
+            "prompt_set": prompt_set}
