@@ -147,6 +147,8 @@ def add_sweep_command(commands):
     sweep.add_argument("--reference", help="reference image (default: the sample in assets/)")
     sweep.add_argument("--control", help="control video (default: the sample in assets/)")
     sweep.add_argument("--lora", help="the LoRA a preset's $lora stands for")
+    sweep.add_argument("--prompt-set", help="a prompt set (a name saved in the Prompts tab, or a .yaml/.json file "
+                                            "from `prompts variants --json`), swept by name on a free axis")
     for axis in ("x", "y", "z"):
         sweep.add_argument(f"--{axis}", metavar="FIELD=VALUES", help=f"{axis.upper()} axis, e.g. guidance_scale=3,5,7.5")
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
@@ -378,7 +380,12 @@ def sweep_spec_from_args(args, family: str):
         base["control_video"] = args.control
     axes = {axis: getattr(args, axis) for axis in ("x", "y", "z") if getattr(args, axis)}
     changes = {"max_cells": args.max_cells} if args.max_cells else {}
-    return spec.with_changes(axes=axes, base=base, **changes)
+    spec = spec.with_changes(axes=axes, base=base, **changes)
+    if args.prompt_set:
+        from engine.prompts.variants import load_prompt_set
+
+        spec = spec.with_prompt_set(load_prompt_set(args.prompt_set))
+    return spec
 
 
 def run_sweep(args) -> int:

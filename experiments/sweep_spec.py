@@ -162,6 +162,15 @@ class SweepSpec:
             fields[name] = Axis.from_dict(name, axis) if axis is not None else None
         return SweepSpec(**fields)  # checked as a whole, new axes and all
 
+    def with_prompt_set(self, prompts: dict[str, str]) -> "SweepSpec":
+        """The set's prompts added to the spec's, and swept by name on a free axis (prompt_axis_name) unless an
+        axis already sweeps prompts (its names were chosen, so they stay)."""
+        spec = dataclasses.replace(self, prompts={**self.prompts, **prompts})
+        fields = [axis.field if axis else None for axis in (self.x, self.y, self.z)]
+        if "prompt" in fields:
+            return spec
+        return spec.with_changes(axes={prompt_axis_name(fields): {"field": "prompt", "values": list(prompts)}})
+
     def for_model(self, family: str) -> tuple["SweepSpec", str]:
         """The spec as it runs on a model family (ModelSpec.family): its `models` entry's base fields and prompts
         laid over the preset's, and the entry's note (empty when the spec has nothing for this model)."""
@@ -178,6 +187,14 @@ class SweepSpec:
             if data[name] is not None:
                 data[name] = {"field": data[name]["field"], "values": data[name]["values"]}
         return data
+
+
+def prompt_axis_name(fields: list) -> str:
+    """Where a prompt set is swept, given each axis's field (x, y, z; None or "" when free): the axis already on
+    prompt, else the first free one, else X."""
+    if "prompt" in fields:
+        return AXIS_NAMES[fields.index("prompt")]
+    return next((name for name, field in zip(AXIS_NAMES, fields) if not field), "x")
 
 
 @dataclass

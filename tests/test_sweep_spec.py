@@ -174,3 +174,32 @@ def test_a_presets_model_section_may_set_only_its_note_base_and_prompts(tmp_path
     bad.write_text("x: {field: seed, values: 1-2}\nmodels:\n  toy:\n    base: {colour: red}\n")
     with pytest.raises(ValueError, match=r"sweep models.toy.base has unknown field\(s\) \['colour'\]"):
         SweepSpec.from_yaml(bad)
+
+
+def test_a_prompt_set_is_swept_on_a_free_axis_unless_one_already_sweeps_prompts():
+    from experiments.sweep_spec import prompt_axis_name
+
+    assert prompt_axis_name([None, None, None]) == "x"
+    assert prompt_axis_name(["seed", "", None]) == "y"
+    assert prompt_axis_name(["seed", "lora", "prompt"]) == "z"
+    assert prompt_axis_name(["seed", "lora", "guidance_scale"]) == "x"
+    prompts = {"floor": "a person dances on a grey background", "clothes": "a person in a red top dances"}
+    spec = SweepSpec(name="s").with_changes(axes={"x": "seed=1,2"}).with_prompt_set(prompts)
+    assert (spec.y.field, spec.y.values) == ("prompt", ["floor", "clothes"])
+    chosen = SweepSpec(name="s", prompts={"mine": "a person waves"}).with_changes(axes={"x": "prompt=mine"})
+    spec = chosen.with_prompt_set(prompts)
+    assert spec.x.values == ["mine"] and spec.y is None and set(spec.prompts) == {"mine", "floor", "clothes"}
+
+
+def test_the_command_lines_prompt_set_reads_the_variants_json_without_its_unbuilt_variants(tmp_path):
+    import argparse
+    import json
+
+    from experiments.cli import sweep_spec_from_args
+
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps({"Toy: floor only": "a person dances on a grey background", "Detailed Default": ""}))
+    args = argparse.Namespace(preset=None, overrides=[], reference=None, control=None, x=None, y=None, z=None,
+                              max_cells=None, prompt_set=str(path))
+    spec = sweep_spec_from_args(args, "toy")
+    assert (spec.x.field, spec.x.values) == ("prompt", ["Toy: floor only"])

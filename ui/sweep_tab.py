@@ -14,7 +14,7 @@ from engine.request import GenerationRequest
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from experiments.axes import AXIS_FIELDS
 from experiments.runner import SweepRunner
-from experiments.sweep_spec import SweepSpec, lora_or_fallback, preset_names
+from experiments.sweep_spec import AXIS_NAMES, SweepSpec, lora_or_fallback, preset_names, prompt_axis_name
 from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, metrics_table,
                        new_cancel_flag, new_output_dir, request_stop, user_errors)
 
@@ -61,9 +61,7 @@ def axes_with_prompt_set(set_name: str, axis_values: list) -> list:
         return list(axis_values)
     names = ", ".join(load_prompt_set(set_name))
     pairs = [list(axis_values[i:i + 2]) for i in (0, 2, 4)]
-    fields = [field for field, _ in pairs]
-    target = fields.index("prompt") if "prompt" in fields else next(
-        (i for i, field in enumerate(fields) if not field or field == NONE), 0)
+    target = AXIS_NAMES.index(prompt_axis_name([field for field, _ in pairs]))
     pairs[target] = ["prompt", names]
     return [value for pair in pairs for value in pair]
 

@@ -284,16 +284,17 @@ def save_prompt_set(name: str, prompts: dict[str, str]) -> Path:
 
 
 def load_prompt_set(name_or_path: str) -> dict[str, str]:
-    """A saved set by name, or a .yaml file given by path (command line)."""
+    """A saved set by name, or a .yaml (or `prompts variants --json`) file given by path (command line)."""
     path = Path(name_or_path or "")
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+    if not (path.suffix in (".yaml", ".yml", ".json") and path.is_file()):
         try:
             path = prompt_sets_dir() / f"{check_name(name_or_path, 'prompt set')}.yaml"
         except ValueError:
             raise ValueError(f"prompt set not found: {name_or_path}") from None
         if not path.is_file():
             raise ValueError(f"prompt set not found: {name_or_path}")
-    return {str(k): str(v) for k, v in read_mapping(path).items()}
+    # A variant `prompts variants --json` could not build is there with no text: it is not a prompt.
+    return {str(k): str(v) for k, v in read_mapping(path).items() if v and str(v).strip()}
 
 
 def negative_prompts() -> dict[str, str]:
