@@ -37,6 +37,16 @@ def test_choosing_a_preset_shows_its_recipe_and_the_shown_values_train_it_exactl
     assert (toy_blog["max_steps"], toy_blog["rank"], toy_blog["learning_rate"]) == (150, 32, 2e-3)
 
 
+def test_the_toys_one_click_sample_trains_the_toy_blog_recipe_with_validation_videos():
+    from engine.train.config import TrainConfig
+    from ui.train_tab import SHOWN_FIELDS, toy_sample_widget_values
+
+    shown = dict(zip(SHOWN_FIELDS, toy_sample_widget_values()))
+    assert shown["validate_every"] == 50
+    config = build_config(preset="toy-blog", more="", **shown)
+    assert config == TrainConfig.from_preset("toy-blog").with_changes(validate_every=50, lora_alpha=32.0)
+
+
 @pytest.mark.parametrize("changes,reason", [
     (dict(num_frames=6), "4n\\+1"),
     (dict(more="rnak=3"), "expected FIELD=VALUE"),
