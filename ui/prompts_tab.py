@@ -209,6 +209,7 @@ def build_prompts_tab(engine, links: dict):
     rewrite_button.click(on_rewrite, [clip_name, caption], [boxes[-1], notes[-1]], api_name="rewrite",
                          concurrency_id="model")
     save_button.click(on_save, [set_name, *include, *boxes], saved, api_name="save_prompt_set")
+
     def connect_sweep():  # the Sweep tab is built after this one
         sweep = links["sweep"]
         (x_field, x_values), (y_field, y_values), (z_field, z_values) = (sweep["axes"][n] for n in ("x", "y", "z"))
