@@ -318,6 +318,8 @@ class Trainer:
         self.make_optimizer()
         start = self.load_checkpoint(resume) if resume else 0
         self.write_config()
+        if c.validate_every and start == 0:
+            self.render_validation(0)  # the model before training (a new LoRA changes nothing): what to compare with
         for step in range(start, c.max_steps):
             if should_stop and should_stop():
                 self.save_checkpoint(step)
