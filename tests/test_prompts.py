@@ -86,6 +86,8 @@ def test_user_templates_load_and_bad_ones_are_named(tmp_path):
         PromptTemplate(name="bad", template="A {colour} shirt")
     with pytest.raises(ValueError, match="unbalanced"):
         PromptTemplate(name="bad", template="A [[{gender} shirt")
+    with pytest.raises(ValueError, match="has a comma: names are sweep-axis values"):
+        PromptTemplate(name="Short, sweet", template="A {gender}.")
     (tmp_path / "typo.yaml").write_text(yaml.safe_dump({"name": "T", "templte": "x"}))
     with pytest.raises(ValueError, match="unknown key"):
         PromptTemplate.from_yaml(tmp_path / "typo.yaml")
@@ -118,6 +120,8 @@ def test_prompt_sets_round_trip_and_names_stay_in_their_folder():
             save_prompt_set(bad, {"x": "y"})
     with pytest.raises(ValueError, match="empty"):
         save_prompt_set("nothing", {"x": ""})
+    with pytest.raises(ValueError, match=r"\['a, b'\] have a comma"):
+        save_prompt_set("commas", {"a, b": "a person waves"})
     with pytest.raises(ValueError, match="not found"):
         load_prompt_set("../../etc/passwd")
 

@@ -164,6 +164,9 @@ class PromptTemplate:
     puppet world, whose model reads only that world's words. A page shows a model its own family's first."""
 
     def __post_init__(self):
+        if "," in self.name:  # a sweep's prompt axis lists names with commas between them
+            raise ValueError(f"template name {self.name!r} has a comma: names are sweep-axis values, "
+                             "which commas separate")
         unknown = sorted(set(placeholders(self.template)) - set(known_placeholders()))
         if unknown:
             raise ValueError(f"template {self.name!r} uses unknown placeholder(s) {unknown}; "
@@ -274,6 +277,10 @@ def save_prompt_set(name: str, prompts: dict[str, str]) -> Path:
     """Save named prompts as YAML (a prompt axis for sweeps); the name cannot leave the folder."""
     check_name(name, "prompt set")
     prompts = {str(k): str(v) for k, v in prompts.items() if str(v).strip()}
+    with_comma = [k for k in prompts if "," in k]
+    if with_comma:
+        raise ValueError(f"prompt name(s) {with_comma} have a comma: names are sweep-axis values, which commas "
+                         "separate")
     if not prompts:
         raise ValueError("the prompt set is empty: tick at least one variant with text")
     folder = prompt_sets_dir()
