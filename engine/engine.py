@@ -231,16 +231,13 @@ class Engine:
             negative_tokens=self.count_tokens(request.negative_prompt),
             max_sequence_length=self.spec.max_sequence_length,
             uses_cfg=request.uses_cfg,
-            notes=condition_notes(request, conditions) + self.prompt_notes(request),
+            notes=condition_notes(request, conditions) + self.prompt_notes(
+                {"prompt": request.prompt, **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})}),
         )
 
-    def prompt_notes(self, request: GenerationRequest) -> list[str]:
-        """What the model cannot read in the prompts, said before it runs (the toy reads only its world's words)."""
-        return self.text_notes({"prompt": request.prompt,
-                                **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})})
-
-    def text_notes(self, texts: dict[str, str]) -> list[str]:
-        """A note for each named text ({"prompt": ...}) with words this model cannot read: none but the toy's."""
+    def prompt_notes(self, texts: dict[str, str]) -> list[str]:
+        """A note for each named prompt ({"prompt": ...}) with words this model cannot read, said before it runs:
+        none but the toy's, which reads only its world's words."""
         if self.spec.family != "toy":
             return []
         from engine.toy.model import unknown_word_notes

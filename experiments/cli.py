@@ -241,7 +241,7 @@ def run_prompt_variants(args) -> int:
             continue
         print(f"== {name} ({tokens}/{limit} tokens{flag})")
         print(text)
-        for note in engine.text_notes({"prompt": text}):
+        for note in engine.prompt_notes({"prompt": text}):
             print(f"   {note}")
     if args.json:
         Path(args.json).write_text(json.dumps({n: t for n, (t, _) in variants.items()}, indent=2, ensure_ascii=False))

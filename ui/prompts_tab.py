@@ -65,13 +65,10 @@ def unknown_words_note(engine, text: str) -> str:
     """On the toy, the words of a prompt it never learned (it reads them as stray letters); else ''."""
     if engine.spec.family != "toy":
         return ""
-    from engine.toy.model import unknown_words
+    from engine.toy.model import listed, unknown_words
 
     unknown = unknown_words(text)
-    if not unknown:
-        return " · every word is one the toy knows"
-    shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
-    return f" · words the toy never learned: {shown}"
+    return f" · words the toy never learned: {listed(unknown, 8)}" if unknown else " · every word is one the toy knows"
 
 
 def start_preset(engine) -> str:

@@ -67,16 +67,20 @@ def unknown_words(text: str) -> list[str]:
     return list(dict.fromkeys(word for word in words_as_read(text).split() if word not in known))
 
 
+def listed(words: list[str], most: int = 12) -> str:
+    """Words for a note: "a, b, c", the first `most` of them and how many more."""
+    return ", ".join(words[:most]) + (f" and {len(words) - most} more" if len(words) > most else "")
+
+
 def unknown_word_notes(prompts: dict[str, str]) -> list[str]:
     """A note for each named prompt ({"prompt": ..., "negative prompt": ...}) with words the toy never learned."""
     notes = []
     for name, text in prompts.items():
         unknown = unknown_words(text)
         if unknown:
-            shown = ", ".join(unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
-            notes.append(f"The toy knows only its puppet world's words; in the {name} it has never seen: {shown}. "
-                         "It reads them as letters it never saw in training (the sample's prompt uses only words "
-                         "it knows).")
+            notes.append(f"The toy knows only its puppet world's words; in the {name} it has never seen: "
+                         f"{listed(unknown)}. It reads them as letters it never saw in training (the sample's prompt "
+                         "uses only words it knows).")
     return notes
 
 
