@@ -4,7 +4,7 @@
     toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
     toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--batch-size B] [--ship]   re-creates the shipped weights
               [--more STEPS [--from-shipped]] [--scene-prompts S] [--aligned-references S]   one more leg of training
-              [--next-word-text]
+              [--travel S] [--next-word-text]
     toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
     toy blog [--out DIR] [--clips N] [--steps N] [--json PATH]   the blog's LoRA experiment in a box
 """
@@ -60,6 +60,9 @@ def add_toy_commands(commands):
     train.add_argument("--aligned-references", type=float, default=None, metavar="SHARE",
                        help="share of clips (0-1) whose reference is the figure of one of their own frames, in "
                             "its pose and place: an easy reference to read, a curriculum step (default 0)")
+    train.add_argument("--travel", type=float, default=None, metavar="SHARE",
+                       help="share of clips (0-1) that cross the frame at 2-5 pixels a frame whatever their motion, "
+                            "so the figure must follow each frame's skeleton (default 0, as the shipped toy)")
     train.add_argument("--next-word-text", action="store_true",
                        help="set the text encoder so each word carries its right-hand neighbour (\"red\" in \"a red "
                             "top\" differs from \"red\" in \"a red background\"); prompts are embedded again")
@@ -128,14 +131,13 @@ def run_toy_train(args) -> int:
         recipe.transformer = recipe.transformer.with_changes(max_steps=args.steps)
     if args.batch_size:
         recipe.transformer = recipe.transformer.with_changes(batch_size=args.batch_size)
-    if args.scene_prompts is not None:
-        if not 0 <= args.scene_prompts <= 1:
-            raise ValueError(f"--scene-prompts is a share from 0 to 1, not {args.scene_prompts}")
-        recipe.scene_prompt_share = args.scene_prompts
-    if args.aligned_references is not None:
-        if not 0 <= args.aligned_references <= 1:
-            raise ValueError(f"--aligned-references is a share from 0 to 1, not {args.aligned_references}")
-        recipe.aligned_reference_share = args.aligned_references
+    for flag, value, field_name in (("--scene-prompts", args.scene_prompts, "scene_prompt_share"),
+                                    ("--aligned-references", args.aligned_references, "aligned_reference_share"),
+                                    ("--travel", args.travel, "travel_share")):
+        if value is not None:
+            if not 0 <= value <= 1:
+                raise ValueError(f"{flag} is a share from 0 to 1, not {value}")
+            setattr(recipe, field_name, value)
     recipe.next_word_text = args.next_word_text
     if args.more and args.decoder_more:
         raise ValueError("--more trains the transformer and --decoder-more the VAE's decoder: one leg at a time")

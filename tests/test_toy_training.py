@@ -246,3 +246,30 @@ def test_a_cache_from_another_text_encoder_has_its_prompts_embedded_again(tiny_p
     torch.testing.assert_close(after.prompt_embeds, engine.prompt_embedding(world.make_sample(seed).prompt).half().float())
     assert not torch.allclose(after.prompt_embeds, before.prompt_embeds)
     torch.testing.assert_close(after.target, before.target)
+
+
+def test_a_travelling_clip_trains_beside_its_plain_clip_under_its_own_name(tiny_pipe, tmp_path):
+    """A travel share picks clips by a fixed draw per seed; a picked clip's latents are those of the clip
+    crossing the frame, cached under its own key, so the plain clip stays cached for other legs."""
+    from engine.engine import Engine
+    from engine.toy.build import toy_spec
+    from engine.toy.training import (WorldEncoder, encode_world, travel_speed, travelling_sample, uses_travel)
+
+    seeds = training_seeds(40)
+    assert [uses_travel(s, 0.5) for s in seeds] == [uses_travel(s, 0.5) for s in seeds]
+    assert 10 < sum(uses_travel(s, 0.5) for s in seeds) < 30
+    assert all(2.0 <= abs(travel_speed(s)) <= 5.0 for s in seeds)
+
+    tiny_pipe.save_pretrained(tmp_path / "pipe")
+    engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
+    seed = seeds[0]
+    cache = tmp_path / "encoded.safetensors"
+    [plain] = encode_world(engine, [seed], cache=cache)
+    [moving] = encode_world(engine, [seed], cache=cache, travel_share=1.0)
+    expected = WorldEncoder(engine.load()).encode(travelling_sample(seed).video[None]).half().float()
+    torch.testing.assert_close(moving.target[:, :, 1:], expected)
+    assert not torch.allclose(moving.target[:, :, 1:], plain.target[:, :, 1:])
+    torch.testing.assert_close(moving.target[:, :, :1], plain.target[:, :, :1])  # the same neutral reference
+    assert moving.name == f"world-{seed}.travelling"
+    [again] = encode_world(engine, [seed], cache=cache)  # the plain clip, still from the cache
+    torch.testing.assert_close(again.target, plain.target)

@@ -117,3 +117,22 @@ def test_the_dancer_prompt_names_the_clothes_and_action_but_not_the_background()
     prompt = world.dancer_prompt(sample.look, sample.motion)
     assert sample.prompt.startswith(prompt) and prompt != sample.prompt
     assert "background" not in prompt and world.VERBS[sample.motion] in prompt
+
+
+@pytest.mark.parametrize("seed,speed", [(3, 4.0), (11, -2.5), (12, 5.0)])
+def test_a_travelling_clip_crosses_the_frame_at_its_speed_and_stays_in_it(seed, speed):
+    """The seed's own look, motion and timing, its root carried `speed` pixels a frame from a start that keeps
+    the whole path inside the frame."""
+    sample = world.make_sample(seed)
+    travelling = world.make_sample(seed, travel=speed)
+    assert (travelling.look, travelling.motion, travelling.prompt) == (sample.look, sample.motion, sample.prompt)
+    hips = travelling.keypoints[:, [world.R_HIP, world.L_HIP], 0].mean(axis=1)
+    assert np.mean(np.diff(hips)) == pytest.approx(speed, abs=0.6)  # a dance sways around its path
+    assert (travelling.parts > 0).any(axis=(1, 2)).all()
+    assert 0 < hips.min() and hips.max() < world.WIDTH
+    assert world.recoloured(travelling, travelling.look).travel == speed
+
+
+def test_without_travel_a_clip_is_the_seeds_own():
+    """travel=None draws nothing more, so every clip the shipped toy learned is unchanged."""
+    np.testing.assert_array_equal(world.make_sample(4, travel=None).video, world.make_sample(4).video)

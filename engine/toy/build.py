@@ -58,6 +58,10 @@ class ToyRecipe:
     aligned_reference_share: float = 0.0
     """Share of clips whose reference is the figure of one of their own frames, in its pose and place, so its
     colours can be copied straight across (a curriculum toward reading the reference). The shipped toy used 0."""
+    travel_share: float = 0.0
+    """Share of clips that cross the frame at 2-5 pixels a frame whatever their motion (training.travelling_sample),
+    so the figure must be drawn where each frame's skeleton is, not where the first frame's was. The shipped toy
+    used 0 and leaves a walking figure near where it started."""
     next_word_text: bool = False
     """Set the text encoder to add each word's right-hand neighbour to it (model.mix_in_next_word), so "red" in
     "a red top" differs from "red" in "a red background". A leg that sets it changes the encoder from then on."""
@@ -157,7 +161,8 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
                  "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
                  "scene_prompt_share": recipe.scene_prompt_share,
-                 "aligned_reference_share": recipe.aligned_reference_share, "next_word_text": text_changed,
+                 "aligned_reference_share": recipe.aligned_reference_share, "travel_share": recipe.travel_share,
+                 "next_word_text": text_changed,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
 
@@ -242,7 +247,7 @@ def _encode(engine, seeds: list[int], out_dir: Path, recipe: ToyRecipe, log) -> 
     """The world clips as training samples, through the run's latent cache."""
     return encode_world(engine, seeds, cache=out_dir / "encoded.safetensors", foreground_weight=recipe.foreground_weight,
                         scene_prompt_share=recipe.scene_prompt_share,
-                        aligned_reference_share=recipe.aligned_reference_share,
+                        aligned_reference_share=recipe.aligned_reference_share, travel_share=recipe.travel_share,
                         on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
 
 
@@ -327,8 +332,8 @@ def ship(pipeline_dir: str | Path, target: Path = TOY_DIR) -> Path:
 def _recipe_dict(recipe: ToyRecipe) -> dict:
     return {"clips": recipe.clips, "seed": recipe.seed, "foreground_weight": recipe.foreground_weight,
             "scene_prompt_share": recipe.scene_prompt_share,
-            "aligned_reference_share": recipe.aligned_reference_share, "next_word_text": recipe.next_word_text,
-            "vae": asdict(recipe.vae),
+            "aligned_reference_share": recipe.aligned_reference_share, "travel_share": recipe.travel_share,
+            "next_word_text": recipe.next_word_text, "vae": asdict(recipe.vae),
             "transformer": asdict(recipe.transformer)}
 
 

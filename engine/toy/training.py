@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -132,9 +133,35 @@ def aligned_sample(seed: int):
     return world.make_sample(seed, reference_frame=aligned_reference_frame(seed))
 
 
+TRAVEL_SPEEDS = (2.0, 5.0)
+"""Pixels a frame a travelling clip crosses at (either way): from the world's fastest walks (2.5) to past the
+eval's unseen walk (4), so 17 frames carry the figure 32-80 px, two to five of the transformer's 16-px tokens."""
+
+
+def uses_travel(seed: int, share: float) -> bool:
+    """Whether clip `seed` trains crossing the frame (world.make_sample's travel; a fixed draw per seed)."""
+    return share > 0 and float(np.random.default_rng([seed, 96]).random()) < share
+
+
+def travel_speed(seed: int) -> float:
+    low, high = TRAVEL_SPEEDS
+    rng = np.random.default_rng([seed, 95])
+    return float(rng.choice([-1.0, 1.0]) * rng.uniform(low, high))
+
+
+def travelling_sample(seed: int):
+    """World clip `seed` crossing the frame at its travel_speed (top-level, so worker processes can draw it)."""
+    return world.make_sample(seed, travel=travel_speed(seed))
+
+
+def clip_key(seed: int, travelling: bool) -> str:
+    """The cache's name for a clip: its seed, marked when it travels (another clip of the same seed)."""
+    return f"{seed}.travelling" if travelling else str(seed)
+
+
 def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None,
                  foreground_weight: float = 1.0, scene_prompt_share: float = 0.0,
-                 aligned_reference_share: float = 0.0) -> list:
+                 aligned_reference_share: float = 0.0, travel_share: float = 0.0) -> list:
     """EncodedSample for each world seed (prompts through the engine's encoder, as generation does).
 
     With `cache` (a .safetensors path), samples already there are read back instead of encoded again, and the
@@ -145,8 +172,10 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     An aligned_reference_share of clips train with the reference in the pose and place of one of their frames
     (world.make_sample's reference_frame): colours there can be copied straight across, a first lesson in
     reading the reference at all (the shipped toy's prediction barely moves when its reference changes).
-    The cache keeps one probe prompt's features beside the prompts': when the text encoder has changed since,
-    every prompt is embedded again.
+    A travel_share of clips cross the frame at 2-5 pixels a frame (travelling_sample; they keep the neutral
+    reference): the world's own figures mostly move in place, and the shipped toy leaves a walking figure
+    where it started. The cache keeps one probe prompt's features beside the prompts': when the text encoder
+    has changed since, every prompt is embedded again.
     """
     from engine.train.data import EncodedSample
 
@@ -155,38 +184,44 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     if not _same_text_encoder(stored.get("text_encoder.probe"), probe):
         # Encoded by another text encoder (a leg that changed it), or by a cache too old to say: stale prompts.
         _forget_prompts(stored)
-    missing = [seed for seed in seeds if f"{seed}.target" not in stored]
-    aligned = [seed for seed in seeds if uses_aligned_reference(seed, aligned_reference_share)
-               and f"{seed}.aligned_reference" not in stored]
-    unprompted = [seed for seed in seeds if f"{seed}.target" in stored and f"{seed}.prompt" not in stored]
-    if missing or aligned or unprompted:
+    travelling = {seed for seed in seeds if uses_travel(seed, travel_share)}
+    keys = {seed: clip_key(seed, seed in travelling) for seed in seeds}
+    missing = [seed for seed in seeds if seed not in travelling and f"{seed}.target" not in stored]
+    missing_travelling = [seed for seed in seeds if seed in travelling and f"{keys[seed]}.target" not in stored]
+    aligned = [seed for seed in seeds if seed not in travelling
+               and uses_aligned_reference(seed, aligned_reference_share) and f"{seed}.aligned_reference" not in stored]
+    unprompted = [seed for seed in seeds if f"{keys[seed]}.target" in stored and f"{keys[seed]}.prompt" not in stored]
+    if missing or missing_travelling or aligned or unprompted:
         encoder = WorldEncoder(engine.load())
         _encode_in_batches(missing, world.make_sample, lambda batch: _store_clips(stored, engine, encoder, batch),
                            on_progress)
+        _encode_in_batches(missing_travelling, travelling_sample,
+                           lambda batch: _store_clips(stored, engine, encoder, batch), on_progress)
         # An aligned clip differs from the plain one only in its reference: that latent is all it adds.
         _encode_in_batches(aligned, aligned_sample, lambda batch: _store_aligned_references(stored, encoder, batch),
                            on_progress)
-        _encode_in_batches(unprompted, world.make_sample, lambda batch: _store_prompts(stored, engine, batch),
-                           on_progress)
+        _encode_in_batches(unprompted, _prompt_sample_maker(travelling),
+                           lambda batch: _store_prompts(stored, engine, batch), on_progress)
         stored["text_encoder.probe"] = probe
         _write_cache(cache, stored)
     samples = []
     for seed in seeds:
-        target, conditioning = stored[f"{seed}.target"], stored[f"{seed}.conditioning"]
-        if uses_aligned_reference(seed, aligned_reference_share):
+        key = keys[seed]
+        target, conditioning = stored[f"{key}.target"], stored[f"{key}.conditioning"]
+        if seed not in travelling and uses_aligned_reference(seed, aligned_reference_share):
             target, conditioning = with_reference_latent(target, conditioning, stored[f"{seed}.aligned_reference"])
-        prompt = stored[f"{seed}.prompt"]
+        prompt = stored[f"{key}.prompt"]
         if uses_scene_prompt(seed, scene_prompt_share):
-            prompt = stored[f"{seed}.scene_prompt"]
+            prompt = stored[f"{key}.scene_prompt"]
         weight = None
         if foreground_weight != 1.0:
-            mask = stored.get(f"{seed}.figure")
-            if mask is None:  # a cache from before the masks were stored
+            mask = stored.get(f"{key}.figure")
+            if mask is None:  # a cache from before the masks were stored (none travelled then)
                 mask = figure_latent_mask(world.make_sample(seed).parts)
             weight = weight_from_mask(mask, foreground_weight)
             if weight.shape[2:] != target[:, :, 1:].shape[2:]:  # the clip's frames, without the reference
                 raise ValueError(f"figure weights {tuple(weight.shape)} do not fit latents {tuple(target.shape)}")
-        samples.append(EncodedSample(name=f"world-{seed}", target=target, conditioning=conditioning,
+        samples.append(EncodedSample(name=f"world-{key}", target=target, conditioning=conditioning,
                                      target_without_reference=target[:, :, 1:],
                                      conditioning_without_reference=conditioning[:, :, 1:],
                                      prompt_embeds=prompt, loss_weight=weight))
@@ -204,17 +239,29 @@ def _encode_in_batches(seeds: list[int], make, store, on_progress=None):
 
 def _store_clips(stored: dict, engine, encoder: WorldEncoder, batch: list):
     for sample, tensors in zip(batch, encoder.encode_samples(batch)):
+        key = clip_key(sample.seed, sample.travel is not None)
         # Rounded through half precision as the cache stores them, so a resumed build sees the same.
-        stored[f"{sample.seed}.target"] = tensors["target"].half().float()
-        stored[f"{sample.seed}.conditioning"] = tensors["conditioning"].half().float()
-        stored[f"{sample.seed}.figure"] = figure_latent_mask(sample.parts)
+        stored[f"{key}.target"] = tensors["target"].half().float()
+        stored[f"{key}.conditioning"] = tensors["conditioning"].half().float()
+        stored[f"{key}.figure"] = figure_latent_mask(sample.parts)
     _store_prompts(stored, engine, batch)
 
 
 def _store_prompts(stored: dict, engine, batch: list):
     for sample in batch:
-        stored[f"{sample.seed}.prompt"] = _embedding(engine, sample.prompt)
-        stored[f"{sample.seed}.scene_prompt"] = _embedding(engine, world.scene_prompt(sample.look, sample.motion))
+        key = clip_key(sample.seed, sample.travel is not None)
+        stored[f"{key}.prompt"] = _embedding(engine, sample.prompt)
+        stored[f"{key}.scene_prompt"] = _embedding(engine, world.scene_prompt(sample.look, sample.motion))
+
+
+def _prompt_sample_maker(travelling: set):
+    """What draws a clip whose prompts need embedding again: a travelling clip's prompt is its seed's, so the
+    plain clip serves both, but its key must say which one it is."""
+    return partial(_sample_for_prompts, travelling=frozenset(travelling))
+
+
+def _sample_for_prompts(seed: int, travelling: frozenset):
+    return travelling_sample(seed) if seed in travelling else world.make_sample(seed)
 
 
 def _forget_prompts(stored: dict):

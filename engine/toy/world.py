@@ -127,6 +127,7 @@ class ToySample:
     reference_keypoints: np.ndarray = field(default=None)
     reference_frame: int | None = None  # the frame whose pose and place the reference copies; None: neutral
     fps: int = FPS
+    travel: float | None = None  # the root's speed in pixels a frame when set (make_sample); None: the motion's own
 
 
 # ---- sampling the world --------------------------------------------------------------------------------
@@ -166,17 +167,19 @@ def _action_and_floor(look: Look, motion: str) -> str:
 
 def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, width: int = WIDTH,
                 fps: int = FPS, look: Look | None = None, motion: str | None = None,
-                reference_frame: int | None = None) -> ToySample:
+                reference_frame: int | None = None, travel: float | None = None) -> ToySample:
     """The clip for `seed`: the same seed always gives the same pixels.
 
     The reference stands centred in a neutral pose; with `reference_frame` it is the figure of that frame
-    instead, on white in the same pose and place (an easy reference to read, for a training curriculum)."""
+    instead, on white in the same pose and place (an easy reference to read, for a training curriculum).
+    With `travel` (pixels a frame, signed) the figure crosses the frame at that speed whatever its motion:
+    the same clip otherwise, for a curriculum of travelling figures (the world's own mostly move in place)."""
     rng = np.random.default_rng([WORLD_VERSION, seed])
     # Drawn whether or not they are given, so a recoloured clip keeps the seed's motion, size and timing.
     drawn_look, drawn_motion = random_look(rng), str(rng.choice(MOTIONS))
     look, motion = look or drawn_look, motion or drawn_motion
     body = Body(height=height * rng.uniform(0.55, 0.85))
-    poses = motion_poses(motion, rng, num_frames, fps, height, width, body)
+    poses = motion_poses(motion, rng, num_frames, fps, height, width, body, travel)
     reference_pose = neutral_pose(rng, height, width, body)
     background = draw_background(look, height, width)
     frames, parts, keypoints = [], [], []
@@ -196,14 +199,14 @@ def make_sample(seed: int, num_frames: int = NUM_FRAMES, height: int = HEIGHT, w
                      pose_video=draw_pose_video(keypoints, height, width), reference=reference,
                      keypoints=keypoints, parts=np.stack(parts), background=background,
                      reference_keypoints=keypoint_array(reference_joints, reference_pose.facing, height, width),
-                     reference_frame=reference_frame, fps=fps)
+                     reference_frame=reference_frame, fps=fps, travel=travel)
 
 
 def recoloured(sample: ToySample, look: Look) -> ToySample:
     """The same motion, size and reference pose in another look (for "the colours follow the reference" checks)."""
     return make_sample(sample.seed, num_frames=len(sample.video), height=sample.video.shape[1],
                        width=sample.video.shape[2], fps=sample.fps, look=look, motion=sample.motion,
-                       reference_frame=sample.reference_frame)
+                       reference_frame=sample.reference_frame, travel=sample.travel)
 
 
 # ---- motion library ------------------------------------------------------------------------------------
@@ -216,7 +219,7 @@ def neutral_pose(rng: np.random.Generator, height: int, width: int, body: Body) 
 
 
 def motion_poses(motion: str, rng: np.random.Generator, num_frames: int, fps: int, height: int, width: int,
-                 body: Body) -> list[PoseParams]:
+                 body: Body, travel: float | None = None) -> list[PoseParams]:
     tempo = rng.uniform(0.6, 1.6)  # cycles per second
     phase = rng.uniform(0, 2 * math.pi)
     amp = rng.uniform(0.6, 1.2)
@@ -233,6 +236,8 @@ def motion_poses(motion: str, rng: np.random.Generator, num_frames: int, fps: in
     elif motion in ("dance", "jump"):
         speed = rng.uniform(-0.6, 0.6)
     facing0 = rng.choice([1.0, 1.0, 0.8, -1.0]) if motion != "walk" else rng.uniform(0.25, 0.6)
+    if travel is not None:  # after every draw, so the clip is the seed's own in all but its path
+        speed, start = travel, travelling_start(start, travel, num_frames, width, margin)
     poses = []
     for frame in range(num_frames):
         t = frame / fps
@@ -278,6 +283,15 @@ def motion_poses(motion: str, rng: np.random.Generator, num_frames: int, fps: in
             pose.legs = (0.1, 0.1, 0.1 * max(0, s), 0.1 * max(0, -s))
         poses.append(pose)
     return poses
+
+
+def travelling_start(start: float, speed: float, num_frames: int, width: int, margin: float) -> float:
+    """Where a figure crossing at `speed` starts: its path centred in the frame, moved toward the drawn `start`
+    as far as the margins leave room, so it stays in the frame from first to last."""
+    path = abs(speed) * (num_frames - 1)
+    room = max(0.0, (width - 2 * margin - path) / 2)
+    centred = width / 2 - speed * (num_frames - 1) / 2
+    return centred + float(np.clip(start - width / 2, -room, room))
 
 
 # ---- geometry ------------------------------------------------------------------------------------------
