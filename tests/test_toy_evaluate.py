@@ -73,3 +73,15 @@ def test_the_vae_round_trip_scores_the_shipped_vae_under_the_true_clip_and_a_ran
     assert shipped["psnr"] > 20 and shipped["silhouette_precision"] > 0.6 and shipped["colour_match"] > 0.15
     assert len(shipped["colour_match_by_frame"]) == 9
     assert untrained["psnr"] < 15 and untrained["colour_match"] < 0.1
+
+
+def test_the_steps_sweep_scores_every_step_count_on_every_clip(tmp_path):
+    """PSNR, placement and part colours per step count, averaged over the clips it names (the shipped toy)."""
+    from engine.engine import Engine
+
+    samples = [world.make_sample(seed, num_frames=9) for seed in (1_000_001, 1_000_002)]
+    result = evaluate.steps_sweep(Engine.from_name("toy"), samples, tmp_path, (1, 4))
+    assert result["num_inference_steps"] == [1, 4] and result["clips"] == [1_000_001, 1_000_002]
+    for name in ("psnr", "silhouette_precision", "placement_precision", "colour_match"):
+        assert len(result[name]) == 2 and all(np.isfinite(result[name]))
+    assert result["psnr"][1] > result["psnr"][0]  # one step leaves noise on the frame; four give a figure

@@ -78,6 +78,7 @@ def leg_lines(record: dict) -> list[str]:
             + (f" --scene-prompts {leg['scene_prompt_share']:g}" if leg.get("scene_prompt_share") else "")
             + (f" --aligned-references {leg['aligned_reference_share']:g}" if leg.get("aligned_reference_share")
                else "")
+            + (f" --travel {leg['travel_share']:g}" if leg.get("travel_share") else "")
             + (" --next-word-text" if leg.get("next_word_text") else "")
             + f"`: {leg['steps']} more steps on a new cosine schedule over"
             f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
@@ -102,6 +103,12 @@ def decoder_leg_lines(record: dict) -> list[str]:
 def _guidance_values(report: dict | None) -> str:
     clothes = (report or {}).get("guidance", {}).get("prompted_clothes_match")
     return f" ({' / '.join(f'{value:.2f}' for value in clothes)})" if clothes else ""
+
+
+def _clips_note(report: dict | None, section: str) -> str:
+    """" (3 clips)" when the report says how many clips a sweep averaged; older reports do not."""
+    clips = (report or {}).get(section, {}).get("clips")
+    return f" ({len(clips)} clip{'s' if len(clips) != 1 else ''})" if clips else ""
 
 
 def _seconds(record: dict, name: str) -> str:
@@ -188,7 +195,10 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"| ... and then, figure pixels on the true silhouette | | {number('scene_prompt_silhouette_precision')} |",
         f"| guidance 1 / 3 / 5 / 7.5: clothes in the prompt's colours rise (3 clips) | yes | "
         f"{summary.get('guidance_monotone')}{_guidance_values(report)} |",
-        f"| steps 2 / 4 / 8 / 20: PSNR | rises, flattens | {number('steps_psnr', '{:.1f}')} |",
+        f"| steps 2 / 4 / 8 / 20: PSNR{_clips_note(report, 'steps')} | rises, flattens |"
+        f" {number('steps_psnr', '{:.1f}')} |",
+        f"| ... figure placement, against the background the model drew | rises, flattens | {number('steps_placement')} |",
+        f"| ... part colours matching the reference | rises, flattens | {number('steps_colour_match')} |",
         f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
         f"| unseen stick-figure walk: figure speed / skeleton speed | 1.0 | {number('unseen_walk_speed_ratio', '{:.2f}')} |",
         f"| one default generation (10 steps), this CPU | <= 15 s | {number('seconds_per_generation', '{:.1f}')} s |",
