@@ -11,7 +11,8 @@
 #    engine's own measures need imageio-ffmpeg, whose 68 MB wheel does not travel: the bench says it skipped
 #    them). 2. A toy leg on the GPU from the shipped toy: many more distinct clips than a CPU can encode, with
 #    prompts that leave the clothes out (--scene-prompts), so the figure's look must come from the reference,
-#    and a share of references in a frame's pose and place (--aligned-references), the easiest to read.
+#    and a share of references in a frame's pose and place (--aligned-references), the easiest to read, and a
+#    share of clips crossing the frame (--travel), so the figure follows each frame's skeleton.
 # Everything lands in $OUT (at most 8 files come back): machine.txt, bench.json, bench.log, leg.log,
 # transformer.safetensors, toy_run.json, leg_loss.csv.
 #
@@ -44,7 +45,7 @@ timeout "${BENCH_SECONDS:-240}" "$PYTHON" -m experiments bench ${BENCH_ARGS:-} -
 timeout "${LEG_SECONDS:-280}" "$PYTHON" -m experiments toy train --out "$RUN" --from-shipped \
   --more "${LEG_STEPS:-3000}" --clips "${LEG_CLIPS:-6000}" --batch-size "${LEG_BATCH:-32}" \
   --learning-rate "${LEG_RATE:-3e-4}" --scene-prompts "${LEG_SCENE:-0.8}" \
-  --aligned-references "${LEG_ALIGNED:-0.3}" 2>&1 | tee "$OUT/leg.log"
+  --aligned-references "${LEG_ALIGNED:-0.3}" --travel "${LEG_TRAVEL:-0.3}" 2>&1 | tee "$OUT/leg.log"
 leg_status=${PIPESTATUS[0]}
 
 # The finished leg's weights, or else its last checkpoint's: a leg cut off by its time limit still returns

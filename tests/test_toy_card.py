@@ -35,12 +35,12 @@ def test_a_legs_curriculum_options_are_in_its_command():
 
 def test_the_card_shows_each_steps_measure_and_how_many_clips_it_averaged(tmp_path):
     steps = {"num_inference_steps": [2, 4, 8, 20], "clips": [1, 2, 3], "psnr": [15.0, 18.0, 17.5, 17.4],
-             "placement_precision": [0.5, 0.7, 0.75, 0.76], "colour_match": [0.2, 0.3, 0.35, 0.36]}
-    summary = {"steps_psnr": steps["psnr"], "steps_placement": steps["placement_precision"],
+             "silhouette_precision": [0.5, 0.7, 0.75, 0.76], "colour_match": [0.2, 0.3, 0.35, 0.36]}
+    summary = {"steps_psnr": steps["psnr"], "steps_silhouette_precision": steps["silhouette_precision"],
                "steps_colour_match": steps["colour_match"]}
     card = write_card(tmp_path, {}, {"summary": summary, "steps": steps}, "toy train --ship").read_text()
     assert "| steps 2 / 4 / 8 / 20: PSNR (3 clips) | rises, flattens | 15.0, 18.0, 17.5, 17.4 |" in card
-    assert "| ... figure placement, against the background the model drew | rises, flattens | 0.500, 0.700, 0.750, 0.760 |" in card
+    assert "| ... figure pixels on the true silhouette | rises, flattens | 0.500, 0.700, 0.750, 0.760 |" in card
     assert "| ... part colours matching the reference | rises, flattens | 0.200, 0.300, 0.350, 0.360 |" in card
 
 

@@ -39,6 +39,10 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
     left.set(title="VAE: batch PSNR (dB), 25-step mean", xlabel="step")
     if vae_offset:
         left.legend()
+    else:  # a run started from the shipped toy whose legs trained the transformer only
+        left.set_axis_off()
+        left.text(0.5, 0.5, "no VAE training in this run's folder:\nthe VAE is the one it started from",
+                  ha="center", va="center", transform=left.transAxes)
     offset = 0.0
     for loss_path in transformer_loss_files(run_dir):
         steps, loss = column(loss_path, "loss")
@@ -197,7 +201,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"{summary.get('guidance_monotone')}{_guidance_values(report)} |",
         f"| steps 2 / 4 / 8 / 20: PSNR{_clips_note(report, 'steps')} | rises, flattens |"
         f" {number('steps_psnr', '{:.1f}')} |",
-        f"| ... figure placement, against the background the model drew | rises, flattens | {number('steps_placement')} |",
+        f"| ... figure pixels on the true silhouette | rises, flattens | {number('steps_silhouette_precision')} |",
         f"| ... part colours matching the reference | rises, flattens | {number('steps_colour_match')} |",
         f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
         f"| unseen stick-figure walk: figure speed / skeleton speed | 1.0 | {number('unseen_walk_speed_ratio', '{:.2f}')} |",

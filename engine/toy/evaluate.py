@@ -87,7 +87,7 @@ class ToyReport:
             "recoloured_prompt_moves_colours": self.recolour.get("prompt_new_colour_match"),
             "guidance_monotone": self.guidance.get("monotone"),
             "steps_psnr": self.steps.get("psnr"),
-            "steps_placement": self.steps.get("placement_precision"),
+            "steps_silhouette_precision": self.steps.get("silhouette_precision"),
             "steps_colour_match": self.steps.get("colour_match"),
             "seeds_mean_abs_difference": self.seeds.get("mean_abs_difference"),
             "unseen_walk_speed_ratio": self.unseen_walk.get("speed_ratio"),
