@@ -197,7 +197,8 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"| clips whose background matches the prompt | high | {number('background_within_threshold')} |",
         f"| ... when the prompt names only the action and the floor | high | {number('scene_prompt_background_within_threshold')} |",
         f"| ... and then, figure pixels on the true silhouette | | {number('scene_prompt_silhouette_precision')} |",
-        f"| guidance 1 / 3 / 5 / 7.5: clothes in the prompt's colours rise (3 clips) | yes | "
+        f"| guidance 1 / 3 / 5 / 7.5: clothes in the prompt's colours rise{_clips_note(report, 'guidance')} |"
+        " yes | "
         f"{summary.get('guidance_monotone')}{_guidance_values(report)} |",
         f"| steps 2 / 4 / 8 / 20: PSNR{_clips_note(report, 'steps')} | rises, flattens |"
         f" {number('steps_psnr', '{:.1f}')} |",

@@ -154,6 +154,12 @@ def travelling_sample(seed: int):
     return world.make_sample(seed, travel=travel_speed(seed))
 
 
+def leg_clip(seed: int, travelling: frozenset = frozenset()):
+    """The clip a leg trains on for `seed`: crossing the frame when the seed is among `travelling`, else the
+    world's own (top-level, so worker processes can draw it)."""
+    return travelling_sample(seed) if seed in travelling else world.make_sample(seed)
+
+
 def clip_key(seed: int, travelling: bool) -> str:
     """The cache's name for a clip: its seed, marked when it travels (another clip of the same seed)."""
     return f"{seed}.travelling" if travelling else str(seed)
@@ -184,31 +190,28 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     if not _same_text_encoder(stored.get("text_encoder.probe"), probe):
         # Encoded by another text encoder (a leg that changed it), or by a cache too old to say: stale prompts.
         _forget_prompts(stored)
-    travelling = {seed for seed in seeds if uses_travel(seed, travel_share)}
+    travelling = frozenset(seed for seed in seeds if uses_travel(seed, travel_share))
+    aligned = {seed for seed in seeds
+               if seed not in travelling and uses_aligned_reference(seed, aligned_reference_share)}
     keys = {seed: clip_key(seed, seed in travelling) for seed in seeds}
-    missing = [seed for seed in seeds if seed not in travelling and f"{seed}.target" not in stored]
-    missing_travelling = [seed for seed in seeds if seed in travelling and f"{keys[seed]}.target" not in stored]
-    aligned = [seed for seed in seeds if seed not in travelling
-               and uses_aligned_reference(seed, aligned_reference_share) and f"{seed}.aligned_reference" not in stored]
+    draw = partial(leg_clip, travelling=travelling)
+    missing = [seed for seed in seeds if f"{keys[seed]}.target" not in stored]
+    unaligned = [seed for seed in seeds if seed in aligned and f"{seed}.aligned_reference" not in stored]
     unprompted = [seed for seed in seeds if f"{keys[seed]}.target" in stored and f"{keys[seed]}.prompt" not in stored]
-    if missing or missing_travelling or aligned or unprompted:
+    if missing or unaligned or unprompted:
         encoder = WorldEncoder(engine.load())
-        _encode_in_batches(missing, world.make_sample, lambda batch: _store_clips(stored, engine, encoder, batch),
-                           on_progress)
-        _encode_in_batches(missing_travelling, travelling_sample,
-                           lambda batch: _store_clips(stored, engine, encoder, batch), on_progress)
+        _encode_in_batches(missing, draw, lambda batch: _store_clips(stored, engine, encoder, batch), on_progress)
         # An aligned clip differs from the plain one only in its reference: that latent is all it adds.
-        _encode_in_batches(aligned, aligned_sample, lambda batch: _store_aligned_references(stored, encoder, batch),
-                           on_progress)
-        _encode_in_batches(unprompted, _prompt_sample_maker(travelling),
-                           lambda batch: _store_prompts(stored, engine, batch), on_progress)
+        _encode_in_batches(unaligned, aligned_sample,
+                           lambda batch: _store_aligned_references(stored, encoder, batch), on_progress)
+        _encode_in_batches(unprompted, draw, lambda batch: _store_prompts(stored, engine, batch), on_progress)
         stored["text_encoder.probe"] = probe
         _write_cache(cache, stored)
     samples = []
     for seed in seeds:
         key = keys[seed]
         target, conditioning = stored[f"{key}.target"], stored[f"{key}.conditioning"]
-        if seed not in travelling and uses_aligned_reference(seed, aligned_reference_share):
+        if seed in aligned:
             target, conditioning = with_reference_latent(target, conditioning, stored[f"{seed}.aligned_reference"])
         prompt = stored[f"{key}.prompt"]
         if uses_scene_prompt(seed, scene_prompt_share):
@@ -252,16 +255,6 @@ def _store_prompts(stored: dict, engine, batch: list):
         key = clip_key(sample.seed, sample.travel is not None)
         stored[f"{key}.prompt"] = _embedding(engine, sample.prompt)
         stored[f"{key}.scene_prompt"] = _embedding(engine, world.scene_prompt(sample.look, sample.motion))
-
-
-def _prompt_sample_maker(travelling: set):
-    """What draws a clip whose prompts need embedding again: a travelling clip's prompt is its seed's, so the
-    plain clip serves both, but its key must say which one it is."""
-    return partial(_sample_for_prompts, travelling=frozenset(travelling))
-
-
-def _sample_for_prompts(seed: int, travelling: frozenset):
-    return travelling_sample(seed) if seed in travelling else world.make_sample(seed)
 
 
 def _forget_prompts(stored: dict):
