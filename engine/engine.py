@@ -467,6 +467,7 @@ class Engine:
                 max_sequence_length=self.spec.max_sequence_length,
                 condition_key=conditions.key,
                 sigmas=request.sigmas,
+                guidance_stop=request.guidance_stop,
                 mask=None if mask is None else [Image.new("RGB", (request.width, request.height), (255,) * 3 if m
                                                           else (0, 0, 0)) for m in mask],
             ).frames[0]

@@ -16,6 +16,13 @@ from diffusers import WanVACEPipeline
 from engine.lru import LRU
 
 
+def guided_at(sigma: float, guidance_stop: float) -> bool:
+    """Whether a step at noise level `sigma` (1: pure noise) is guided under `guidance_stop` (0: every step).
+    Guidance sets what the prompt decides early, at high noise; late, it can amplify small differences between
+    the two passes into grain (the toy's floor: benchmarks/guidance_stop.py)."""
+    return sigma >= guidance_stop
+
+
 class ConditionStore:
     """Latents keyed by the content of the conditioning; also records when the encode stage finished."""
 
@@ -40,10 +47,13 @@ class ConditionStore:
 
 
 class LabVACEPipeline(WanVACEPipeline):
-    def __call__(self, *args, condition_key: str | None = None, sigmas: list[float] | None = None, **kwargs):
+    def __call__(self, *args, condition_key: str | None = None, sigmas: list[float] | None = None,
+                 guidance_stop: float = 0.0, **kwargs):
         """The stock call; `condition_key` names the conditioning (None: encode without caching); `sigmas`
-        replace the scheduler's evenly spaced ones (diffusers' schedulers take them in set_timesteps)."""
+        replace the scheduler's evenly spaced ones (diffusers' schedulers take them in set_timesteps);
+        `guidance_stop` ends guidance, and its second model pass, once the noise level falls below it."""
         self._lab_condition_key = condition_key
+        self._lab_guidance_stop = guidance_stop
         scheduler = self.scheduler
         if sigmas is not None:
             stock = scheduler.set_timesteps
@@ -54,6 +64,18 @@ class LabVACEPipeline(WanVACEPipeline):
         finally:
             self._lab_condition_key = None
             scheduler.__dict__.pop("set_timesteps", None)  # the class's own method again
+
+    @property
+    def do_classifier_free_guidance(self) -> bool:
+        """The stock loop asks this before each step's unconditional pass (and once before any step, when
+        it embeds the negative prompt): no longer once the step's noise level is below the guidance stop."""
+        if self._guidance_scale <= 1.0:
+            return False
+        timestep = getattr(self, "_current_timestep", None)
+        if timestep is None:  # before the loop: the negative prompt is embedded whatever the stop
+            return True
+        sigma = float(timestep) / self.scheduler.config.num_train_timesteps
+        return guided_at(sigma, self.__dict__.get("_lab_guidance_stop", 0.0))
 
     def prepare_video_latents(self, video, mask, reference_images=None, generator=None, device=None):
         compute = super().prepare_video_latents

@@ -125,6 +125,10 @@ class GenerationRequest:
                                      axis=True)
     guidance_scale: float = described(5.0, "Guidance (CFG)", "Classifier-free guidance; 1 turns it (and the "
                                       "negative prompt) off.", short="CFG", axis=True)
+    guidance_stop: float = described(
+        0.0, "Guidance stops at noise", "Guidance, and its second pass through the model, runs only while the "
+        "noise level is at or above this (1: pure noise, the first step; 0: every step). The last steps then "
+        "follow the prompt unguided: faster, and less of guidance's grain.", short="CFG stop", axis=True)
     num_inference_steps: int = described(50, "Sampling steps", "Denoising steps: more is slower, usually smoother.",
                                          short="Steps", axis=True)
     seed: int = described(1, "Seed", "The same inputs and seed give the same video.", short="Seed", axis=True)
@@ -224,6 +228,9 @@ class GenerationRequest:
                 raise ValueError(f"{name} must be a finite number, got {value}")
         if self.guidance_scale < 0:
             raise ValueError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
+        if not (math.isfinite(self.guidance_stop) and 0 <= self.guidance_stop <= 1):
+            raise ValueError(f"guidance_stop must be a noise level from 0 (guide every step) to 1, got "
+                             f"{self.guidance_stop}")
         if self.flow_shift <= 0:
             raise ValueError(f"flow_shift must be > 0, got {self.flow_shift}")
         if self.step_cache is not None and not 0 <= self.step_cache <= 1:

@@ -13,9 +13,9 @@ logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16")
 # Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU; the toy, never
-# trained on VACE's extension task, continues long videos through latents).
+# trained on VACE's extension task, continues long videos through latents, and stops guiding its last steps).
 DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale",
-                      "negative_prompt", "window_context")
+                      "guidance_stop", "negative_prompt", "window_context")
 
 
 @dataclass

@@ -49,6 +49,8 @@ def test_missing_files_are_named(files, tmp_path):
     ({"fps": 0}, "fps"),
     ({"seed": -3}, "seed"),
     ({"flow_shift": 0}, "flow_shift"),
+    ({"guidance_stop": 1.5}, "guidance_stop must be a noise level from 0 .guide every step. to 1, got 1.5"),
+    ({"guidance_stop": -0.1}, "guidance_stop must be a noise level"),
     ({"control_fit": "zoom"}, "control_fit"),
     ({"conditioning_scale": [1.0, math.inf]}, "conditioning_scale"),
 ])
@@ -106,6 +108,7 @@ def test_parse_overrides_types_each_pair_and_names_its_source():
 # A value of each field that differs from its default, as --set writes it and as it parses.
 SAMPLE_VALUES = {
     "prompt": ("a dancer", "a dancer"), "negative_prompt": ("blurry", "blurry"), "guidance_scale": ("7.5", 7.5),
+    "guidance_stop": ("0.6", 0.6),
     "num_inference_steps": ("20", 20), "seed": ("3", 3), "lora": ("my.safetensors", "my.safetensors"),
     "lora_scale": ("0.7", 0.7), "conditioning_scale": ("1.0,0.5", [1.0, 0.5]), "flow_shift": ("5", 5.0),
     "height": ("256", 256), "width": ("448", 448), "num_frames": ("33", 33), "fps": ("8", 8),

@@ -22,14 +22,14 @@ WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "gui
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
                  "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
                  "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade",
-                 "window_context")
+                 "window_context", "guidance_stop")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
                   window_color_match=0.0, window_discard=0, window_crossfade=0,
-                  window_context=None) -> GenerationRequest:
+                  window_context=None, guidance_stop=None) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
     control video nor a reference (an API call with no arguments) the engine's sample is used."""
     if not control and not reference:
@@ -65,6 +65,7 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         window_crossfade=int(window_crossfade or 0),
         # Not given (an older API call): the model's own default, latents for the toy, control for Wan.
         **({"window_context": window_context} if window_context else {}),
+        **({"guidance_stop": float(guidance_stop)} if guidance_stop is not None else {}),
     )
 
 
@@ -181,6 +182,9 @@ def build_generate_tab(engine, links: dict):
                 with gr.Row():
                     sampler = gr.Radio(list(SAMPLERS), value=defaults.sampler, **described("sampler"))
                     sigmas = gr.Textbox(value="", placeholder="empty: the sampler's own schedule", **described("sigmas"))
+                # A row of its own: as a third column beside sampler and sigmas its description wrapped a word a line.
+                guidance_stop = gr.Slider(0, 1, value=defaults.guidance_stop, step=0.05, elem_id="generate-guidance-stop",
+                                          **described("guidance_stop"))
             with gr.Row():
                 inspect_button = gr.Button("Inspect inputs")
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")
@@ -202,7 +206,7 @@ def build_generate_tab(engine, links: dict):
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
                sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade,
-               window_context]
+               window_context, guidance_stop]
 
     @user_errors
     def check_inputs(*values):
