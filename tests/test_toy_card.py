@@ -33,6 +33,32 @@ def test_a_legs_curriculum_options_are_in_its_command():
     assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5 --travel 0.5 --next-word-text`" in line
 
 
+def test_a_leg_that_started_from_the_shipped_toy_says_so_in_its_command():
+    from engine.toy.card import decoder_leg_lines, leg_lines
+
+    leg = {"from_shipped": True, "steps": 1200, "clips": 400, "learning_rate": 2e-4, "foreground_weight": 10.0,
+           "seconds": 1500}
+    first, second = leg_lines({"legs": [leg, {**leg, "from_shipped": False}]})
+    assert "toy train --from-shipped --more 1200 --clips 400" in first
+    assert "toy train --more 1200 --clips 400" in second
+    round_trip = {"psnr": 23.0, "silhouette_precision": 0.8, "colour_match": 0.6}
+    [decoder] = decoder_leg_lines({"decoder_legs": [{"from_shipped": True, "steps": 400, "learning_rate": 3e-4,
+                                                     "seconds": 60, "device": "cpu", "round_trip_before": round_trip,
+                                                     "round_trip_after": round_trip}]})
+    assert "toy train --from-shipped --decoder-more 400" in decoder
+
+
+def test_the_card_says_how_the_evals_generations_sampled(tmp_path):
+    sampling = {"num_inference_steps": 10, "sampler": "unipc", "flow_shift": 3.0, "guidance_scale": 5.0,
+                "guidance_stop": 0.6}
+    card = write_card(tmp_path, {}, {"summary": {}, "sampling": sampling}, "toy train --ship").read_text()
+    assert "10 steps of unipc at flow shift 3, guidance 5 while the noise level is 0.6 or more." in card
+    every_step = write_card(tmp_path, {}, {"summary": {}, "sampling": {**sampling, "guidance_stop": 0.0}},
+                            "toy train --ship").read_text()
+    assert "guidance 5 on every step." in every_step
+    assert "samples as" not in write_card(tmp_path, {}, {"summary": {}}, "toy train --ship").read_text()
+
+
 def test_the_card_shows_each_steps_measure_and_how_many_clips_it_averaged(tmp_path):
     steps = {"num_inference_steps": [2, 4, 8, 20], "clips": [1, 2, 3], "psnr": [15.0, 18.0, 17.5, 17.4],
              "silhouette_precision": [0.5, 0.7, 0.75, 0.76], "colour_match": [0.2, 0.3, 0.35, 0.36]}

@@ -115,6 +115,7 @@ def test_a_leg_goes_on_from_the_shipped_model_in_a_fresh_folder(tiny_pipe, tmp_p
 
     record = json.loads((run / "toy_run.json").read_text())
     assert [leg["steps"] for leg in record["legs"]] == [5, 2] and (run / "leg-2" / "loss.csv").is_file()
+    assert record["legs"][-1]["from_shipped"] and "started_from_shipped" not in record  # the card's --from-shipped
     assert start_from_shipped(run, source=shipped) == final  # a stopped leg resumes: nothing copied over it
     assert json.loads((run / "toy_run.json").read_text())["legs"][-1]["steps"] == 2
     with pytest.raises(FileNotFoundError, match="is not a toy pipeline"):

@@ -158,7 +158,7 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
     samples = _encode(engine, leg_seeds(trained_on, clips, recipe.seed, earlier), out_dir, recipe, log)
     started = time.perf_counter()
     _train_resuming(engine, samples, config, out_dir / f"leg-{number}", log, f"leg {number}")
-    legs.append({"steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
+    legs.append({**_leg_start(record), "steps": steps, "clips": clips, "learning_rate": learning_rate, "warmup_steps": 50,
                  "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
                  "scene_prompt_share": recipe.scene_prompt_share,
                  "aligned_reference_share": recipe.aligned_reference_share, "travel_share": recipe.travel_share,
@@ -195,7 +195,8 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     vae.save_pretrained(final / "vae")
     halve_weights(final / "vae")
     record["vae_psnr_db"] = round(measured_after["psnr"], 2)
-    legs.append({"steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise, "seconds": seconds,
+    legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
+                 "seconds": seconds,
                  "device": device_label("cpu"), "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
@@ -215,6 +216,12 @@ def _begin_leg(out_dir: Path, kind: str, folder: str) -> tuple[dict, list, int, 
     if not before.exists():
         shutil.copytree(final, before)
     return record, legs, number, before
+
+
+def _leg_start(record: dict) -> dict:
+    """What a new leg's entry says of where it started: from the shipped toy when start_from_shipped made the
+    folder and no leg has run in it since (the card then writes `--from-shipped` into the leg's command)."""
+    return {"from_shipped": True} if record.pop("started_from_shipped", False) else {}
 
 
 PIPELINE_PARTS = ("model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer", "vae")
@@ -238,8 +245,10 @@ def start_from_shipped(out_dir: str | Path, source: Path = TOY_DIR) -> Path:
             shutil.copytree(source / part, final / part, dirs_exist_ok=True)
         else:
             shutil.copy(source / part, final / part)
-    shutil.copy(source / "toy_run.json", out_dir / "toy_run.json")
     shutil.copy(source / "toy_run.json", final / "toy_run.json")
+    record = _read_record(source)
+    record["started_from_shipped"] = True  # the next leg's entry takes it (_leg_start)
+    _write_record(out_dir, record)
     return final
 
 

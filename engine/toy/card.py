@@ -74,9 +74,14 @@ def transformer_loss_files(run_dir: Path) -> list[Path]:
     return ([first] if first.is_file() else []) + legs
 
 
+def _from_shipped(leg: dict) -> str:
+    return " --from-shipped" if leg.get("from_shipped") else ""
+
+
 def leg_lines(record: dict) -> list[str]:
     """One line per `toy train --more` leg in the run record."""
-    return [f"- leg {number}: `python -m experiments toy train --more {leg['steps']} --clips {leg['clips']}"
+    return [f"- leg {number}: `python -m experiments toy train{_from_shipped(leg)} --more {leg['steps']}"
+            f" --clips {leg['clips']}"
             f" --learning-rate {leg['learning_rate']}"
             + (f" --batch-size {leg['batch_size']}" if "batch_size" in leg else "")
             + (f" --scene-prompts {leg['scene_prompt_share']:g}" if leg.get("scene_prompt_share") else "")
@@ -94,7 +99,8 @@ def decoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
     from engine.toy.evaluate import round_trip_text
 
-    return [f"- decoder leg {number}: `python -m experiments toy train --decoder-more {leg['steps']}"
+    return [f"- decoder leg {number}: `python -m experiments toy train{_from_shipped(leg)}"
+            f" --decoder-more {leg['steps']}"
             f" --learning-rate {leg['learning_rate']}"
             + (f" --decoder-noise {leg['latent_noise']:g}" if leg.get("latent_noise") else "")
             + f"`: the VAE's decoder {leg['steps']} more steps, its encoder"
@@ -102,6 +108,19 @@ def decoder_leg_lines(record: dict) -> list[str]:
             f" held-out clips through the VAE alone: {round_trip_text(leg['round_trip_before'])} before,"
             f" {round_trip_text(leg['round_trip_after'])} after"
             for number, leg in enumerate(record.get("decoder_legs", []), start=1)]
+
+
+def _sampling_note(report: dict | None) -> str:
+    """How the eval's default generations sampled (the toy preset's settings when it ran), or nothing for a
+    report from before they were recorded."""
+    sampling = (report or {}).get("sampling")
+    if not sampling:
+        return ""
+    stop = sampling.get("guidance_stop") or 0
+    guided = (f"guidance {sampling['guidance_scale']:g} while the noise level is {stop:g} or more"
+              if stop else f"guidance {sampling['guidance_scale']:g} on every step")
+    return (f" Each generation samples as the toy preset says: {sampling['num_inference_steps']} steps of"
+            f" {sampling['sampler']} at flow shift {sampling['flow_shift']:g}, {guided}.")
 
 
 def _guidance_values(report: dict | None) -> str:
@@ -180,7 +199,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         "Measured with `python -m experiments toy eval --json assets/toy/eval.json` (engine/toy/evaluate.py).",
         f"Colours match when their RGB distance is under {thresholds.get('colour_distance', '?')}; figure pixels are",
         f"those over {thresholds.get('figure_distance', '?')} from the true background, counted on the silhouette",
-        f"grown by {thresholds.get('tolerance_px', '?')} px.",
+        f"grown by {thresholds.get('tolerance_px', '?')} px.{_sampling_note(report)}",
         "",
         "| measure | target | reached |",
         "|---|---|---|",

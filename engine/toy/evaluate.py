@@ -68,6 +68,7 @@ class ToyReport:
     vae: dict = field(default_factory=dict)  # the true clips through the VAE alone: the decoder's ceiling
     seconds_per_generation: float = 0.0  # after the first generation, which loads and warms the model
     machine: str = ""
+    sampling: dict = field(default_factory=dict)  # the model's default sampling settings every generation used
     thresholds: dict = field(default_factory=lambda: dict(
         figure_distance=FIGURE_DISTANCE, tolerance_px=TOLERANCE_PX, colour_distance=COLOUR_DISTANCE))
 
@@ -100,7 +101,8 @@ class ToyReport:
         return {"summary": self.summary(), "clips": [asdict(c) for c in self.clips], "recolour": self.recolour,
                 "scene_prompt": self.scene_prompt,
                 "guidance": self.guidance, "steps": self.steps, "seeds": self.seeds,
-                "unseen_walk": self.unseen_walk, "vae": self.vae, "thresholds": self.thresholds, "machine": self.machine}
+                "unseen_walk": self.unseen_walk, "vae": self.vae, "thresholds": self.thresholds, "machine": self.machine,
+                "sampling": self.sampling}
 
 
 # ---- scoring one generated clip ------------------------------------------------------------------------
@@ -273,6 +275,14 @@ def write_inputs(sample: world.ToySample, folder: Path) -> dict:
                 height=sample.video.shape[1], width=sample.video.shape[2])
 
 
+SAMPLING_FIELDS = ("num_inference_steps", "sampler", "flow_shift", "guidance_scale", "guidance_stop")
+
+
+def sampling_settings(request) -> dict:
+    """The settings that decide how a default generation samples, as the report records them."""
+    return {name: getattr(request, name) for name in SAMPLING_FIELDS}
+
+
 def generate(engine, sample: world.ToySample, folder: Path, **changes) -> np.ndarray:
     request = engine.default_request(**{**write_inputs(sample, folder), **changes})
     return engine.generate(request).frames
@@ -293,6 +303,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         outputs += [generate(engine, sample, tmp / f"clip-{sample.seed}") for sample in samples[1:]]
         report.seconds_per_generation = (time.perf_counter() - started) / max(1, len(samples) - 1)
         report.machine = device_label(engine.device)
+        report.sampling = sampling_settings(engine.default_request(**write_inputs(samples[0], tmp / "settings")))
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
         report.vae = vae_round_trip(engine.load().vae, samples)
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
