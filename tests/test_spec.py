@@ -57,6 +57,14 @@ def test_a_toy_run_folder_runs_with_the_toys_settings_not_wans(tmp_path):
     assert (spec.defaults, spec.max_sequence_length) == (toy.defaults, toy.max_sequence_length)
 
 
+def test_only_the_toy_stops_guidance_early_by_default():
+    """The toy's 0.6 was measured (benchmarks/guidance_stop.py); Wan's presets guide every step until it is
+    measured there."""
+    assert ModelSpec.from_preset("toy").defaults["guidance_stop"] == 0.6
+    for name in ("tiny", "wan-vace-1.3b", "wan-vace-14b"):
+        assert "guidance_stop" not in ModelSpec.from_preset(name).defaults, name
+
+
 def test_auto_picks_the_toy_without_cuda_tiny_without_its_weights_and_1_3b_with_cuda(monkeypatch):
     monkeypatch.setattr("engine.spec.cuda_available", lambda: False)
     monkeypatch.setattr("engine.toy.model.is_shipped", lambda: True)
