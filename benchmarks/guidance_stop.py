@@ -28,18 +28,6 @@ import numpy as np  # noqa: E402
 MEASURES = ("seconds", "guided_steps", "precision", "placement", "colour_match", "background_distance", "psnr")
 
 
-def guided_share(engine, request) -> float:
-    """The share of the request's steps that run guided (pipeline.guided_at on the scheduler's timesteps)."""
-    from engine.pipeline import guided_at
-
-    if not request.uses_cfg:
-        return 0.0
-    scheduler = engine.load().scheduler
-    scheduler.set_timesteps(request.num_inference_steps)
-    sigmas = [float(t) / scheduler.config.num_train_timesteps for t in scheduler.timesteps]
-    return float(np.mean([guided_at(sigma, request.guidance_stop) for sigma in sigmas]))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="toy", help="a model name, or a toy run's pipeline folder")
@@ -73,7 +61,7 @@ def main():
                 seconds = time.perf_counter() - started
                 scores = score_clip(frames, sample)
                 rows[name].append({"seed": sample.seed, "seconds": seconds,
-                                   "guided_steps": guided_share(engine, request),
+                                   "guided_steps": engine.passes_per_step(request) - 1,
                                    "precision": scores.silhouette_precision, "placement": scores.placement_precision,
                                    "colour_match": scores.colour_match,
                                    "background_distance": scores.background_distance, "psnr": scores.psnr})

@@ -258,6 +258,26 @@ class Engine:
             return [Window(0, request.num_frames, 0, request.num_frames)]
         return plan_windows(request.num_frames, window, request.window_overlap, request.window_discard)
 
+    def passes_per_step(self, request: GenerationRequest) -> float:
+        """Transformer passes a denoising step of `request` makes on average: 2 where guided, 1 where not
+        (guidance 1, or the steps below its guidance_stop), read from the scheduler the request samples with."""
+        if not request.uses_cfg:
+            return 1.0
+        if not request.guidance_stop:
+            return 2.0
+        import copy
+
+        from engine.pipeline import guided_at
+
+        # A copy: the pipeline's own scheduler keeps its state for whatever runs on it.
+        scheduler = copy.deepcopy(self._scheduler_for(self.load(), request))
+        if request.sigmas is not None:
+            scheduler.set_timesteps(sigmas=list(request.sigmas))
+        else:
+            scheduler.set_timesteps(request.num_inference_steps)
+        sigmas = [float(t) / scheduler.config.num_train_timesteps for t in scheduler.timesteps]
+        return 1.0 + sum(guided_at(sigma, request.guidance_stop) for sigma in sigmas) / len(sigmas)
+
     def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None,
                  on_window=None) -> GenerationResult:
         """Generate one video. on_step(step, total) reports progress; should_stop() cancels between steps;
@@ -375,14 +395,20 @@ class Engine:
         return embeds
 
     def _apply_scheduler(self, pipe, request: GenerationRequest):
-        """The request's sampler at its flow shift, built from the model's own scheduler config."""
+        pipe.scheduler = self._scheduler_for(pipe, request)
+
+    @staticmethod
+    def _scheduler_for(pipe, request: GenerationRequest):
+        """The request's sampler at its flow shift, built from the model's own scheduler config (the pipeline's
+        current one when it already is that)."""
         import diffusers
 
         base = pipe.__dict__.setdefault("lab_scheduler_config", dict(pipe.scheduler.config))
         cls = getattr(diffusers, SCHEDULER_CLASSES[request.sampler])
         shift_key = "flow_shift" if request.sampler == "unipc" else "shift"
-        if type(pipe.scheduler) is not cls or pipe.scheduler.config.get(shift_key) != request.flow_shift:
-            pipe.scheduler = cls.from_config(base, **{shift_key: request.flow_shift})
+        if type(pipe.scheduler) is cls and pipe.scheduler.config.get(shift_key) == request.flow_shift:
+            return pipe.scheduler
+        return cls.from_config(base, **{shift_key: request.flow_shift})
 
     def _run_windows(self, pipe, request, conditions, prompt_embeds, negative_embeds, plan, on_step, should_stop,
                      on_window, out_dir):

@@ -113,10 +113,12 @@ class SweepRunner:
         def size(r):
             return (r.height * r.width * r.num_frames) / (first.height * first.width * first.num_frames)
 
+        probe_passes = self.engine.passes_per_step(first)
+
         def cost(cell):
             r = cell.request
-            cfg = (2 if r.uses_cfg else 1) / (2 if first.uses_cfg else 1)
-            return (t["decode"] + r.num_inference_steps * t["s_per_step"] * cfg) * size(r)
+            passes = self.engine.passes_per_step(r) / probe_passes  # guidance, and where it stops
+            return (t["decode"] + r.num_inference_steps * t["s_per_step"] * passes) * size(r)
 
         # Encodes run once per distinct input (the engine caches them), not once per cell.
         inputs = {(c.request.height, c.request.width, c.request.num_frames, c.request.control_video,

@@ -257,6 +257,19 @@ def test_euler_and_explicit_sigmas_change_the_video_and_unipc_comes_back(tiny_en
     np.testing.assert_array_equal(tiny_engine.generate(tiny_request).frames, base)
 
 
+def test_passes_per_step_counts_the_unguided_steps_below_the_guidance_stop(tiny_engine, tiny_request):
+    request = tiny_request.replace(num_inference_steps=10, guidance_scale=5.0)
+    assert tiny_engine.passes_per_step(request.replace(guidance_scale=1.0, guidance_stop=0.6)) == 1.0
+    assert tiny_engine.passes_per_step(request) == 2.0
+    # Flow shift 3 over 10 steps: noise levels 1, 0.96, 0.92, 0.88, 0.82, 0.75, 0.67, 0.56, 0.43, 0.25.
+    assert tiny_engine.passes_per_step(request.replace(guidance_stop=0.6)) == pytest.approx(1.7)
+    given = request.replace(guidance_stop=0.6, sampler="euler", num_inference_steps=4, sigmas=[1.0, 0.75, 0.5, 0.25])
+    assert tiny_engine.passes_per_step(given.replace(flow_shift=1.0)) == pytest.approx(1.5)  # sigmas as given
+    assert tiny_engine.passes_per_step(given) == pytest.approx(1.75)  # shift 3 moves 0.5 up to 0.75
+    before = tiny_engine.generate(request.replace(num_inference_steps=2)).frames
+    assert np.array_equal(tiny_engine.generate(request.replace(num_inference_steps=2)).frames, before)
+
+
 def test_a_video_longer_than_its_window_comes_out_exactly_as_asked(tiny_engine, tiny_request, tmp_path):
     """9-frame windows with overlap 5 make 17 frames in 3 windows; the first window is the 9-frame video."""
     request = tiny_request.replace(num_frames=17, window_frames=9, num_inference_steps=2)
