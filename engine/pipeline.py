@@ -63,6 +63,7 @@ class LabVACEPipeline(WanVACEPipeline):
             return super().__call__(*args, **kwargs)
         finally:
             self._lab_condition_key = None
+            self._lab_guidance_stop = 0.0
             scheduler.__dict__.pop("set_timesteps", None)  # the class's own method again
 
     @property
