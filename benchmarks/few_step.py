@@ -33,18 +33,14 @@ def main():
     args = parser.parse_args()
 
     from engine.toy.build import engine_for
-    from engine.toy import world
-    from engine.toy.evaluate import heldout_seeds, score_clip, write_inputs
+    from engine.toy.evaluate import cache_inputs, heldout_inputs, score_clip
 
     engine = engine_for(args.model)
     engine.load()
     results = {"model": engine.spec.name, "profiles": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        samples = [world.make_sample(seed) for seed in heldout_seeds(args.seeds)]
-        inputs = [write_inputs(sample, Path(tmp) / f"clip-{sample.seed}") for sample in samples]
-        engine.generate(engine.default_request(**inputs[0]))  # load and warm the model
-        for fields in inputs:  # each clip's conditioning and prompts cached for every profile alike, as in a sweep
-            engine.generate(engine.default_request(**fields, num_inference_steps=1))
+        samples, inputs = heldout_inputs(Path(tmp), args.seeds)
+        cache_inputs(engine, inputs)  # every profile then finds each clip's encodes cached alike, as in a sweep
         for name in engine.profiles:
             rows = []
             for sample, fields in zip(samples, inputs):

@@ -36,24 +36,19 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    from engine.toy import world
     from engine.toy.build import device_label, engine_for
-    from engine.toy.evaluate import heldout_seeds, score_clip, write_inputs
+    from engine.toy.evaluate import cache_inputs, heldout_inputs, score_clip
 
     engine = engine_for(args.model)
     settings = {f"stop {float(stop):g}": {"guidance_stop": float(stop)} for stop in args.stops.split(",")}
     settings["unguided (guidance 1)"] = {"guidance_scale": 1.0}
     results = {"model": engine.spec.name, "machine": device_label(engine.device), "clips": args.seeds, "settings": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        samples = [world.make_sample(seed) for seed in heldout_seeds(args.seeds)]
-        inputs = [write_inputs(sample, Path(tmp) / f"clip-{sample.seed}") for sample in samples]
-        engine.generate(engine.default_request(**inputs[0]))  # load and warm the model
+        samples, inputs = heldout_inputs(Path(tmp), args.seeds)
+        cache_inputs(engine, inputs)  # no setting pays a clip's encodes: the first would, otherwise
         rows = {name: [] for name in settings}
         # Interleaved, clip by clip, so a slow minute on a shared machine falls on every setting alike.
         for sample, fields in zip(samples, inputs):
-            # One step first, untimed: the clip's conditioning and prompts are then cached for every setting
-            # alike (as in a sweep), instead of the first setting paying their encodes.
-            engine.generate(engine.default_request(**fields, num_inference_steps=1))
             for name, changes in settings.items():
                 request = engine.default_request(**fields, **changes)
                 started = time.perf_counter()

@@ -89,16 +89,14 @@ def main():
     args = parser.parse_args()
 
     from engine.toy.build import engine_for
-    from engine.toy import world
-    from engine.toy.evaluate import heldout_seeds, write_inputs
+    from engine.toy.evaluate import heldout_inputs
     from engine.windows import seam_positions
 
     engine = engine_for(args.model)
     engine.load()
     results = {"model": engine.spec.name, "frames": args.frames, "window": engine.native_window, "settings": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        samples = [world.make_sample(seed, num_frames=args.frames) for seed in heldout_seeds(args.seeds)]
-        inputs = [write_inputs(sample, Path(tmp) / f"clip-{sample.seed}") for sample in samples]
+        samples, inputs = heldout_inputs(Path(tmp), args.seeds, num_frames=args.frames)
         one = engine.default_request(**{**inputs[0], "num_frames": engine.native_window})
         engine.generate(one)  # warm: prompt and first-window conditioning cached like the runs below
         started = time.perf_counter()

@@ -258,16 +258,10 @@ class Engine:
             return [Window(0, request.num_frames, 0, request.num_frames)]
         return plan_windows(request.num_frames, window, request.window_overlap, request.window_discard)
 
-    def passes_per_step(self, request: GenerationRequest) -> float:
-        """Transformer passes a denoising step of `request` makes on average: 2 where guided, 1 where not
-        (guidance 1, or the steps below its guidance_stop), read from the scheduler the request samples with."""
-        if not request.uses_cfg:
-            return 1.0
-        if not request.guidance_stop:
-            return 2.0
+    def noise_levels(self, request: GenerationRequest) -> list[float]:
+        """The noise level (sigma, 1: pure noise) each denoising step of `request` starts from, as its sampler,
+        flow shift and steps (or sigmas) schedule them: what the pipeline's guided_at sees."""
         import copy
-
-        from engine.pipeline import guided_at
 
         # A copy: the pipeline's own scheduler keeps its state for whatever runs on it.
         scheduler = copy.deepcopy(self._scheduler_for(self.load(), request))
@@ -275,7 +269,18 @@ class Engine:
             scheduler.set_timesteps(sigmas=list(request.sigmas))
         else:
             scheduler.set_timesteps(request.num_inference_steps)
-        sigmas = [float(t) / scheduler.config.num_train_timesteps for t in scheduler.timesteps]
+        return [float(t) / scheduler.config.num_train_timesteps for t in scheduler.timesteps]
+
+    def passes_per_step(self, request: GenerationRequest) -> float:
+        """Transformer passes a denoising step of `request` makes on average: 2 where guided, 1 where not
+        (guidance 1, or the steps below its guidance_stop)."""
+        if not request.uses_cfg:
+            return 1.0
+        if not request.guidance_stop:
+            return 2.0
+        from engine.pipeline import guided_at
+
+        sigmas = self.noise_levels(request)
         return 1.0 + sum(guided_at(sigma, request.guidance_stop) for sigma in sigmas) / len(sigmas)
 
     def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None,

@@ -283,6 +283,19 @@ def sampling_settings(request) -> dict:
     return {name: getattr(request, name) for name in SAMPLING_FIELDS}
 
 
+def heldout_inputs(folder: Path, count: int, num_frames: int = world.NUM_FRAMES) -> tuple[list, list]:
+    """The first `count` held-out clips, and each one's inputs as files under `folder` (write_inputs)."""
+    samples = [world.make_sample(seed, num_frames=num_frames) for seed in heldout_seeds(count)]
+    return samples, [write_inputs(sample, Path(folder) / f"clip-{sample.seed}") for sample in samples]
+
+
+def cache_inputs(engine, inputs: list[dict]):
+    """One step of each input, untimed: the model is loaded and warm, and each clip's conditioning and prompts
+    are cached, so the runs timed after it pay for none of them, as in a sweep."""
+    for fields in inputs:
+        engine.generate(engine.default_request(**fields, num_inference_steps=1))
+
+
 def generate(engine, sample: world.ToySample, folder: Path, **changes) -> np.ndarray:
     request = engine.default_request(**{**write_inputs(sample, folder), **changes})
     return engine.generate(request).frames
@@ -303,7 +316,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         outputs += [generate(engine, sample, tmp / f"clip-{sample.seed}") for sample in samples[1:]]
         report.seconds_per_generation = (time.perf_counter() - started) / max(1, len(samples) - 1)
         report.machine = device_label(engine.device)
-        report.sampling = sampling_settings(engine.default_request(**write_inputs(samples[0], tmp / "settings")))
+        report.sampling = sampling_settings(engine.default_request(control_video=engine.sample_inputs()["control_video"]))
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
         report.vae = vae_round_trip(engine.load().vae, samples)
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
