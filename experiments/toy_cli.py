@@ -47,11 +47,16 @@ def add_toy_commands(commands):
     train.add_argument("--decoder-more", type=int, default=None, metavar="STEPS",
                        help="train a finished run's VAE decoder this many more steps, its encoder frozen, so the "
                             "transformer stays valid (a decoder leg)")
+    train.add_argument("--encoder-more", type=int, default=None, metavar="STEPS",
+                       help="train a finished run's VAE, encoder too, this many more steps so pose videos come "
+                            "through it, the clips' latents held where they were; the next --more leg encodes its "
+                            "clips again (an encoder leg)")
     train.add_argument("--decoder-noise", type=float, default=0.0, metavar="STD",
                        help="with --decoder-more: decode latents with Gaussian noise up to this many latent stds "
                             "added, so the decoder meets latents like the transformer's (default 0)")
     train.add_argument("--learning-rate", type=float, default=3e-4,
-                       help="peak learning rate of a --more or --decoder-more leg")
+                       help="peak learning rate of a --more leg, or of the decoder in a --decoder-more or "
+                            "--encoder-more leg (whose encoder learns at 1e-4)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="transformer samples per step (default 4; on a GPU 32 or more keep it busy)")
     train.add_argument("--scene-prompts", type=float, default=None, metavar="SHARE",
@@ -67,7 +72,7 @@ def add_toy_commands(commands):
                        help="set the text encoder so each word carries its right-hand neighbour (\"red\" in \"a red "
                             "top\" differs from \"red\" in \"a red background\"); prompts are embedded again")
     train.add_argument("--from-shipped", action="store_true",
-                       help="with --more or --decoder-more: start --out from the shipped toy (assets/toy) when it holds no run yet")
+                       help="with --more, --decoder-more or --encoder-more: start --out from the shipped toy (assets/toy) when it holds no run yet")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
     train.set_defaults(func=run_toy_train)
 
@@ -119,8 +124,8 @@ def run_toy_dataset(args) -> int:
 
 
 def run_toy_train(args) -> int:
-    from engine.toy.build import (ToyRecipe, build_toy_model, extend_decoder, extend_toy_model, ship,
-                                  start_from_shipped)
+    from engine.toy.build import (ToyRecipe, build_toy_model, extend_decoder, extend_encoder, extend_toy_model,
+                                  ship, start_from_shipped)
 
     recipe = ToyRecipe()
     if args.clips:
@@ -139,13 +144,18 @@ def run_toy_train(args) -> int:
                 raise ValueError(f"{flag} is a share from 0 to 1, not {value}")
             setattr(recipe, field_name, value)
     recipe.next_word_text = args.next_word_text
-    if args.more and args.decoder_more:
-        raise ValueError("--more trains the transformer and --decoder-more the VAE's decoder: one leg at a time")
+    if sum(bool(steps) for steps in (args.more, args.decoder_more, args.encoder_more)) > 1:
+        raise ValueError("--more trains the transformer, --decoder-more the VAE's decoder and --encoder-more the "
+                         "whole VAE: one leg at a time")
     if args.from_shipped:
-        if not (args.more or args.decoder_more):
-            raise ValueError("--from-shipped starts a leg from the shipped toy: give --more or --decoder-more STEPS")
+        if not (args.more or args.decoder_more or args.encoder_more):
+            raise ValueError("--from-shipped starts a leg from the shipped toy: give --more, --decoder-more or "
+                             "--encoder-more STEPS")
         start_from_shipped(args.out)
-    if args.decoder_more:
+    if args.encoder_more:
+        final = extend_encoder(args.out, args.encoder_more, learning_rate=args.learning_rate,
+                               on_log=lambda text: logger.info("%s", text))
+    elif args.decoder_more:
         if args.decoder_noise < 0:
             raise ValueError(f"--decoder-noise is a number of latent stds, 0 or more, not {args.decoder_noise}")
         final = extend_decoder(args.out, args.decoder_more, learning_rate=args.learning_rate,

@@ -93,11 +93,13 @@ def test_the_card_lists_a_decoder_leg_with_the_vae_round_trip_around_it(tmp_path
               "decoder_legs": [{"steps": 1000, "learning_rate": 3e-4, "seconds": 2500, "device": "cpu, 2 cores",
                                 "round_trip_before": around(0.788, 0.471, 23.07),
                                 "round_trip_after": around(0.80, 0.55, 23.0)}]}
-    report = {"summary": {"vae_colour_match": 0.55, "vae_silhouette_precision": 0.8}, "thresholds": {}}
+    report = {"summary": {"vae_colour_match": 0.55, "vae_silhouette_precision": 0.8, "vae_pose_bones_kept": 0.41},
+              "thresholds": {}}
     card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
     assert "toy train --decoder-more 1000 --learning-rate 0.0003`" in card
     assert "part colours 0.471, PSNR 23.07 dB before, silhouette precision 0.800, part colours 0.550" in card
     assert "through the VAE alone: part colours matching | | 0.550 |" in card
+    assert "pose videos through the VAE alone: bone pixels given back in their colour | | 0.410 |" in card
 
 
 def test_a_decoder_legs_psnr_follows_the_vae_log_in_the_curves(tmp_path):
@@ -110,3 +112,16 @@ def test_a_decoder_legs_psnr_follows_the_vae_log_in_the_curves(tmp_path):
             "step,loss,mse,psnr,lr,seconds\n" + "".join(f"{s},0.1,0.01,{26 + s / 100},1e-4,2.0\n" for s in range(1, 40)))
     assert [p.parent.name for p in vae_loss_files(tmp_path)] == [tmp_path.name, "decoder-leg-1", "decoder-leg-2"]
     assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000
+
+
+def test_the_card_lists_an_encoder_leg_with_both_round_trips_and_the_leg_it_came_before(tmp_path):
+    around = lambda bones, precision: {"pose_bones_kept": bones, "silhouette_precision": precision,  # noqa: E731
+                                       "colour_match": 0.6, "psnr": 23.0}
+    record = {"recipe": {"clips": 600}, "vae_psnr_db": 23.0,
+              "encoder_legs": [{"from_shipped": True, "steps": 600, "learning_rate": 2e-4, "encoder_learning_rate": 1e-4,
+                                "anchor_weight": 10.0, "before_leg": 7, "seconds": 1500, "device": "cpu, 2 cores",
+                                "round_trip_before": around(0.41, 0.83), "round_trip_after": around(0.6, 0.8)}]}
+    card = write_card(tmp_path, record, {"summary": {}, "thresholds": {}}, "python -m experiments toy train --ship").read_text()
+    assert "- encoder leg 1 (before leg 7): `python -m experiments toy train --from-shipped --encoder-more 600" in card
+    assert "before: pose bones kept 0.410, clips silhouette precision 0.830" in card
+    assert "after: pose bones kept 0.600, clips silhouette precision 0.800" in card

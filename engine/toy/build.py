@@ -23,8 +23,8 @@ from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
 from engine.toy.model import TOY_DIR, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
-from engine.toy.evaluate import heldout_seeds, round_trip_text, vae_round_trip
-from engine.toy.vae_training import VaeTrainConfig, train_decoder, train_vae
+from engine.toy.evaluate import heldout_seeds, pose_round_trip, round_trip_text, vae_round_trip
+from engine.toy.vae_training import VaeTrainConfig, train_decoder, train_encoder, train_vae
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +198,51 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
                  "seconds": seconds,
                  "device": device_label("cpu"), "round_trip_before": measured_before, "round_trip_after": measured_after})
+    _write_record(out_dir, record)
+    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
+    return final
+
+
+def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4, encoder_learning_rate: float = 1e-4,
+                   anchor_weight: float = 10.0, on_log=None) -> Path:
+    """Train a finished run's VAE, encoder and decoder, `steps` more so pose videos come through it, with the
+    clips' and references' latents held near where they were (an "encoder leg"; vae_training.train_encoder).
+    The pose videos' latents move, so the run's latent cache is dropped: the next `--more` leg encodes its
+    clips again and teaches the transformer the new pose latents. The record lists the leg with the VAE's
+    round trips (clips and pose videos) before and after, on the 8 held-out clips."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    out_dir = Path(out_dir)
+    final = out_dir / "pipeline"
+    log = on_log or (lambda text: logger.info("%s", text))
+    record, legs, number, before = _begin_leg(out_dir, "encoder_legs", "encoder-leg")
+    vae = AutoencoderKLWan.from_pretrained(before / "vae", torch_dtype=torch.float32)
+    use_onednn_conv3d(vae)
+    samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
+    round_trips = lambda: {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}  # noqa: E731
+    measured_before = round_trips()
+    log(f"encoder leg {number}: before: pose bones kept {measured_before['pose_bones_kept']:.3f}; clips: "
+        f"{round_trip_text(measured_before)}")
+    started = time.perf_counter()
+    train_encoder(vae, out_dir / f"encoder-leg-{number}", steps, learning_rate, encoder_learning_rate, anchor_weight,
+                  on_log=lambda step, loss, psnr: step % 25 == 0 and log(
+                      f"encoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+    seconds = round(time.perf_counter() - started)
+    measured_after = round_trips()
+    log(f"encoder leg {number}: after: pose bones kept {measured_after['pose_bones_kept']:.3f}; clips: "
+        f"{round_trip_text(measured_after)}")
+    vae.save_pretrained(final / "vae")
+    halve_weights(final / "vae")
+    cache = out_dir / "encoded.safetensors"
+    if cache.is_file():
+        cache.unlink()  # encoded by the VAE before this leg: its pose latents are stale
+        log(f"encoder leg {number}: dropped {cache} (the next leg encodes its clips again)")
+    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
+    legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate,
+                 "encoder_learning_rate": encoder_learning_rate, "anchor_weight": anchor_weight,
+                 "before_leg": len(record.get("legs", [])) + 1, "seconds": seconds, "device": device_label("cpu"),
+                 "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final

@@ -61,9 +61,12 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
 
 
 def vae_loss_files(run_dir: Path) -> list[Path]:
-    """The VAE's training log (absent from a run started from the shipped toy), then each decoder leg's."""
+    """The VAE's training log (absent from a run started from the shipped toy), then each decoder leg's, then
+    each encoder leg's."""
     first = run_dir / "vae_loss.csv"
-    legs = sorted(run_dir.glob("decoder-leg-*/decoder_loss.csv"), key=lambda path: int(path.parent.name.split("-")[2]))
+    legs = [path for kind in ("decoder", "encoder")
+            for path in sorted(run_dir.glob(f"{kind}-leg-*/{kind}_loss.csv"),
+                               key=lambda path: int(path.parent.name.split("-")[2]))]
     return ([first] if first.is_file() else []) + legs
 
 
@@ -108,6 +111,23 @@ def decoder_leg_lines(record: dict) -> list[str]:
             f" held-out clips through the VAE alone: {round_trip_text(leg['round_trip_before'])} before,"
             f" {round_trip_text(leg['round_trip_after'])} after"
             for number, leg in enumerate(record.get("decoder_legs", []), start=1)]
+
+
+def encoder_leg_lines(record: dict) -> list[str]:
+    """One line per `toy train --encoder-more` leg, with the VAE's round trips (pose videos, clips) around it."""
+    from engine.toy.evaluate import round_trip_text
+
+    def pose(measured: dict) -> str:
+        return f"pose bones kept {measured['pose_bones_kept']:.3f}"
+
+    return [f"- encoder leg {number} (before leg {leg['before_leg']}): `python -m experiments toy train"
+            f"{_from_shipped(leg)} --encoder-more {leg['steps']} --learning-rate {leg['learning_rate']}`: the whole"
+            f" VAE {leg['steps']} more steps, half of them on pose videos, the clips' and references' latents held"
+            f" near the frozen VAE's ({leg['anchor_weight']:g} x their squared distance in latent stds), encoder rate"
+            f" {leg['encoder_learning_rate']}; {leg['seconds']} s on {leg['device']}. On the held-out clips, before:"
+            f" {pose(leg['round_trip_before'])}, clips {round_trip_text(leg['round_trip_before'])}; after:"
+            f" {pose(leg['round_trip_after'])}, clips {round_trip_text(leg['round_trip_after'])}"
+            for number, leg in enumerate(record.get("encoder_legs", []), start=1)]
 
 
 def _sampling_note(report: dict | None) -> str:
@@ -187,7 +207,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f" {_seconds(record, 'transformer_seconds')} (+ {_seconds(record, 'encode_seconds')} encoding)",
         "- machine: the project's CPU machine (2 cores), no GPU",
     ]
-    lines += leg_lines(record) + decoder_leg_lines(record)
+    lines += leg_lines(record) + decoder_leg_lines(record) + encoder_leg_lines(record)
     if record.get("notes"):
         lines += [f"- {note}" for note in record["notes"]]
     lines += [
@@ -206,6 +226,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         f"| VAE reconstruction PSNR | >= 30 dB | {record.get('vae_psnr_db', 'not measured')} dB |",
         f"| ... the true clips through the VAE alone: figure pixels on the true silhouette | | {number('vae_silhouette_precision')} |",
         f"| ... the true clips through the VAE alone: part colours matching | | {number('vae_colour_match')} |",
+        f"| ... their pose videos through the VAE alone: bone pixels given back in their colour | | {number('vae_pose_bones_kept')} |",
         f"| figure pixels on the true silhouette | >= 0.80 | {number('silhouette_precision')} |",
         f"| true silhouette covered | | {number('silhouette_recall')} |",
         f"| figure pixels on the true silhouette, against the background the model drew | | {number('placement_precision')} |",

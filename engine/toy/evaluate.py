@@ -19,6 +19,8 @@ Scores (thresholds are stated once, here, and in the model card):
 - guidance sweep: the top and trousers in the colours the prompt names, and the floor, at guidance 1 to 7.5;
 - steps and seeds sweeps, and an unseen walk drawn by another renderer (figure speed / skeleton speed);
 - the VAE alone: the true clips encoded and decoded, scored as generations are, the ceiling for the rest;
+  and their pose videos, which reach the transformer only as the VAE encodes them: the share of bone pixels
+  that come back within COLOUR_DISTANCE of their colour (a limb the VAE loses is one no model can follow);
 - seconds for one default generation on this machine.
 """
 
@@ -94,6 +96,7 @@ class ToyReport:
             "unseen_walk_speed_ratio": self.unseen_walk.get("speed_ratio"),
             "vae_silhouette_precision": self.vae.get("silhouette_precision"),
             "vae_colour_match": self.vae.get("colour_match"),
+            "vae_pose_bones_kept": self.vae.get("pose_bones_kept"),
             "seconds_per_generation": self.seconds_per_generation,
         }
 
@@ -233,24 +236,44 @@ def vae_round_trip(vae, samples: list) -> dict:
     """The true clips through the VAE alone (encode, decode), scored as generations are: the ceiling the
     transformer's scores live under, since every toy generation leaves through this decoder. Part colours are
     also given frame by frame (the first frame has a latent of its own and comes back best)."""
+    scores, by_frame = [], [[] for _ in range(max(len(sample.video) for sample in samples))]
+    for sample in samples:
+        frames = decode_round_trip(vae, sample.video)
+        scores.append(score_clip(frames, sample))
+        colours = sample.look.part_colours()
+        for t, part, colour in limb_colours(frames, sample):
+            by_frame[t].append(bool(colour_distance(colour, colours[part]) < COLOUR_DISTANCE))
+    mean = lambda name: float(np.mean([getattr(score, name) for score in scores]))  # noqa: E731
+    return {"silhouette_precision": mean("silhouette_precision"), "colour_match": mean("colour_match"),
+            "psnr": mean("psnr"), "colour_match_by_frame": [round(float(np.mean(f)), 3) if f else None for f in by_frame]}
+
+
+def decode_round_trip(vae, frames: np.ndarray) -> np.ndarray:
+    """uint8 frames [T, H, W, 3] encoded (the latents' mode, as the pipeline encodes) and decoded again."""
     import torch
 
     from engine.toy.vae_training import to_tensor
 
-    scores, by_frame = [], [[] for _ in range(max(len(sample.video) for sample in samples))]
-    device, dtype = vae.device, vae.dtype
     with torch.no_grad():
-        for sample in samples:
-            latents = vae.encode(to_tensor(sample.video).to(device, dtype)).latent_dist.mode()
-            decoded = vae.decode(latents).sample[0].float().cpu()
-            frames = ((decoded.permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
-            scores.append(score_clip(frames, sample))
-            colours = sample.look.part_colours()
-            for t, part, colour in limb_colours(frames, sample):
-                by_frame[t].append(bool(colour_distance(colour, colours[part]) < COLOUR_DISTANCE))
-    mean = lambda name: float(np.mean([getattr(score, name) for score in scores]))  # noqa: E731
-    return {"silhouette_precision": mean("silhouette_precision"), "colour_match": mean("colour_match"),
-            "psnr": mean("psnr"), "colour_match_by_frame": [round(float(np.mean(f)), 3) if f else None for f in by_frame]}
+        latents = vae.encode(to_tensor(frames).to(vae.device, vae.dtype)).latent_dist.mode()
+        decoded = vae.decode(latents).sample[0].float().cpu()
+    return ((decoded.permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+
+
+def bones_kept(decoded: np.ndarray, pose_video: np.ndarray) -> list[float]:
+    """Per frame, the share of a pose video's bone and joint pixels that `decoded` gives back within
+    COLOUR_DISTANCE of their colour (each limb has its own OpenPose colour, so a smeared limb fails)."""
+    bones = (pose_video > 20).any(axis=-1)
+    kept = bones & (colour_distance(decoded, pose_video) < COLOUR_DISTANCE)
+    return [float(k.sum() / max(1, b.sum())) for k, b in zip(kept, bones)]
+
+
+def pose_round_trip(vae, samples: list) -> dict:
+    """The pose videos through the VAE alone. The control reaches the transformer only as these latents, so
+    this is what the skeleton can tell it: frame 0 has a latent of its own, later frames share one per four."""
+    by_clip = np.array([bones_kept(decode_round_trip(vae, sample.pose_video), sample.pose_video) for sample in samples])
+    return {"pose_bones_kept": float(by_clip.mean()),
+            "pose_bones_kept_by_frame": [round(float(v), 3) for v in by_clip.mean(axis=0)]}
 
 
 def round_trip_text(measured: dict) -> str:
@@ -318,7 +341,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         report.machine = device_label(engine.device)
         report.sampling = sampling_settings(engine.default_request(control_video=engine.sample_inputs()["control_video"]))
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
-        report.vae = vae_round_trip(engine.load().vae, samples)
+        report.vae = {**vae_round_trip(engine.load().vae, samples), **pose_round_trip(engine.load().vae, samples)}
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
         report.scene_prompt = scene_prompt_check(engine, samples, tmp)
         report.guidance = guidance_sweep(engine, samples[: 1 if quick else 3], tmp, (1.0, 3.0, 5.0, 7.5))

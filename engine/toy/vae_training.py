@@ -190,10 +190,84 @@ def train_decoder(vae, out_dir: str | Path, steps: int, learning_rate: float = 3
     return vae
 
 
+ENCODER_LEG_DRAWS = 77  # the encoder leg's batches: default_rng([77, step])
+ENCODER_LEG_KINDS = ("pose", "clip", "pose", "reference")  # step % 4: half the steps on pose videos
+ANCHORED_KINDS = ("clip", "reference")
+
+
+def encoder_leg_batch(rng: np.random.Generator, config: VaeTrainConfig, kind: str):
+    """One encoder-leg step's crops, all of one `kind`: two pose videos or clips (their first clip_frames), or
+    four references on white; with each pixel's loss weight [N, 1, T, H, W] as training_batch gives."""
+    import torch
+
+    crops = []
+    for _ in range(4 if kind == "reference" else 2):
+        sample = world.make_sample(int(rng.integers(0, HELDOUT_SEED_START)))
+        if kind == "pose":
+            frames, mask = sample.pose_video, (sample.pose_video > 20).any(axis=-1)  # bones and joints on black
+        elif kind == "clip":
+            frames, mask = sample.video, sample.parts > 0
+        else:
+            frames = sample.reference[None]
+            mask = (frames < 245).any(axis=-1)  # the figure on white
+        top = int(rng.integers(0, world.HEIGHT - config.crop_height + 1))
+        left = int(rng.integers(0, world.WIDTH - config.crop_width + 1))
+        window = (slice(0, config.clip_frames), slice(top, top + config.crop_height), slice(left, left + config.crop_width))
+        crops.append((frames[window], mask[window].astype(np.float32)))
+    batch = torch.cat([to_tensor(frames) for frames, _ in crops])
+    weights = torch.from_numpy(np.stack([1 + config.foreground_weight * mask for _, mask in crops]))[:, None]
+    return batch, weights.float()
+
+
+def train_encoder(vae, out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
+                  encoder_learning_rate: float = 1e-4, anchor_weight: float = 10.0,
+                  config: VaeTrainConfig = VaeTrainConfig(), resume: bool = True, on_log=None):
+    """An encoder leg: train a trained VAE's encoder and decoder `steps` more so that pose videos come through
+    it, holding the latents of clips and references where they were.
+
+    The control reaches a VACE transformer only as this VAE encodes it, and the first VAE, trained mostly on
+    clips, gives back a third to a half of a pose video's bone pixels after frame 0 (four frames share a
+    latent, and thin moving limbs smear): limbs it loses, no transformer can follow. Half the steps here are
+    pose videos, free to move their latents; on the others (clips, references) the loss adds
+    `anchor_weight` x the squared distance from a frozen copy's latents, in units of the latent std, so the
+    latents the transformer learned to draw stay nearly where they were (the transformer still needs a leg
+    to read the new pose latents). The latent statistics are kept. Trains `vae` in place and returns it."""
+    import copy
+
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frozen = copy.deepcopy(vae).eval().requires_grad_(False)
+    for model in (vae, frozen):
+        use_onednn_conv3d(model)
+    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+
+    def step_loss(step: int, rng):
+        kind = ENCODER_LEG_KINDS[step % len(ENCODER_LEG_KINDS)]
+        batch, weights = encoder_leg_batch(rng, config, kind)
+        latents = vae.encode(batch).latent_dist.mode()
+        error = vae.decode(latents).sample - batch
+        loss = (weights / weights.mean() * (error.abs() + error ** 2)).mean()
+        if kind in ANCHORED_KINDS:
+            with torch.no_grad():
+                held = frozen.encode(batch).latent_dist.mode()
+            loss = loss + anchor_weight * (((latents - held) / std) ** 2).mean()
+        return loss + config.latent_l2 * latents.pow(2).mean(), (error ** 2).mean()
+
+    groups = [([*vae.encoder.parameters(), *vae.quant_conv.parameters()], encoder_learning_rate),
+              ([*vae.decoder.parameters(), *vae.post_quant_conv.parameters()], learning_rate)]
+    _train_steps(vae, groups, config, steps, out_dir / "encoder-checkpoint.pt", out_dir / "encoder_loss.csv",
+                 draws=(ENCODER_LEG_DRAWS,), resume=resume, on_log=on_log, step_loss=step_loss)
+    vae.eval()
+    return vae
+
+
 def _train_steps(vae, groups: list, config: VaeTrainConfig, steps: int, checkpoint: Path, log_path: Path,
-                 draws: tuple, resume: bool, on_log=None, encoder_frozen: bool = False):
+                 draws: tuple, resume: bool, on_log=None, encoder_frozen: bool = False, step_loss=None):
     """The VAE's training loop: AdamW over parameter groups [(parameters, peak rate)], a warmed-up cosine
-    schedule, batches drawn from the world by (draws..., step) so a resumed run sees the same ones."""
+    schedule, batches drawn from the world by (draws..., step) so a resumed run sees the same ones.
+    `step_loss(step, rng) -> (loss, plain MSE)` replaces the usual batch and loss (the encoder leg's)."""
     import torch
 
     parameters = [p for group, _ in groups for p in group]
@@ -210,14 +284,18 @@ def _train_steps(vae, groups: list, config: VaeTrainConfig, steps: int, checkpoi
     vae.train()
     for step in range(start, steps):
         rng = np.random.default_rng([*draws, step])
-        batch, weights = training_batch(rng, config)
-        generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        if step_loss is None:
+            batch, weights = training_batch(rng, config)
+            generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
         started = time.perf_counter()
         factor = _schedule(step, config.warmup_steps, steps)
         for group, (_, rate) in zip(optimizer.param_groups, groups):
             group["lr"] = rate * factor
-        value, mse = vae_loss(vae, batch, config.latent_l2, weights, encoder_frozen=encoder_frozen,
-                              latent_noise=config.latent_noise, generator=generator)
+        if step_loss is None:
+            value, mse = vae_loss(vae, batch, config.latent_l2, weights, encoder_frozen=encoder_frozen,
+                                  latent_noise=config.latent_noise, generator=generator)
+        else:
+            value, mse = step_loss(step, rng)
         value.backward()
         loss, mse_total = float(value.detach()), float(mse.detach())
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
