@@ -173,15 +173,11 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     vae_training.train_decoder): the transformer and the latents it learned on stay valid. The pipeline it
     started from is kept beside it, and the record lists the leg with the VAE's round trip on held-out clips
     before and after, as `toy eval` measures it."""
-    import torch
-    from diffusers import AutoencoderKLWan
-
     out_dir = Path(out_dir)
     final = out_dir / "pipeline"
     log = on_log or (lambda text: logger.info("%s", text))
     record, legs, number, before = _begin_leg(out_dir, "decoder_legs", "decoder-leg")
-    vae = AutoencoderKLWan.from_pretrained(before / "vae", torch_dtype=torch.float32)
-    use_onednn_conv3d(vae)
+    vae = _leg_vae(before)
     samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
     measured_before = vae_round_trip(vae, samples)
     log(f"decoder leg {number}: the VAE's round trip before: {round_trip_text(measured_before)}")
@@ -192,9 +188,7 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     seconds = round(time.perf_counter() - started)
     measured_after = vae_round_trip(vae, samples)
     log(f"decoder leg {number}: the VAE's round trip after: {round_trip_text(measured_after)}")
-    vae.save_pretrained(final / "vae")
-    halve_weights(final / "vae")
-    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
+    _save_leg_vae(vae, final, record, measured_after)
     legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
                  "seconds": seconds,
                  "device": device_label("cpu"), "round_trip_before": measured_before, "round_trip_after": measured_after})
@@ -210,15 +204,11 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     The pose videos' latents move, so the run's latent cache is dropped: the next `--more` leg encodes its
     clips again and teaches the transformer the new pose latents. The record lists the leg with the VAE's
     round trips (clips and pose videos) before and after, on the 8 held-out clips."""
-    import torch
-    from diffusers import AutoencoderKLWan
-
     out_dir = Path(out_dir)
     final = out_dir / "pipeline"
     log = on_log or (lambda text: logger.info("%s", text))
     record, legs, number, before = _begin_leg(out_dir, "encoder_legs", "encoder-leg")
-    vae = AutoencoderKLWan.from_pretrained(before / "vae", torch_dtype=torch.float32)
-    use_onednn_conv3d(vae)
+    vae = _leg_vae(before)
     samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
     round_trips = lambda: {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}  # noqa: E731
     measured_before = round_trips()
@@ -232,13 +222,11 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     measured_after = round_trips()
     log(f"encoder leg {number}: after: pose bones kept {measured_after['pose_bones_kept']:.3f}; clips: "
         f"{round_trip_text(measured_after)}")
-    vae.save_pretrained(final / "vae")
-    halve_weights(final / "vae")
+    _save_leg_vae(vae, final, record, measured_after)
     cache = out_dir / "encoded.safetensors"
     if cache.is_file():
         cache.unlink()  # encoded by the VAE before this leg: its pose latents are stale
         log(f"encoder leg {number}: dropped {cache} (the next leg encodes its clips again)")
-    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
     legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate,
                  "encoder_learning_rate": encoder_learning_rate, "anchor_weight": anchor_weight,
                  "before_leg": len(record.get("legs", [])) + 1, "seconds": seconds, "device": device_label("cpu"),
@@ -246,6 +234,23 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
+
+
+def _leg_vae(pipeline: Path):
+    """A VAE leg's starting VAE, in float32 and on oneDNN's convolutions (it trains on a CPU)."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    vae = AutoencoderKLWan.from_pretrained(pipeline / "vae", torch_dtype=torch.float32)
+    use_onednn_conv3d(vae)
+    return vae
+
+
+def _save_leg_vae(vae, final: Path, record: dict, measured_after: dict):
+    """A VAE leg's result into the run's pipeline, in half precision, its round-trip PSNR into the record."""
+    vae.save_pretrained(final / "vae")
+    halve_weights(final / "vae")
+    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
 
 
 def _begin_leg(out_dir: Path, kind: str, folder: str) -> tuple[dict, list, int, Path]:
