@@ -33,7 +33,8 @@ def main():
     args = parser.parse_args()
 
     from engine.toy.build import engine_for
-    from engine.toy.evaluate import cache_inputs, heldout_inputs, score_clip
+    from engine.toy.evaluate import cache_inputs, heldout_inputs
+    from engine.toy.scoring import score_clip
 
     engine = engine_for(args.model)
     engine.load()

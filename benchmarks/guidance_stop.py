@@ -37,7 +37,8 @@ def main():
     args = parser.parse_args()
 
     from engine.toy.build import device_label, engine_for
-    from engine.toy.evaluate import cache_inputs, heldout_inputs, score_clip
+    from engine.toy.evaluate import cache_inputs, heldout_inputs
+    from engine.toy.scoring import score_clip
 
     engine = engine_for(args.model)
     settings = {f"stop {float(stop):g}": {"guidance_stop": float(stop)} for stop in args.stops.split(",")}

@@ -59,7 +59,7 @@ def seam_jump(frames: np.ndarray, seams: list[int]) -> float:
 
 
 def window_scores(frames: np.ndarray, sample, plan) -> list[dict]:
-    from engine.toy.evaluate import TOLERANCE_PX, figure_mask, grow
+    from engine.toy.scoring import TOLERANCE_PX, figure_mask, grow
     from engine.windows import rgb_to_lab
 
     first = None

@@ -82,7 +82,7 @@ def generated_pair_batch(rng, latents: dict, samples: dict, figure_weight: float
     """Crops of (generated latent, true clip, pixel weights) from random unseen clips."""
     import torch
 
-    from engine.toy import evaluate
+    from engine.toy import scoring
     from engine.toy.vae_training import to_tensor
 
     rows, cols = LATENT_CROP
@@ -96,7 +96,7 @@ def generated_pair_batch(rng, latents: dict, samples: dict, figure_weight: float
         if figure_weight:
             weight = 1 + figure_weight * (sample.parts[pixels] > 0)
         else:
-            weight = 1 - evaluate.grow(sample.parts > 0, 3)[pixels]  # the floor only
+            weight = 1 - scoring.grow(sample.parts > 0, 3)[pixels]  # the floor only
         crops.append((z[:, :, top:top + rows, left:left + cols], to_tensor(sample.video[pixels]),
                       torch.from_numpy(weight.astype(np.float32))[None, None]))
     return (torch.stack([c[0] for c in crops]), torch.cat([c[1] for c in crops]), torch.cat([c[2] for c in crops]))
@@ -144,7 +144,7 @@ def scores(vae, latents: dict) -> dict:
     """The held-out generations decoded by `vae`, scored as `toy eval` scores them, and the VAE's round trip."""
     import torch
 
-    from engine.toy import evaluate, world
+    from engine.toy import round_trips, scoring, world
 
     samples = [world.make_sample(seed) for seed in latents]
     clips = []
@@ -152,10 +152,10 @@ def scores(vae, latents: dict) -> dict:
         for sample in samples:
             video = vae.decode(latents[sample.seed][None]).sample[0]
             frames = ((video.permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
-            clips.append(evaluate.score_clip(frames, sample))
+            clips.append(scoring.score_clip(frames, sample))
     names = ("silhouette_precision", "placement_precision", "colour_match", "psnr")
     measured = {name: round(float(np.mean([getattr(clip, name) for clip in clips])), 3) for name in names}
-    round_trip = evaluate.vae_round_trip(vae, samples)
+    round_trip = round_trips.vae_round_trip(vae, samples)
     measured.update({f"round_trip_{name}": round(round_trip[name], 3)
                      for name in ("silhouette_precision", "colour_match", "psnr")})
     return measured

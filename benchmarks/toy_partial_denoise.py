@@ -56,7 +56,8 @@ def main():
 
     from engine.toy import world
     from engine.toy.build import engine_for
-    from engine.toy.evaluate import heldout_seeds, score_clip
+    from engine.toy.evaluate import heldout_seeds
+    from engine.toy.scoring import score_clip
     from engine.toy.training import WorldEncoder
 
     engine = engine_for(args.model)

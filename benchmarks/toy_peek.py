@@ -43,7 +43,8 @@ def main():
     from engine.engine import Engine
     from engine.toy import world
     from engine.toy.build import toy_spec
-    from engine.toy.evaluate import heldout_seeds, score_clip, write_inputs
+    from engine.toy.evaluate import heldout_seeds, write_inputs
+    from engine.toy.scoring import score_clip
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

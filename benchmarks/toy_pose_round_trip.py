@@ -5,9 +5,9 @@ or more VAEs side by side.
 
 The control reaches a VACE transformer only as the VAE encodes it, so a limb the VAE loses is a limb no
 transformer can follow. For each VAE (default: the shipped toy's, assets/toy/vae) on held-out world clips:
-- bone pixels given back in their colour, frame by frame (engine/toy/evaluate.py bones_kept): frame 0 has a
+- bone pixels given back in their colour, frame by frame (engine/toy/round_trips.py bones_kept): frame 0 has a
   latent of its own, later frames share one latent per four;
-- the true clips through the same VAE, scored as generations are (evaluate.vae_round_trip);
+- the true clips through the same VAE, scored as generations are (round_trips.vae_round_trip);
 - against the first VAE listed: how far each encodes the clips and references from it, RMS in units of the
   first VAE's latent std. The transformer was trained on the first's latents; a small distance on clips and
   references means it still reads them, whatever changed on the pose videos.
@@ -61,7 +61,7 @@ def latent_distance(vae, base, samples: list) -> dict:
 
 
 def main():
-    from engine.toy import evaluate, world
+    from engine.toy import evaluate, round_trips, world
     from engine.toy.model import TOY_DIR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -76,7 +76,7 @@ def main():
     results = {"clips": args.clips, "vaes": {}}
     for folder in folders:
         vae = base if folder == folders[0] else load_vae(folder)
-        entry = {**evaluate.pose_round_trip(vae, samples), **evaluate.vae_round_trip(vae, samples)}
+        entry = {**round_trips.pose_round_trip(vae, samples), **round_trips.vae_round_trip(vae, samples)}
         if folder != folders[0]:
             entry["latent_distance_from_first"] = latent_distance(vae, base, samples)
         results["vaes"][str(folder)] = entry

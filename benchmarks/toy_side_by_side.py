@@ -26,7 +26,7 @@ MEASURES = ("silhouette_precision", "silhouette_recall", "placement_precision", 
 
 
 def main(clips: int, models: list[str]):
-    from engine.toy import evaluate
+    from engine.toy import evaluate, scoring, walk
     from engine.toy.build import engine_for
 
     engines = {model: engine_for(model) for model in models}
@@ -37,14 +37,14 @@ def main(clips: int, models: list[str]):
             evaluate.cache_inputs(engine, inputs)
         for sample, fields in zip(samples, inputs):  # interleaved: a slow minute falls on every model alike
             for model, engine in engines.items():
-                clip = evaluate.score_clip(engine.generate(engine.default_request(**fields)).frames, sample)
+                clip = scoring.score_clip(engine.generate(engine.default_request(**fields)).frames, sample)
                 scores[model].append([getattr(clip, name) for name in MEASURES])
         for model, engine in engines.items():
             mean = dict(zip(MEASURES, np.nanmean(np.array(scores[model], dtype=float), axis=0)))
-            walk = evaluate.unseen_walk(engine, Path(tmp) / f"walk-{len(model)}-{abs(hash(model))}")
+            walked = walk.unseen_walk(engine, Path(tmp) / f"walk-{len(model)}-{abs(hash(model))}")
             print(f"{model}: precision {mean['silhouette_precision']:.3f} recall {mean['silhouette_recall']:.3f} "
                   f"placement {mean['placement_precision']:.3f} colours {mean['colour_match']:.3f} floor "
-                  f"{mean['background_distance']:.1f} PSNR {mean['psnr']:.2f} walk {walk['speed_ratio']:.2f}")
+                  f"{mean['background_distance']:.1f} PSNR {mean['psnr']:.2f} walk {walked['speed_ratio']:.2f}")
 
 
 if __name__ == "__main__":

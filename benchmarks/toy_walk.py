@@ -21,12 +21,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def variants():
-    from engine.toy import evaluate, world
+    from engine.toy import walk, world
 
     for speed, start in ((4.0, 40.0), (2.0, 80.0)):
-        keypoints = evaluate.walk_keypoints(world.NUM_FRAMES, speed, start)
-        hips = evaluate.hip_x(keypoints)
-        yield f"cv2 sticks, {speed:g} px/frame", evaluate.stick_walk(speed=speed, start=start)[0], hips
+        keypoints = walk.walk_keypoints(world.NUM_FRAMES, speed, start)
+        hips = walk.hip_x(keypoints)
+        yield f"cv2 sticks, {speed:g} px/frame", walk.stick_walk(speed=speed, start=start)[0], hips
         yield f"lab renderer, {speed:g} px/frame", world.draw_pose_video(keypoints, world.HEIGHT, world.WIDTH), hips
 
 
@@ -39,15 +39,15 @@ def main():
     import numpy as np
     from PIL import Image
 
-    from engine.toy import evaluate
+    from engine.toy import walk
     from engine.toy.build import engine_for
 
     engine = engine_for(args.model)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, video, hips in variants():
-            frames, sample = evaluate.generate_walk(engine, Path(tmp), video)
-            result = evaluate.walk_speeds(frames, sample, video, hips)
+            frames, sample = walk.generate_walk(engine, Path(tmp), video)
+            result = walk.walk_speeds(frames, sample, video, hips)
             print(f"{name}: figure {result.get('figure_px_per_frame', float('nan')):+.2f} px/frame, "
                   f"skeleton {result.get('skeleton_px_per_frame', float('nan')):+.2f}, "
                   f"ratio {result.get('speed_ratio')}")

@@ -19,7 +19,7 @@ from experiments import grid
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
 from engine.pose.metrics import pose_adherence
-from engine.toy.evaluate import toy_metrics
+from engine.toy.scoring import toy_metrics
 from engine.records import package_versions
 from experiments.axes import value_label
 from experiments.run_store import RunStore

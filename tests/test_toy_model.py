@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.toy import evaluate, world
+from engine.toy import evaluate, scoring, walk, world
 from engine.toy.model import is_shipped
 
 pytestmark = pytest.mark.skipif(not is_shipped(), reason="the toy model's weights are not in assets/toy: "
@@ -96,7 +96,7 @@ STAYS_PUT = ("the shipped toy's figure lags behind a skeleton that crosses the f
 @pytest.mark.xfail(strict=True, reason=NOT_YET)
 def test_the_figure_is_where_the_skeleton_is(generated):
     for sample, frames in generated:
-        precision, recall = evaluate.silhouette_scores(frames, sample)
+        precision, recall = scoring.silhouette_scores(frames, sample)
         assert precision >= 0.8 and recall >= 0.5, (sample.seed, precision, recall)
 
 
@@ -106,34 +106,34 @@ def test_the_figure_is_drawn_on_its_own_skeleton_not_beside_it(generated):
     own, moved = [], []
     for sample, frames in generated:
         for parts, scores in ((sample.parts, own), (np.roll(sample.parts, 60, axis=2), moved)):
-            drawn = evaluate.placement_mask(frames, sample.background, evaluate.grow(parts > 0, 3))
-            scores.append(evaluate.silhouette_scores(frames, replace(sample, parts=parts), drawn)[0])
+            drawn = scoring.placement_mask(frames, sample.background, scoring.grow(parts > 0, 3))
+            scores.append(scoring.silhouette_scores(frames, replace(sample, parts=parts), drawn)[0])
     assert np.mean(own) > 0.4 and np.mean(own) > np.mean(moved) + 0.3, (own, moved)
 
 
 @pytest.mark.xfail(strict=True, reason=STAYS_PUT)
 def test_the_figure_follows_an_unseen_walk(toy_engine, tmp_path):
-    result = evaluate.unseen_walk(toy_engine, tmp_path)
+    result = walk.unseen_walk(toy_engine, tmp_path)
     assert result["speed_ratio"] is not None and 0.5 < result["speed_ratio"] < 1.5, result
 
 
 @pytest.mark.xfail(strict=True, reason=NOT_YET)
 def test_the_figure_takes_its_colours_from_the_reference(generated):
-    checks = [ok for sample, frames in generated for ok in evaluate.part_colour_checks(frames, sample)]
+    checks = [ok for sample, frames in generated for ok in scoring.part_colour_checks(frames, sample)]
     assert np.mean(checks) >= 0.8
 
 
 def test_the_background_follows_the_prompt(generated):
     for sample, frames in generated:
-        assert evaluate.background_distance(frames, sample) < evaluate.COLOUR_DISTANCE, sample.seed
+        assert scoring.background_distance(frames, sample) < scoring.COLOUR_DISTANCE, sample.seed
 
 
 def colours_moved_toward(sample, first, second, colours) -> float:
     """Mean over visible limb-frames of how much nearer `colours` the second generation is than the first."""
     nearer = []
-    for t, part, x, y in evaluate.visible_segments(sample):
-        before = evaluate.colour_distance(evaluate.read_colour(first[t], x, y), colours[part])
-        after = evaluate.colour_distance(evaluate.read_colour(second[t], x, y), colours[part])
+    for t, part, x, y in scoring.visible_segments(sample):
+        before = scoring.colour_distance(scoring.read_colour(first[t], x, y), colours[part])
+        after = scoring.colour_distance(scoring.read_colour(second[t], x, y), colours[part])
         nearer.append(before - after)
     return float(np.mean(nearer))
 

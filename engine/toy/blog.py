@@ -28,8 +28,8 @@ import numpy as np
 
 from engine.toy import world
 from engine.toy.dataset import NARROW_LOOK, ensure_dataset
-from engine.toy.evaluate import (CLOTHING_PARTS, background_distance, clothes_colours, colour_distance, generate,
-                                 heldout_seeds, limb_colours, other_look, part_colour_checks)
+from engine.toy.evaluate import CLOTHING_PARTS, clothes_colours, generate, heldout_seeds, other_look
+from engine.toy.scoring import background_distance, colour_distance, limb_colours, part_colour_checks
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
 from engine.toy.model import TOY_DIR, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
-from engine.toy.evaluate import heldout_seeds, pose_round_trip, round_trip_text, vae_round_trip
+from engine.toy.evaluate import heldout_seeds
+from engine.toy.round_trips import pose_round_trip, round_trip_text, vae_round_trip
 from engine.toy.vae_training import VaeTrainConfig, train_decoder, train_encoder, train_vae
 
 logger = logging.getLogger(__name__)
@@ -210,8 +211,8 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     record, legs, number, before = _begin_leg(out_dir, "encoder_legs", "encoder-leg")
     vae = _leg_vae(before)
     samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
-    round_trips = lambda: {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}  # noqa: E731
-    measured_before = round_trips()
+    measure_round_trips = lambda: {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}  # noqa: E731
+    measured_before = measure_round_trips()
     log(f"encoder leg {number}: before: pose bones kept {measured_before['pose_bones_kept']:.3f}; clips: "
         f"{round_trip_text(measured_before)}")
     started = time.perf_counter()
@@ -219,7 +220,7 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
                   on_log=lambda step, loss, psnr: step % 25 == 0 and log(
                       f"encoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
     seconds = round(time.perf_counter() - started)
-    measured_after = round_trips()
+    measured_after = measure_round_trips()
     log(f"encoder leg {number}: after: pose bones kept {measured_after['pose_bones_kept']:.3f}; clips: "
         f"{round_trip_text(measured_after)}")
     _save_leg_vae(vae, final, record, measured_after)

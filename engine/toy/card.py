@@ -100,7 +100,7 @@ def leg_lines(record: dict) -> list[str]:
 
 def decoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
-    from engine.toy.evaluate import round_trip_text
+    from engine.toy.round_trips import round_trip_text
 
     return [f"- decoder leg {number}: `python -m experiments toy train{_from_shipped(leg)}"
             f" --decoder-more {leg['steps']}"
@@ -115,7 +115,7 @@ def decoder_leg_lines(record: dict) -> list[str]:
 
 def encoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --encoder-more` leg, with the VAE's round trips (pose videos, clips) around it."""
-    from engine.toy.evaluate import round_trip_text
+    from engine.toy.round_trips import round_trip_text
 
     def pose(measured: dict) -> str:
         return f"pose bones kept {measured['pose_bones_kept']:.3f}"

@@ -1,0 +1,41 @@
+"""The toy's scores, checked on answers we know: the true clip scores perfectly, and each score falls
+when what it measures is wrong."""
+
+import numpy as np
+
+from engine.toy import evaluate, scoring, world
+
+
+def test_the_true_clip_scores_as_perfect():
+    sample = world.make_sample(1_000_003)
+    scores = scoring.score_clip(sample.video, sample)
+    assert scores.silhouette_precision > 0.97 and scores.silhouette_recall > 0.97
+    assert scores.colour_match > 0.97 and scores.background_distance < 3
+
+
+def test_an_empty_scene_has_no_figure_and_a_wrong_background_is_far():
+    sample = world.make_sample(1_000_004)
+    empty = np.broadcast_to(sample.background, sample.video.shape).copy()
+    assert scoring.silhouette_scores(empty, sample)[1] < 0.05
+    grey = np.full_like(sample.video, 128)
+    assert scoring.background_distance(grey, sample) > 30 or sample.look.background == "grey"
+
+
+def test_a_figure_in_the_wrong_place_or_colours_scores_low():
+    sample = world.make_sample(1_000_005)
+    shifted = np.roll(sample.video, 40, axis=2)
+    assert scoring.silhouette_scores(shifted, sample)[0] < 0.6
+    other = world.recoloured(sample, evaluate.other_look(sample.look))
+    checks = scoring.part_colour_checks(other.video, sample)
+    assert np.mean(checks) < 0.7  # skin and hair still match; the costume does not
+
+
+def test_placement_ignores_a_wrong_floor_colour_but_not_a_wrong_place():
+    sample = world.make_sample(1_000_002)
+    figure = (sample.parts > 0)[..., None]
+    wrong_floor = np.where(figure, sample.video, sample.background.astype(np.int16) // 3 + 150).astype(np.uint8)
+    scores = scoring.score_clip(wrong_floor, sample)
+    assert scores.silhouette_precision < 0.3  # the recoloured floor counts as figure against the true one
+    assert scores.placement_precision > 0.9  # ... but the figure is where the skeleton is
+    shifted = scoring.score_clip(np.roll(wrong_floor, 40, axis=2), sample)
+    assert shifted.placement_precision < 0.6

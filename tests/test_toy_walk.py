@@ -1,0 +1,20 @@
+"""The unseen walk's skeleton and the speed read from a figure crossing the frame."""
+
+import numpy as np
+
+from engine.toy import walk, world
+
+
+def test_the_unseen_walk_moves_at_its_stated_speed():
+    video, hips = walk.stick_walk(speed=4.0)
+    assert video.shape == (world.NUM_FRAMES, world.HEIGHT, world.WIDTH, 3)
+    assert np.allclose(np.diff(hips), 4.0)
+
+
+def test_figure_speed_reads_a_figure_crossing_a_wrongly_coloured_floor():
+    video, hips = walk.stick_walk(speed=3.0)
+    background = np.full(video.shape[1:], 130, np.uint8)
+    frames = np.where(video.max(axis=-1, keepdims=True) > 0, 255, 40).astype(np.uint8)  # dark floor, not grey
+    assert abs(walk.figure_speed(frames, background, video) - 3.0) < 0.2
+    still = np.repeat(frames[:1], len(frames), axis=0)
+    assert abs(walk.figure_speed(still, background, video)) < 0.2
