@@ -102,15 +102,21 @@ def test_the_card_lists_a_decoder_leg_with_the_vae_round_trip_around_it(tmp_path
     assert "pose videos through the VAE alone: bone pixels given back in their colour | | 0.410 |" in card
 
 
-def test_a_decoder_legs_psnr_follows_the_vae_log_in_the_curves(tmp_path):
+def test_the_vae_legs_psnr_follows_the_vae_log_in_the_curves_in_the_order_the_legs_ran(tmp_path):
+    import os
+
     from engine.toy.card import vae_loss_files
 
     (tmp_path / "vae_loss.csv").write_text("step,loss,psnr\n" + "".join(f"{s},0.1,{20 + s / 10}\n" for s in range(1, 60)))
-    for leg in (2, 1):
-        (tmp_path / f"decoder-leg-{leg}").mkdir()
-        (tmp_path / f"decoder-leg-{leg}" / "decoder_loss.csv").write_text(
-            "step,loss,mse,psnr,lr,seconds\n" + "".join(f"{s},0.1,0.01,{26 + s / 100},1e-4,2.0\n" for s in range(1, 40)))
-    assert [p.parent.name for p in vae_loss_files(tmp_path)] == [tmp_path.name, "decoder-leg-1", "decoder-leg-2"]
+    ran = [("decoder", 1), ("decoder", 2), ("encoder", 1), ("decoder", 3)]  # an encoder leg between decoder legs
+    for order, (kind, leg) in enumerate(reversed(ran)):  # made last-first; each log dated when its leg finished
+        log = tmp_path / f"{kind}-leg-{leg}" / f"{kind}_loss.csv"
+        log.parent.mkdir()
+        log.write_text("step,loss,mse,psnr,lr,seconds\n" + "".join(f"{s},0.1,0.01,{26 + s / 100},1e-4,2.0\n" for s in range(1, 40)))
+        finished = 1_700_000_000 + 3600 * (len(ran) - order)  # when that leg's log was last written
+        os.utime(log, (finished, finished))
+    assert [p.parent.name for p in vae_loss_files(tmp_path)] == [
+        tmp_path.name, "decoder-leg-1", "decoder-leg-2", "encoder-leg-1", "decoder-leg-3"]
     assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000
 
 

@@ -61,12 +61,12 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
 
 
 def vae_loss_files(run_dir: Path) -> list[Path]:
-    """The VAE's training log (absent from a run started from the shipped toy), then each decoder leg's, then
-    each encoder leg's."""
+    """The VAE's training log (absent from a run started from the shipped toy), then each decoder and encoder
+    leg's in the order they ran (the time each log was last written: legs of the two kinds interleave, as an
+    encoder leg, transformer legs on it, then a decoder leg)."""
     first = run_dir / "vae_loss.csv"
-    legs = [path for kind in ("decoder", "encoder")
-            for path in sorted(run_dir.glob(f"{kind}-leg-*/{kind}_loss.csv"),
-                               key=lambda path: int(path.parent.name.split("-")[2]))]
+    legs = sorted((path for kind in ("decoder", "encoder") for path in run_dir.glob(f"{kind}-leg-*/{kind}_loss.csv")),
+                  key=lambda path: (path.stat().st_mtime, int(path.parent.name.split("-")[2])))
     return ([first] if first.is_file() else []) + legs
 
 
