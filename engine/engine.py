@@ -89,10 +89,11 @@ class Engine:
             return (
                 f"Engine: **toy** on {self.device.upper()}: a small WanVACE trained in this lab on a puppet world "
                 "(flat-coloured figures on plain, striped or checked backgrounds, 224x128, 17 frames). It draws the "
-                "prompt's background and a blurred figure near the skeleton, in the colours the prompt names for "
+                "prompt's background and a blurred figure on the skeleton, in the colours the prompt names for "
                 "its clothes, so guidance, prompts and seeds show their effect on a CPU. Not yet: a crisp puppet, "
-                "colours taken from the reference, a figure that keeps up with a skeleton crossing the frame "
-                "(assets/toy/README.md has the numbers). It knows nothing else: real photos give puppets. "
+                "colours taken from the reference, a figure that keeps up with a skeleton crossing the frame (it "
+                "follows at two thirds of its speed; assets/toy/README.md has the numbers). It knows nothing else: "
+                "real photos give puppets. "
                 "Use a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
             )
         return f"Engine: **{self.spec.name}** ({self.spec.source}) on {self.device.upper()}."
