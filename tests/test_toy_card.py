@@ -48,6 +48,18 @@ def test_a_leg_that_started_from_the_shipped_toy_says_so_in_its_command():
     assert "toy train --from-shipped --decoder-more 400" in decoder
 
 
+def test_a_decoder_leg_names_the_transformer_leg_it_followed():
+    """Decoder, encoder and transformer legs are listed by kind; each VAE leg says where it fell among the rest."""
+    from engine.toy.card import decoder_leg_lines
+
+    round_trip = {"psnr": 23.0, "silhouette_precision": 0.8, "colour_match": 0.6}
+    leg = {"steps": 400, "learning_rate": 1.5e-4, "seconds": 600, "device": "cpu", "round_trip_before": round_trip,
+           "round_trip_after": round_trip}
+    unplaced, placed = decoder_leg_lines({"decoder_legs": [leg, {**leg, "after_leg": 8}]})
+    assert unplaced.startswith("- decoder leg 1: `python -m experiments toy train --decoder-more 400")
+    assert placed.startswith("- decoder leg 2 (after leg 8): `python -m experiments toy train --decoder-more 400")
+
+
 def test_the_card_says_how_the_evals_generations_sampled(tmp_path):
     sampling = {"num_inference_steps": 10, "sampler": "unipc", "flow_shift": 3.0, "guidance_scale": 5.0,
                 "guidance_stop": 0.6}

@@ -191,7 +191,7 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     log(f"decoder leg {number}: the VAE's round trip after: {round_trip_text(measured_after)}")
     _save_leg_vae(vae, final, record, measured_after)
     legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
-                 "seconds": seconds,
+                 "after_leg": len(record.get("legs", [])), "seconds": seconds,
                  "device": device_label("cpu"), "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")

@@ -102,7 +102,8 @@ def decoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
     from engine.toy.round_trips import round_trip_text
 
-    return [f"- decoder leg {number}: `python -m experiments toy train{_from_shipped(leg)}"
+    return [f"- decoder leg {number}" + (f" (after leg {leg['after_leg']})" if leg.get("after_leg") else "")
+            + f": `python -m experiments toy train{_from_shipped(leg)}"
             f" --decoder-more {leg['steps']}"
             f" --learning-rate {leg['learning_rate']}"
             + (f" --decoder-noise {leg['latent_noise']:g}" if leg.get("latent_noise") else "")
