@@ -1,7 +1,9 @@
 """Does the toy's figure travel with a skeleton that crosses the frame? The eval's unseen walk, drawn two ways
 (cv2 sticks, as in `toy eval`, and the lab's own renderer the model was trained on) at two speeds (4 pixels a
 frame, faster than any training walk, and 2, inside the world's 1-2.5), with the figure's speed read against
-the background the model drew. A figure that sits still reads near 0 whatever the drawing.
+the background the model drew. A figure that sits still reads near 0 whatever the drawing. Also printed: the
+figure pixels more than 6 px off each frame's skeleton, in the first and second half of the clip (a copy of
+the figure left behind along the path, which pulls the measured speed down).
 
     python benchmarks/toy_walk.py [--model toy] [--out toy-walk.png]
 
@@ -48,9 +50,12 @@ def main():
         for name, video, hips in variants():
             frames, sample = walk.generate_walk(engine, Path(tmp), video)
             result = walk.walk_speeds(frames, sample, video, hips)
+            trail = walk.trail_pixels(frames, sample.background, video)
+            half = len(trail) // 2
             print(f"{name}: figure {result.get('figure_px_per_frame', float('nan')):+.2f} px/frame, "
                   f"skeleton {result.get('skeleton_px_per_frame', float('nan')):+.2f}, "
-                  f"ratio {result.get('speed_ratio')}")
+                  f"ratio {result.get('speed_ratio')}; figure pixels over 6 px off the skeleton, frames "
+                  f"0-{half} / {half + 1}-{len(trail) - 1}: {sum(trail[:half + 1])} / {sum(trail[half + 1:])}")
             rows.append(np.concatenate([np.concatenate([frames[i], video[i]]) for i in (0, 8, 16)], axis=1))
     Image.fromarray(np.concatenate(rows)).save(args.out)
     print(f"wrote {args.out}")

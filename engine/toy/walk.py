@@ -64,6 +64,14 @@ def figure_speed(frames: np.ndarray, background: np.ndarray, pose_video: np.ndar
     return float(np.polyfit(np.arange(len(frames))[valid], centres[valid], 1)[0])
 
 
+def trail_pixels(frames: np.ndarray, background: np.ndarray, pose_video: np.ndarray, margin: int = 6) -> list[int]:
+    """Per frame, the figure pixels (found as figure_speed finds them) more than `margin` pixels from that frame's
+    skeleton: a copy of the figure left behind, which pulls the measured centre back along the path."""
+    drawn = placement_mask(frames, background, grow(pose_video.max(axis=-1) > 0, 12))
+    off = ~grow(pose_video.max(axis=-1) > 0, margin)
+    return [int(count) for count in (drawn & off).sum(axis=(1, 2))]
+
+
 def generate_walk(engine, tmp: Path, video: np.ndarray) -> tuple[np.ndarray, world.ToySample]:
     """Generate over a walk's pose video, with a held-out clip's reference and prompt: (frames, that clip)."""
     from PIL import Image
