@@ -28,17 +28,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 
-def load_vae(folder: Path):
-    import torch
-    from diffusers import AutoencoderKLWan
-
-    from engine.cpu_conv import use_onednn_conv3d
-
-    vae = AutoencoderKLWan.from_pretrained(folder, torch_dtype=torch.float32).eval()
-    use_onednn_conv3d(vae)  # as the engine runs it on a CPU
-    return vae
-
-
 def encoded(vae, frames: np.ndarray):
     import torch
 
@@ -62,7 +51,7 @@ def latent_distance(vae, base, samples: list) -> dict:
 
 def main():
     from engine.toy import evaluate, round_trips, world
-    from engine.toy.model import TOY_DIR
+    from engine.toy.model import TOY_DIR, load_cpu_vae
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("vaes", nargs="*", help="VAE folders (default: the shipped toy's)")
@@ -72,10 +61,10 @@ def main():
 
     folders = [Path(folder) for folder in args.vaes] or [TOY_DIR / "vae"]
     samples = [world.make_sample(seed) for seed in evaluate.heldout_seeds(args.clips)]
-    base = load_vae(folders[0])
+    base = load_cpu_vae(folders[0])
     results = {"clips": args.clips, "vaes": {}}
     for folder in folders:
-        vae = base if folder == folders[0] else load_vae(folder)
+        vae = base if folder == folders[0] else load_cpu_vae(folder)
         entry = {**round_trips.pose_round_trip(vae, samples), **round_trips.vae_round_trip(vae, samples)}
         if folder != folders[0]:
             entry["latent_distance_from_first"] = latent_distance(vae, base, samples)

@@ -19,9 +19,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
-from engine.toy.model import TOY_DIR, mix_in_next_word, reads_next_word
+from engine.toy.model import TOY_DIR, load_cpu_vae, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
 from engine.toy.evaluate import heldout_seeds
 from engine.toy.round_trips import pose_round_trip, round_trip_text, vae_round_trip
@@ -108,10 +107,7 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
         vae.save_pretrained(vae_dir)
         record["vae_seconds"] = round(time.perf_counter() - started)
         _write_record(out_dir, record)
-    from diffusers import AutoencoderKLWan
-
-    vae = AutoencoderKLWan.from_pretrained(vae_dir)
-    use_onednn_conv3d(vae)  # its PSNR is measured on a CPU: 3x faster than PyTorch's kernel choice there
+    vae = load_cpu_vae(vae_dir)  # its PSNR is measured on a CPU
     if "vae_psnr_db" not in record:
         record["vae_psnr_db"] = round(vae_round_trip(vae, [world.make_sample(seed) for seed in heldout_seeds(8)])["psnr"], 2)
         log(f"VAE reconstruction on held-out clips: {record['vae_psnr_db']} dB PSNR")
@@ -174,28 +170,12 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     vae_training.train_decoder): the transformer and the latents it learned on stay valid. The pipeline it
     started from is kept beside it, and the record lists the leg with the VAE's round trip on held-out clips
     before and after, as `toy eval` measures it."""
-    out_dir = Path(out_dir)
-    final = out_dir / "pipeline"
-    log = on_log or (lambda text: logger.info("%s", text))
-    record, legs, number, before = _begin_leg(out_dir, "decoder_legs", "decoder-leg")
-    vae = _leg_vae(before)
-    samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
-    measured_before = vae_round_trip(vae, samples)
-    log(f"decoder leg {number}: the VAE's round trip before: {round_trip_text(measured_before)}")
-    started = time.perf_counter()
-    train_decoder(vae, out_dir / f"decoder-leg-{number}", steps, learning_rate, leg=number, latent_noise=latent_noise,
-                  on_log=lambda step, loss, psnr: step % 25 == 0 and log(
-                      f"decoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
-    seconds = round(time.perf_counter() - started)
-    measured_after = vae_round_trip(vae, samples)
-    log(f"decoder leg {number}: the VAE's round trip after: {round_trip_text(measured_after)}")
-    _save_leg_vae(vae, final, record, measured_after)
-    legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
-                 "after_leg": len(record.get("legs", [])), "seconds": seconds,
-                 "device": device_label("cpu"), "round_trip_before": measured_before, "round_trip_after": measured_after})
-    _write_record(out_dir, record)
-    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
-    return final
+    return _vae_leg(
+        out_dir, "decoder", on_log, measure=vae_round_trip, describe=round_trip_text,
+        train=lambda vae, folder, number, on_step: train_decoder(vae, folder, steps, learning_rate, leg=number,
+                                                                 latent_noise=latent_noise, on_log=on_step),
+        entry=lambda record: {"steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
+                              "after_leg": len(record.get("legs", []))})
 
 
 def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4, encoder_learning_rate: float = 1e-4,
@@ -205,53 +185,51 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     The pose videos' latents move, so the run's latent cache is dropped: the next `--more` leg encodes its
     clips again and teaches the transformer the new pose latents. The record lists the leg with the VAE's
     round trips (clips and pose videos) before and after, on the 8 held-out clips."""
+    final = _vae_leg(
+        out_dir, "encoder", on_log,
+        measure=lambda vae, samples: {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)},
+        describe=lambda measured: f"pose bones kept {measured['pose_bones_kept']:.3f}; clips: "
+                                  f"{round_trip_text(measured)}",
+        train=lambda vae, folder, number, on_step: train_encoder(vae, folder, steps, learning_rate,
+                                                                 encoder_learning_rate, anchor_weight, on_log=on_step),
+        entry=lambda record: {"steps": steps, "learning_rate": learning_rate,
+                              "encoder_learning_rate": encoder_learning_rate, "anchor_weight": anchor_weight,
+                              "before_leg": len(record.get("legs", [])) + 1})
+    cache = Path(out_dir) / "encoded.safetensors"
+    if cache.is_file():
+        cache.unlink()  # encoded by the VAE before this leg: its pose latents are stale
+        (on_log or (lambda text: logger.info("%s", text)))(f"dropped {cache} (the next leg encodes its clips again)")
+    return final
+
+
+def _vae_leg(out_dir: str | Path, kind: str, on_log, measure, describe, train, entry) -> Path:
+    """What a decoder or an encoder leg share: start from a copy of the run's pipeline (_begin_leg), load its VAE
+    in float32 on oneDNN's convolutions (it trains on a CPU), measure it on the 8 held-out clips before and
+    after `train(vae, folder, number, on_step)`, save it in half precision into the pipeline, and list the leg
+    in the record (`entry(record)`'s fields, time, device, both measures; the round-trip PSNR as vae_psnr_db)."""
     out_dir = Path(out_dir)
     final = out_dir / "pipeline"
     log = on_log or (lambda text: logger.info("%s", text))
-    record, legs, number, before = _begin_leg(out_dir, "encoder_legs", "encoder-leg")
-    vae = _leg_vae(before)
+    record, legs, number, before = _begin_leg(out_dir, f"{kind}_legs", f"{kind}-leg")
+    fields = entry(record)
+    vae = load_cpu_vae(before / "vae")
     samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
-    measure_round_trips = lambda: {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}  # noqa: E731
-    measured_before = measure_round_trips()
-    log(f"encoder leg {number}: before: pose bones kept {measured_before['pose_bones_kept']:.3f}; clips: "
-        f"{round_trip_text(measured_before)}")
+    measured_before = measure(vae, samples)
+    log(f"{kind} leg {number}: before: {describe(measured_before)}")
     started = time.perf_counter()
-    train_encoder(vae, out_dir / f"encoder-leg-{number}", steps, learning_rate, encoder_learning_rate, anchor_weight,
-                  on_log=lambda step, loss, psnr: step % 25 == 0 and log(
-                      f"encoder leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+    train(vae, out_dir / f"{kind}-leg-{number}", number, lambda step, loss, psnr: step % 25 == 0 and log(
+        f"{kind} leg {number} step {step}/{fields['steps']}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
     seconds = round(time.perf_counter() - started)
-    measured_after = measure_round_trips()
-    log(f"encoder leg {number}: after: pose bones kept {measured_after['pose_bones_kept']:.3f}; clips: "
-        f"{round_trip_text(measured_after)}")
-    _save_leg_vae(vae, final, record, measured_after)
-    cache = out_dir / "encoded.safetensors"
-    if cache.is_file():
-        cache.unlink()  # encoded by the VAE before this leg: its pose latents are stale
-        log(f"encoder leg {number}: dropped {cache} (the next leg encodes its clips again)")
-    legs.append({**_leg_start(record), "steps": steps, "learning_rate": learning_rate,
-                 "encoder_learning_rate": encoder_learning_rate, "anchor_weight": anchor_weight,
-                 "before_leg": len(record.get("legs", [])) + 1, "seconds": seconds, "device": device_label("cpu"),
+    measured_after = measure(vae, samples)
+    log(f"{kind} leg {number}: after: {describe(measured_after)}")
+    vae.save_pretrained(final / "vae")
+    halve_weights(final / "vae")
+    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
+    legs.append({**_leg_start(record), **fields, "seconds": seconds, "device": device_label("cpu"),
                  "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
-
-
-def _leg_vae(pipeline: Path):
-    """A VAE leg's starting VAE, in float32 and on oneDNN's convolutions (it trains on a CPU)."""
-    import torch
-    from diffusers import AutoencoderKLWan
-
-    vae = AutoencoderKLWan.from_pretrained(pipeline / "vae", torch_dtype=torch.float32)
-    use_onednn_conv3d(vae)
-    return vae
-
-
-def _save_leg_vae(vae, final: Path, record: dict, measured_after: dict):
-    """A VAE leg's result into the run's pipeline, in half precision, its round-trip PSNR into the record."""
-    vae.save_pretrained(final / "vae")
-    halve_weights(final / "vae")
-    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
 
 
 def _begin_leg(out_dir: Path, kind: str, folder: str) -> tuple[dict, list, int, Path]:

@@ -146,7 +146,8 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         report.machine = device_label(engine.device)
         report.sampling = sampling_settings(engine.default_request(control_video=engine.sample_inputs()["control_video"]))
         report.clips = [score_clip(frames, sample) for frames, sample in zip(outputs, samples)]
-        report.vae = {**vae_round_trip(engine.load().vae, samples), **pose_round_trip(engine.load().vae, samples)}
+        vae = engine.load().vae
+        report.vae = {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
         report.scene_prompt = scene_prompt_check(engine, samples, tmp)
         report.guidance = guidance_sweep(engine, samples[: 1 if quick else 3], tmp, (1.0, 3.0, 5.0, 7.5))

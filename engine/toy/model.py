@@ -100,6 +100,19 @@ def build_vae():
     return AutoencoderKLWan(**VAE_CONFIG)
 
 
+def load_cpu_vae(folder):
+    """A saved toy VAE (a pipeline's `vae` folder) in float32 with its 3D convolutions on oneDNN: on a CPU,
+    PyTorch's own kernel choice sends them to its slow reference kernel (engine/cpu_conv.py)."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from engine.cpu_conv import use_onednn_conv3d
+
+    vae = AutoencoderKLWan.from_pretrained(folder, torch_dtype=torch.float32)
+    use_onednn_conv3d(vae)
+    return vae
+
+
 def build_text_encoder(tokenizer):
     import torch
     from transformers import UMT5Config, UMT5EncoderModel

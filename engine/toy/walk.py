@@ -52,11 +52,15 @@ def stick_walk(num_frames: int = world.NUM_FRAMES, height: int = world.HEIGHT, w
     return video, hip_x(keypoints)
 
 
+def walk_figure(frames: np.ndarray, background: np.ndarray, pose_video: np.ndarray) -> np.ndarray:
+    """The drawn figure's pixels, bool [T, H, W], found against the background the model drew (measured away
+    from the skeleton), so that a floor in the wrong colour does not count as figure everywhere."""
+    return placement_mask(frames, background, grow(pose_video.max(axis=-1) > 0, 12))
+
+
 def figure_speed(frames: np.ndarray, background: np.ndarray, pose_video: np.ndarray) -> float | None:
-    """Pixels a frame the drawn figure's centre moves, or None if no figure is found. Figure pixels are found
-    against the background the model drew (measured away from the skeleton), so that a floor in the wrong
-    colour does not count as figure everywhere and pin the centre to the middle of the frame."""
-    drawn = placement_mask(frames, background, grow(pose_video.max(axis=-1) > 0, 12))
+    """Pixels a frame the drawn figure's centre (walk_figure) moves, or None if no figure is found."""
+    drawn = walk_figure(frames, background, pose_video)
     centres = np.array([np.nonzero(mask)[1].mean() if mask.any() else np.nan for mask in drawn])
     valid = ~np.isnan(centres)
     if valid.sum() < 3:
@@ -65,11 +69,10 @@ def figure_speed(frames: np.ndarray, background: np.ndarray, pose_video: np.ndar
 
 
 def trail_pixels(frames: np.ndarray, background: np.ndarray, pose_video: np.ndarray, margin: int = 6) -> list[int]:
-    """Per frame, the figure pixels (found as figure_speed finds them) more than `margin` pixels from that frame's
-    skeleton: a copy of the figure left behind, which pulls the measured centre back along the path."""
-    drawn = placement_mask(frames, background, grow(pose_video.max(axis=-1) > 0, 12))
+    """Per frame, the figure pixels (walk_figure) more than `margin` pixels from that frame's skeleton: a copy
+    of the figure left behind, which pulls the measured centre back along the path."""
     off = ~grow(pose_video.max(axis=-1) > 0, margin)
-    return [int(count) for count in (drawn & off).sum(axis=(1, 2))]
+    return [int(count) for count in (walk_figure(frames, background, pose_video) & off).sum(axis=(1, 2))]
 
 
 def generate_walk(engine, tmp: Path, video: np.ndarray) -> tuple[np.ndarray, world.ToySample]:
