@@ -50,9 +50,11 @@ def dataset_names() -> list[str]:
 
 def resolve_dataset(name: str) -> Path:
     """A dataset folder by name; names cannot leave the datasets folder."""
+    if not name:
+        raise ValueError("choose a dataset first: one from the list, one added under 'Add a dataset', or the sample")
     folder = datasets_dir() / safe_name(name)
     if not safe_name(name) or not folder.is_dir():
-        raise ValueError(f"no dataset {name!r}; add one with the upload above (or use the sample)")
+        raise ValueError(f"no dataset {name!r} in {datasets_dir()}; add one under 'Add a dataset' (or use the sample)")
     return folder
 
 

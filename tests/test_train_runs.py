@@ -23,6 +23,12 @@ def test_dataset_names_cannot_leave_the_datasets_folder(tmp_path):
         add_dataset("empty", [])
 
 
+@pytest.mark.parametrize("nothing", [None, ""])
+def test_training_with_no_dataset_chosen_says_to_choose_one(nothing):
+    with pytest.raises(ValueError, match="choose a dataset first"):
+        resolve_dataset(nothing)
+
+
 def test_the_sample_dataset_has_a_clip_and_its_prompt():
     folder = make_sample_dataset()
     assert (folder / "person.mp4").is_file() and "person.mp4" in (folder / "metadata.csv").read_text()
