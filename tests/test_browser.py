@@ -52,11 +52,18 @@ def set_number(page, elem_id, value):
 
 
 def test_pose_then_sweep_then_the_grid_and_the_zip(browser, app_url, tmp_path):
+    from playwright.sync_api import expect
+
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Pose").click()
-    page.locator("td:visible", has_text="368").first.click()  # the sample row: one click extracts
+    page.locator("td:visible", has_text="33").first.click()  # the sample row (33 frames): one click extracts
     page.wait_for_selector("#pose-diagnostics >> text=A person was found", timeout=LONG)
     screenshot(page, "pose-extracted")
+    # Generate gets the frames asked for (33: two of the model's 17-frame windows), not only its first window.
+    page.get_by_role("button", name="Use in Generate").click()
+    page.get_by_text("Negative prompt and advanced settings").click()  # where the frame count is
+    expect(page.locator("#generate-frames input")).to_have_value("33")
+    page.get_by_role("tab", name="Pose").click()
     page.locator("#pose-to-sweep").click()
     page.wait_for_selector("#sweep-run", state="visible")
     # The preset's 50 steps a cell would only make the grid later; the flow under test is the same.

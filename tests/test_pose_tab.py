@@ -52,6 +52,18 @@ def test_pose_endpoint_returns_the_videos_diagnostics_and_downloads(client):
         "person-16fps-9f-pose-manifest.json", "person-16fps-9f-pose.mp4"]
 
 
+def test_the_pose_defaults_are_the_models_size_and_window(client):
+    """A skeleton drawn at another size is scaled on the way into the model, its lines with it."""
+    import imageio.v3 as iio
+    from gradio_client import handle_file
+
+    result = client.predict(video=handle_file(str(ASSETS_DIR / "person.mp4")), api_name="/pose")
+    pose_video, files = result[0], result[-1]
+    frames = iio.imread(pose_video["video"] if isinstance(pose_video, dict) else pose_video)
+    assert frames.shape[:3] == (17, 128, 224)  # the tiny engine's: 17 frames at 224x128
+    assert any(name.endswith("person-16fps-17f-pose.mp4") for name in files)
+
+
 def test_pose_endpoint_errors_are_one_line_and_it_keeps_serving(client, tmp_path):
     from gradio_client import handle_file
 

@@ -156,7 +156,8 @@ def build_generate_tab(engine, links: dict):
                 with gr.Row():
                     height = gr.Number(value=defaults.height, precision=0, **described("height"))
                     width = gr.Number(value=defaults.width, precision=0, **described("width"))
-                    num_frames = gr.Number(value=defaults.num_frames, precision=0, **described("num_frames"))
+                    num_frames = gr.Number(value=defaults.num_frames, precision=0, elem_id="generate-frames",
+                                           **described("num_frames"))
                     fps = gr.Number(value=defaults.fps, precision=0, **described("fps"))
                 with gr.Row():
                     flow_shift = gr.Number(value=defaults.flow_shift, **described("flow_shift"))
@@ -293,4 +294,4 @@ def build_generate_tab(engine, links: dict):
         render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
         concurrency_id="model", show_progress_on=timings)
-    return {"prompt": prompt, "reference": reference, "control": control}
+    return {"prompt": prompt, "reference": reference, "control": control, "num_frames": num_frames}

@@ -74,6 +74,11 @@ def build_pose_tab(engine, links):
         "on black, at the model's frame rate, frame count and size. The first frame comes out as a reference.")
     cancel_flag = new_cancel_flag()
     outputs_state = gr.State({})
+    # The model's own size and window: a skeleton drawn at another size is scaled on the way in and reaches the
+    # model in other widths and shades (the toy's part colours: 0.52 drawn at 224x128, 0.43 drawn at 832x480;
+    # benchmarks/toy_pose_size.py).
+    model = engine.default_request(control_video=engine.sample_inputs()["control_video"])
+    window_seconds = model.num_frames / model.fps
     with gr.Row():
         with gr.Column():
             video = gr.Video(label="Driving video (mp4, mov, webm, avi, gif)", sources=["upload"], height=240,
@@ -81,13 +86,14 @@ def build_pose_tab(engine, links):
             aist = gr.Markdown()
             with gr.Row():
                 start = gr.Number(0, label="Start (s)", minimum=0, info="where in the video the clip begins")
-                fps = gr.Number(16, label="fps", precision=0, info="Wan-VACE: 16")
-                num_frames = gr.Number(81, label="Frames", precision=0,
-                                       info="4n+1; 81 = 5 s at 16 fps, up to 241 (15 s): Generate makes videos longer "
-                                            "than one window in sliding windows")
+                fps = gr.Number(model.fps, label="fps", precision=0, info=f"the model's: {model.fps}")
+                num_frames = gr.Number(model.num_frames, label="Frames", precision=0,
+                                       info=f"4n+1; the model makes {model.num_frames} at a time "
+                                            f"({window_seconds:.1f} s); up to 241, which Generate makes in sliding "
+                                            "windows")
             with gr.Row():
-                width = gr.Number(832, label="Width", precision=0, info="multiple of 16")
-                height = gr.Number(480, label="Height", precision=0, info="multiple of 16")
+                width = gr.Number(model.width, label="Width", precision=0, info="multiple of 16; the model's")
+                height = gr.Number(model.height, label="Height", precision=0, info="multiple of 16; the model's")
                 reference_frame = gr.Number(0, label="Reference frame", precision=0,
                                             info="which frame becomes first_frame.png")
             fit = gr.Radio(["pad", "crop"], value="pad", label="Fit to the model's size",
@@ -164,7 +170,8 @@ def build_pose_tab(engine, links):
                      named_copy(result.first_frame, f"{stem}-first-frame.png"),
                      named_copy(result.keypoints, f"{stem}-keypoints.json"),
                      named_copy(result.manifest, f"{stem}-pose-manifest.json")]
-        sent = {"control": str(result.pose_video), "reference": str(result.reference_for_generation)}
+        sent = {"control": str(result.pose_video), "reference": str(result.reference_for_generation),
+                "num_frames": request.num_frames}
         return (str(result.pose_video), str(result.overlay_video), str(result.first_frame),
                 str(result.fit_preview) if result.fit_preview else None, render_diagnostics(result),
                 detection_figure(result), str(result.before_after_video) if result.before_after_video else None,
@@ -177,14 +184,20 @@ def build_pose_tab(engine, links):
             return sent["reference"], sent["control"], gr.Tabs(selected=tab_id)
         return send
 
+    def send_to_generate(sent):
+        """Generate gets the pose video's frame count too: the frames the student asked for, in sliding windows
+        when they are more than the model's window (otherwise Generate would use only its first window)."""
+        return *sent_to("generate")(sent), sent.get("num_frames", model.num_frames)
+
     video.change(aist_table, video, aist, queue=False, api_visibility="private")
     with_named_inputs(on_extract, list(inspect.signature(build_pose_request).parameters), widgets, extra=("cancel",),
                       progress=True)
     extract_button.click(on_extract, widgets + [cancel_flag], result_outputs, api_name="pose",
                          concurrency_id="pose", concurrency_limit=2, show_progress_on=pose_video)
     stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
-    to_generate.click(sent_to("generate"), outputs_state,
-                      [links["generate"]["reference"], links["generate"]["control"], links["tabs"]],
+    to_generate.click(send_to_generate, outputs_state,
+                      [links["generate"]["reference"], links["generate"]["control"], links["tabs"],
+                       links["generate"]["num_frames"]],
                       queue=False, api_visibility="private")
 
     def connect_sweep():  # the Sweep tab is built after this one
@@ -194,7 +207,7 @@ def build_pose_tab(engine, links):
 
     links.setdefault("after_build", []).append(connect_sweep)
     sample = gr.Examples(
-        examples=[[str(ASSETS_DIR / "person.mp4"), 0, 16, 33, 480, 368]],
+        examples=[[str(ASSETS_DIR / "person.mp4"), 0, model.fps, 33, model.width, model.height]],
         inputs=[video, start, fps, num_frames, width, height],
         label="Sample: one click extracts the pose of a real person (the public-domain portrait of Grace Hopper) "
               "moving across the frame",
