@@ -55,14 +55,16 @@ class ToyReport:
         figure_distance=FIGURE_DISTANCE, tolerance_px=TOLERANCE_PX, colour_distance=COLOUR_DISTANCE))
 
     def summary(self) -> dict:
-        mean = lambda name: float(np.mean([getattr(c, name) for c in self.clips])) if self.clips else float("nan")  # noqa: E731
+        def mean(value) -> float:  # over the clips; nan for a report with none (numpy would warn)
+            return float(np.mean([value(clip) for clip in self.clips])) if self.clips else float("nan")
+
         return {
-            "silhouette_precision": mean("silhouette_precision"),
-            "silhouette_recall": mean("silhouette_recall"),
-            "placement_precision": mean("placement_precision"),
-            "colour_match": mean("colour_match"),
-            "background_within_threshold": float(np.mean([c.background_distance < COLOUR_DISTANCE for c in self.clips])),
-            "psnr_db": mean("psnr"),
+            "silhouette_precision": mean(lambda clip: clip.silhouette_precision),
+            "silhouette_recall": mean(lambda clip: clip.silhouette_recall),
+            "placement_precision": mean(lambda clip: clip.placement_precision),
+            "colour_match": mean(lambda clip: clip.colour_match),
+            "background_within_threshold": mean(lambda clip: clip.background_distance < COLOUR_DISTANCE),
+            "psnr_db": mean(lambda clip: clip.psnr),
             "scene_prompt_background_within_threshold": self.scene_prompt.get("background_within_threshold"),
             "scene_prompt_silhouette_precision": self.scene_prompt.get("silhouette_precision"),
             "recolour_follows_new_reference": self.recolour.get("reference_new_colour_match"),
