@@ -53,7 +53,7 @@ def test_pose_endpoint_returns_the_videos_diagnostics_and_downloads(client):
 
 
 def test_the_pose_defaults_are_the_models_size_and_window(client):
-    """A skeleton drawn at another size is scaled on the way into the model, its lines with it."""
+    """A skeleton drawn at another size is scaled on the way into the model, in other line widths and shades."""
     import imageio.v3 as iio
     from gradio_client import handle_file
 
