@@ -175,6 +175,8 @@ def test_the_prompts_tab_opens_with_its_preset_loaded_and_builds_whole_sentences
     gender.first.wait_for(timeout=30_000)
     gender = gender.first
     assert gender.input_value() == "man"  # the preset the dropdown shows is the one in the fields
+    # ... and its variants are built already, so "Sweep ticked prompts" works as the tab opens.
+    assert any("young man" in area.input_value() for area in page.locator("textarea").all())
     page.get_by_role("button", name="Build variants").click()
     page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('young man'))",
                            timeout=60_000)

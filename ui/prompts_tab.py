@@ -127,12 +127,16 @@ def build_prompts_tab(engine, links: dict):
             build_button = gr.Button("Build variants", variant="primary")
             include, boxes, notes = [], [], []
             ticked = ticked_at_start(templates, engine.spec.family)
+            # Built from the preset the fields show, so the ticked variants can be swept at once (empty, the
+            # first click on "Sweep ticked prompts" said the set was empty).
+            built = variants_with_gaps(ReferenceDescription.from_dict(start), {"caption": ""}, templates)
             for name, template in [*templates.items(), (REWRITTEN, None)]:
                 with gr.Group():
                     include.append(gr.Checkbox(value=name in ticked, label=f"include {name}",
                                                info="ticked variants are saved as a prompt set"))
                     info = template.description if template else f"Caption + metadata rewritten by {REWRITER_ID}."
-                    boxes.append(gr.Textbox(label=name, info=info, lines=3, interactive=True))
+                    boxes.append(gr.Textbox(built.get(name, ("", []))[0], label=name, info=info, lines=3,
+                                            interactive=True))
                     notes.append(gr.Markdown())
             with gr.Row():
                 recount_button = gr.Button("Recount tokens")
