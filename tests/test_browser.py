@@ -63,6 +63,10 @@ def test_pose_then_sweep_then_the_grid_and_the_zip(browser, app_url, tmp_path):
     page.get_by_role("button", name="Use in Generate").click()
     page.get_by_text("Negative prompt and advanced settings").click()  # where the frame count is
     expect(page.locator("#generate-frames input")).to_have_value("33")
+    # Generate's sample then makes its own clip at the model's frame count, not the pose video's.
+    page.locator("td:visible", has_text="young man").first.click()
+    expect(page.locator("#generate-frames input")).to_have_value("17")
+    page.wait_for_selector("#generate-result video", timeout=LONG)
     page.get_by_role("tab", name="Pose").click()
     page.locator("#pose-to-sweep").click()
     page.wait_for_selector("#sweep-run", state="visible")

@@ -288,9 +288,12 @@ def build_generate_tab(engine, links: dict):
             inputs=[reference, control, prompt],
             label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
         )
-    # One click on the sample fills the inputs, shows what the model receives and generates.
-    sample.load_input_event.then(check_inputs, widgets, checked, api_visibility="private",
-                                 concurrency_id="inspect", concurrency_limit=4).success(
+    # One click on the sample fills the inputs, shows what the model receives and generates, at the sample's
+    # own frame count (the Pose tab may have set another).
+    sample.load_input_event.then(lambda: defaults.num_frames, None, num_frames, queue=False,
+                                 api_visibility="private").then(
+        check_inputs, widgets, checked, api_visibility="private", concurrency_id="inspect",
+        concurrency_limit=4).success(
         render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
         concurrency_id="model", show_progress_on=timings)
