@@ -31,22 +31,17 @@ MEASURES = ("precision", "placement", "colour_match", "bone_pixels_shared")
 
 
 def drawn_large_then_fitted(sample, width: int, height: int) -> np.ndarray:
-    """The clip's skeleton drawn in a width x height frame where pad fitting maps it back onto the clip."""
+    """The clip's skeleton drawn in a width x height frame (by the world's own drawing) where pad fitting maps
+    it back onto the clip, then fitted down as Generate fits a control."""
     from engine.media import fit_frame, fit_geometry
-    from engine.pose.format import Person
-    from engine.pose.render import RenderOptions, render_pose
+    from engine.toy.world import draw_pose_video
 
     clip_height, clip_width = sample.video.shape[1:3]
-    (scale_x, scale_y), (left, top) = fit_geometry(height, width, clip_height, clip_width, "pad")
-    options = RenderOptions(body=True, hands=False, face=False)
-    frames = []
-    for points in sample.keypoints:
-        large = points.copy()
-        large[:, 0] = (points[:, 0] - left) / scale_x
-        large[:, 1] = (points[:, 1] - top) / scale_y
-        drawn = render_pose([Person(body=large)], height, width, options)
-        frames.append(fit_frame(drawn, clip_height, clip_width, "pad"))
-    return np.stack(frames)
+    scale, offset = fit_geometry(height, width, clip_height, clip_width, "pad")
+    large = sample.keypoints.copy()
+    large[..., :2] = (sample.keypoints[..., :2] - offset) / scale
+    return np.stack([fit_frame(frame, clip_height, clip_width, "pad")
+                     for frame in draw_pose_video(large, height, width)])
 
 
 def extracted_by_the_pose_tab(sample, folder: Path) -> np.ndarray:

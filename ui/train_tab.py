@@ -222,11 +222,13 @@ def build_train_tab(engine, links):
     # Making the toy sample takes seconds; Train and Estimate wait for it, so a quick second click cannot run
     # on an empty dataset choice.
     action_buttons = [train_button, estimate_button]
-    sample_button.click(lambda: [gr.Button(interactive=False)] * len(action_buttons), None, action_buttons,
-                        queue=False, api_visibility="private").then(
+
+    def set_actions(interactive: bool):
+        return lambda: [gr.Button(interactive=interactive)] * len(action_buttons)
+
+    sample_button.click(set_actions(False), None, action_buttons, queue=False, api_visibility="private").then(
         on_sample, None, [dataset, preset, *shown_widgets], queue=False, api_name="train_sample_dataset").then(
-        lambda: [gr.Button(interactive=True)] * len(action_buttons), None, action_buttons, queue=False,
-        api_visibility="private")
+        set_actions(True), None, action_buttons, queue=False, api_visibility="private")
     preset.input(user_errors(preset_widget_values), preset, shown_widgets, queue=False, api_visibility="private")
     add_button.click(on_add, [dataset_name, uploads], dataset, queue=False, api_visibility="private")
     dataset.focus(lambda: gr.Dropdown(choices=train_runs.dataset_names()), None, dataset, queue=False,
