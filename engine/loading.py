@@ -21,6 +21,7 @@ def load_pipeline(spec: ModelSpec, source: str, device: str):
 
     started = time.perf_counter()
     _quiet_loading_bars()
+    import_lab_components(source)
     try:
         pipe = LabVACEPipeline.from_pretrained(source, dtype=torch_dtypes(spec, device))
     except (OSError, ValueError) as err:
@@ -40,6 +41,21 @@ def load_pipeline(spec: ModelSpec, source: str, device: str):
     pipe.lab_condition_store = ConditionStore()
     logger.info("loaded %s on %s in %.1f s", source, device, time.perf_counter() - started)
     return pipe
+
+
+def import_lab_components(source: str):
+    """Import the lab's own component classes that a local pipeline folder's model_index.json names (a module under
+    engine.): diffusers loads a class from a module other than its own only once that module is imported."""
+    import importlib
+    import json
+    from pathlib import Path
+
+    index = Path(source) / "model_index.json"
+    if not index.is_file():
+        return
+    for entry in json.loads(index.read_text()).values():
+        if isinstance(entry, list) and entry and isinstance(entry[0], str) and entry[0].startswith("engine."):
+            importlib.import_module(entry[0])
 
 
 def torch_dtypes(spec: ModelSpec, device: str) -> dict:
