@@ -80,7 +80,7 @@ def warm_up(engine):
     sample's encoded control and reference are then cached for the first click."""
     try:
         engine.load()
-        if engine.spec.is_toy:
+        if engine.family.warm_up_on_start:
             engine.warm_up()
     except Exception as err:  # noqa: BLE001 - reported to the user when they generate
         logger.warning("model not warmed up yet: %s", err)

@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     engine = Engine.from_name(args.model)
     base = engine.default_request(control_video=str(ASSETS_DIR / "pose.mp4"),
                                   reference=str(ASSETS_DIR / "reference.png"), prompt=PROMPT)
-    tiers = [base] if not engine.spec.is_tiny else [base, base.replace(height=256, width=448, num_frames=33)]
+    tiers = [base] if not engine.family.small else [base, base.replace(height=256, width=448, num_frames=33)]
     rows = [measure(engine, request, args.reps) for request in tiers]
 
     print(f"device: {engine.device}, model: {engine.spec.name}, reps: {args.reps} (medians)")

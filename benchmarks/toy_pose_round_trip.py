@@ -51,7 +51,8 @@ def latent_distance(vae, base, samples: list) -> dict:
 
 def main():
     from engine.toy import evaluate, round_trips, world
-    from engine.toy.model import TOY_DIR, load_cpu_vae
+    from engine.toy.family import TOY_DIR
+    from engine.toy.model import load_cpu_vae
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("vaes", nargs="*", help="VAE folders (default: the shipped toy's)")

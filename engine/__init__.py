@@ -5,9 +5,9 @@ package stays fast and the app can serve its page before a model is loaded.
 """
 
 from engine.request import GenerationRequest, GenerationResult
-from engine.spec import ModelSpec, resolve_model_name
+from engine.spec import ModelSpec
 
-__all__ = ["GenerationRequest", "GenerationResult", "ModelSpec", "resolve_model_name", "Engine"]
+__all__ = ["GenerationRequest", "GenerationResult", "ModelSpec", "Engine"]
 
 
 def __getattr__(name):

@@ -27,7 +27,8 @@ from engine.lora import LoraAdapters
 from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
-from engine.spec import ModelSpec, resolve_model_name
+from engine.families import family_of, model_spec
+from engine.spec import ModelSpec
 from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows
 
 logger = logging.getLogger(__name__)
@@ -46,15 +47,10 @@ class GenerationCancelled(RuntimeError):
         self.step, self.total, self.saved_video = step, total, saved_video
 
 
-SAMPLE_PROMPT = (
-    "A young man in a black t-shirt, dark jeans and beige sneakers dances smoothly, following the skeleton "
-    "pose exactly, in a clean, minimalist indoor studio with soft lighting. Photorealistic, consistent character."
-)
-
-
 class Engine:
     def __init__(self, spec: ModelSpec, device: str | None = None):
         self.spec = spec
+        self.family = family_of(spec)  # what this kind of model adds: banner, sample, how it reads prompts
         self._device = device
         self._pipe = None
         self._tokenizer = None
@@ -66,7 +62,7 @@ class Engine:
 
     @classmethod
     def from_name(cls, name: str = "auto", device: str | None = None, **spec_changes) -> "Engine":
-        spec = ModelSpec.from_preset(resolve_model_name(name))
+        spec = model_spec(name)
         return cls(spec.with_overrides(**spec_changes) if spec_changes else spec, device=device)
 
     # ---- model state -------------------------------------------------------------------------------
@@ -80,37 +76,10 @@ class Engine:
         return self._device
 
     def banner(self) -> str:
-        if self.spec.is_tiny:
-            return (
-                f"Engine: **tiny** on {self.device.upper()}. Random weights: the output is noise. The whole lab "
-                "works, so you can learn the controls; run on a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
-            )
-        if self.spec.is_toy:
-            return (
-                f"Engine: **toy** on {self.device.upper()}: a small WanVACE trained in this lab on a puppet world "
-                "(flat-coloured figures on plain, striped or checked backgrounds, 224x128, 17 frames). It draws the "
-                "prompt's background and a blurred figure on the skeleton, in the colours the prompt names for "
-                "its clothes, so guidance, prompts and seeds show their effect on a CPU. Not yet: a crisp puppet, "
-                "colours taken from the reference, a figure that keeps up with a skeleton crossing the frame (it "
-                "follows at two thirds of its speed; assets/toy/README.md has the numbers). It knows nothing else: "
-                "real photos give puppets. "
-                "Use a CUDA GPU (`--model wan-vace-1.3b`) for real videos."
-            )
-        return f"Engine: **{self.spec.name}** ({self.spec.source}) on {self.device.upper()}."
+        return self.family.banner(self.spec, self.device)
 
     def model_source(self) -> str:
-        if self.spec.is_tiny:
-            from engine.tiny import ensure_tiny_pipeline
-
-            return str(ensure_tiny_pipeline())
-        if self.spec.is_toy:
-            from engine.toy.model import TOY_DIR, is_shipped
-
-            if not is_shipped():
-                raise RuntimeError(f"the toy model's weights are not in {TOY_DIR}: "
-                                   "`python -m experiments toy train` makes them")
-            return str(TOY_DIR)
-        return self.spec.source
+        return self.family.model_source(self.spec)
 
     def load(self):
         """Load the pipeline once; later calls return it."""
@@ -150,22 +119,12 @@ class Engine:
     # ---- requests ----------------------------------------------------------------------------------
 
     def sample_inputs(self) -> dict:
-        """The one-click sample for this engine: a held-out puppet clip for the toy model (it knows only
-        puppets), the moving-skeleton sample and a person's photo for every other model."""
-        from engine.paths import ASSETS_DIR, TOY_SAMPLE_DIR
-
-        if self.spec.is_toy and (TOY_SAMPLE_DIR / "pose.mp4").is_file():
-            return {"control_video": str(TOY_SAMPLE_DIR / "pose.mp4"),
-                    "reference": str(TOY_SAMPLE_DIR / "reference.png"),
-                    "prompt": (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()}
-        return {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),
-                "prompt": SAMPLE_PROMPT}
+        """The one-click sample for this engine's family (control video, reference, prompt)."""
+        return self.family.sample_inputs()
 
     def sample_lora(self) -> Path | None:
-        """The LoRA the blog's presets fall back on when none is chosen: the toy's blog-in-a-box LoRA."""
-        from engine.paths import TOY_BLOG_LORA
-
-        return TOY_BLOG_LORA if self.spec.is_toy and TOY_BLOG_LORA.is_file() else None
+        """The LoRA the blog's presets fall back on when none is chosen (the family's, if it has one)."""
+        return self.family.sample_lora()
 
     @property
     def profiles(self) -> dict:
@@ -237,13 +196,8 @@ class Engine:
         )
 
     def prompt_notes(self, texts: dict[str, str]) -> list[str]:
-        """A note for each named prompt ({"prompt": ...}) with words this model cannot read, said before it runs:
-        none but the toy's, which reads only its world's words."""
-        if self.spec.family != "toy":
-            return []
-        from engine.toy.model import unknown_word_notes
-
-        return unknown_word_notes(texts)
+        """A note for each named prompt ({"prompt": ...}) this model cannot read well, said before it runs."""
+        return self.family.prompt_notes(texts)
 
     # ---- generation --------------------------------------------------------------------------------
 
@@ -374,13 +328,8 @@ class Engine:
         return embeds[0], negative, time.perf_counter() - started, all(hits)
 
     def prompt_as_read(self, text: str) -> str:
-        """The prompt as the model reads it: the toy's words lower-cased and stripped of punctuation (its
-        vocabulary is the puppet world's lower-case words); any other model's as written."""
-        if self.spec.family != "toy":
-            return text
-        from engine.toy.model import words_as_read
-
-        return words_as_read(text)
+        """The prompt as the model's text encoder reads it (its family may normalise it)."""
+        return self.family.read_prompt(text)
 
     def prompt_embedding(self, text: str):
         """The text encoder's output for `text` at the model's max_sequence_length, cached by text."""

@@ -7,10 +7,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESETS_DIR = REPO_ROOT / "presets"
 ASSETS_DIR = REPO_ROOT / "assets"
 LORAS_DIR = REPO_ROOT / "loras"
-TOY_SAMPLE_DIR = ASSETS_DIR / "toy-sample"  # a held-out puppet-world clip: the toy model's one-click sample
-# The blog-in-a-box LoRA (`python -m experiments toy blog`): what the blog's presets use with the toy model
-# when no LoRA is chosen.
-TOY_BLOG_LORA = ASSETS_DIR / "toy-blog" / "main-blocks-r32.safetensors"
 
 
 SPACES_PERSISTENT = Path("/data")  # a Hugging Face Space's persistent storage, when it has some

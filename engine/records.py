@@ -47,14 +47,14 @@ def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
 
 
 # Where the lab writes pose videos with sidecars (keypoints.json, toy.json): the Pose tab's and `toy
-# sample`'s outputs, and the shipped toy sample. Gradio copies an upload into its own cache, so a pose
+# sample`'s outputs; the samples the lab ships (assets/*/) are searched too. Gradio copies an upload into its own cache, so a pose
 # video sent from the Pose tab to the Sweep tab arrives without the files that lay beside it.
 SIDECAR_ROOTS = ("outputs/pose", "outputs/toy")
 
 
 def find_sidecar(video: str | Path, name: str) -> Path | None:
     """`name` beside `video`, or beside a video with the same content in one of the lab's own folders."""
-    from engine.paths import TOY_SAMPLE_DIR, workspace
+    from engine.paths import ASSETS_DIR, workspace
 
     video = Path(video)
     if (video.parent / name).is_file():
@@ -63,7 +63,7 @@ def find_sidecar(video: str | Path, name: str) -> Path | None:
         return None
     digest = sha256_file(video)
     size = video.stat().st_size
-    candidates = [TOY_SAMPLE_DIR / video.name] + [path for root in SIDECAR_ROOTS
+    candidates = list(ASSETS_DIR.glob(f"*/{video.name}")) + [path for root in SIDECAR_ROOTS
                                                   for path in (workspace() / root).glob(f"*/{video.name}")]
     for candidate in candidates:
         if (candidate.is_file() and candidate.stat().st_size == size and (candidate.parent / name).is_file()

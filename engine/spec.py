@@ -12,8 +12,8 @@ from engine.presets import find_preset, from_mapping, preset_names as names_of, 
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16")
-# Request fields a model preset may give defaults for (the tiny engine wants small sizes on a CPU; the toy, never
-# trained on VACE's extension task, continues long videos through latents, and stops guiding its last steps).
+# Request fields a model preset may give defaults for (a small model wants small sizes on a CPU; a model never
+# trained on VACE's extension task continues long videos through latents).
 DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale",
                       "guidance_stop", "negative_prompt", "window_context")
 
@@ -28,9 +28,9 @@ class ModelSpec:
     """'tiny' (built in code), a Hugging Face hub id, or a local diffusers directory."""
     description: str = ""
     """One line for the banner."""
-    family: str = ""
-    """What reads prompts and sweep presets alike: 'toy' for the toy and the runs `toy train` makes (built from
-    its preset), which read only the puppet world's words; a sweep preset's `models:` section is keyed by it."""
+    family: str = "wan-vace"
+    """The model family (engine/families): its banner, sample, how it reads prompts, where its weights come
+    from. A sweep preset's `models:` section is keyed by it."""
     transformer_dtype: str = "bfloat16"
     """Transformer weights dtype on CUDA; on a CPU everything runs in float32."""
     vae_dtype: str = "float32"
@@ -85,19 +85,6 @@ class ModelSpec:
                 raise ValueError(f"attention_backend must be one of {', '.join(backends)}, "
                                  f"got {self.attention_backend!r}")
 
-    @property
-    def is_tiny(self) -> bool:
-        return self.source == "tiny"
-
-    @property
-    def is_toy(self) -> bool:
-        return self.source == "toy"
-
-    @property
-    def is_small(self) -> bool:
-        """A model built for this lab (tiny or toy): its tokenizer knows few words."""
-        return self.is_tiny or self.is_toy
-
     @classmethod
     def from_yaml(cls, path: str | Path) -> "ModelSpec":
         return from_mapping(cls, read_mapping(path), f"model preset {Path(path).name}")
@@ -114,11 +101,6 @@ class ModelSpec:
         if path.is_dir():
             if not (path / "model_index.json").is_file():
                 raise ValueError(f"model folder {path} has no model_index.json; expected a diffusers pipeline folder")
-            if (path / "toy_run.json").is_file():
-                # A pipeline `toy train` made: the toy's size, steps and prompt length, not Wan's 480x832 defaults.
-                toy = cls.from_yaml(find_preset("models", "toy"))
-                return toy.with_overrides(name=f"toy-run {path.name}", source=str(path),
-                                          description=f"toy run at {path}")
             return cls(name=path.name, source=str(path), description=f"local pipeline at {path}")
         if _looks_like_hub_id(name_or_path):
             return cls(name=name_or_path, source=name_or_path, description=f"{name_or_path} from the Hugging Face hub")
@@ -138,26 +120,3 @@ def _looks_like_hub_id(text: str) -> bool:
 
 def preset_names() -> list[str]:
     return names_of("models")
-
-
-def cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def resolve_model_name(name: str) -> str:
-    """'auto' picks the real 1.3B model on a CUDA machine and the trained toy model otherwise (the random
-    tiny engine only when the toy model's weights are missing)."""
-    if name != "auto":
-        return name
-    if cuda_available():
-        chosen = "wan-vace-1.3b"
-    else:
-        from engine.toy.model import is_shipped
-
-        chosen = "toy" if is_shipped() else "tiny"
-        if chosen == "tiny":
-            logger.warning("the toy model's weights are not in assets/toy: using the random tiny engine")
-    logger.info("--model auto -> %s", chosen)
-    return chosen

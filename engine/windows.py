@@ -104,7 +104,7 @@ def latent_holder(pipe, frames: np.ndarray, seed: int, first: int):
     `first`: latent frames before the video's (the pipeline puts the reference's there)."""
     import torch
 
-    from engine.train.data import frames_to_latents
+    from engine.latents import frames_to_latents
 
     with torch.no_grad():
         held = frames_to_latents(pipe, frames)

@@ -66,7 +66,7 @@ def engine_measures(model: str, quick: bool) -> dict:
     """Stages, speed options and the engine's ratios on the sample inputs."""
     results = {}
     engine, request = tiny_engine_and_request(model, quick)
-    sizes = TINY_SIZES if engine.spec.is_tiny else SIZES
+    sizes = TINY_SIZES if engine.family.small else SIZES
     results["stages"] = [stage_timings(engine, request.replace(height=h, width=w, num_frames=f))
                          for h, w, f in (sizes[:1] if quick else sizes)]
     small = request.replace(height=QUICK_SIZE[0], width=QUICK_SIZE[1], num_frames=QUICK_SIZE[2])

@@ -402,7 +402,7 @@ def run_sweep(args) -> int:
         process_index, num_processes, device = state.process_index, state.num_processes, str(state.device)
     engine = make_engine(args, device=device)
     spec = sweep_spec_from_args(args, engine.spec.family)
-    if state is not None and engine.spec.is_tiny:
+    if state is not None and engine.family.name == "tiny":
         # transformers saves weights on rank 0 only once torch.distributed is up: build the tiny model
         # there first, and let the other processes load the finished copy.
         with state.main_process_first():

@@ -55,7 +55,7 @@ def designs() -> dict:
 
 def write_pipeline(transformer, folder: Path):
     """The shipped toy's VAE, text encoder, tokenizer and scheduler around `transformer`."""
-    from engine.toy.model import TOY_DIR
+    from engine.toy.family import TOY_DIR
 
     if folder.exists():
         shutil.rmtree(folder)

@@ -135,7 +135,7 @@ def test_a_variant_with_empty_required_fields_is_not_rendered_as_broken_grammar(
 
 
 def test_the_toy_templates_say_the_toy_samples_prompt_in_words_it_knows():
-    from engine.paths import TOY_SAMPLE_DIR
+    from engine.toy.family import TOY_SAMPLE_DIR
     from engine.prompts.variants import templates_for_family
     from engine.toy.model import unknown_words, words_as_read
 

@@ -2,7 +2,8 @@ import pytest
 import torch
 import yaml
 
-from engine.spec import ModelSpec, preset_names, resolve_model_name
+from engine.families import model_spec, resolve_model_name
+from engine.spec import ModelSpec, preset_names
 
 
 def test_every_model_preset_loads():
@@ -52,8 +53,8 @@ def test_a_toy_run_folder_runs_with_the_toys_settings_not_wans(tmp_path):
     prompts would sample the toy's weights far off what they learned (backgrounds matched 0 of 8 that way)."""
     (tmp_path / "model_index.json").write_text("{}")
     (tmp_path / "toy_run.json").write_text("{}")
-    spec, toy = ModelSpec.from_preset(str(tmp_path)), ModelSpec.from_preset("toy")
-    assert spec.source == str(tmp_path) and spec.name.startswith("toy-run")
+    spec, toy = model_spec(str(tmp_path)), ModelSpec.from_preset("toy")
+    assert spec.source == str(tmp_path) and spec.name.startswith("toy-run") and spec.family == "toy"
     assert (spec.defaults, spec.max_sequence_length) == (toy.defaults, toy.max_sequence_length)
 
 
@@ -66,12 +67,12 @@ def test_only_the_toy_stops_guidance_early_by_default():
 
 
 def test_auto_picks_the_toy_without_cuda_tiny_without_its_weights_and_1_3b_with_cuda(monkeypatch):
-    monkeypatch.setattr("engine.spec.cuda_available", lambda: False)
-    monkeypatch.setattr("engine.toy.model.is_shipped", lambda: True)
+    monkeypatch.setattr("engine.families.cuda_available", lambda: False)
+    monkeypatch.setattr("engine.toy.family.is_shipped", lambda: True)
     assert resolve_model_name("auto") == "toy"
-    monkeypatch.setattr("engine.toy.model.is_shipped", lambda: False)
+    monkeypatch.setattr("engine.toy.family.is_shipped", lambda: False)
     assert resolve_model_name("auto") == "tiny"
-    monkeypatch.setattr("engine.spec.cuda_available", lambda: True)
+    monkeypatch.setattr("engine.families.cuda_available", lambda: True)
     assert resolve_model_name("auto") == "wan-vace-1.3b"
     assert resolve_model_name("tiny") == "tiny"
 

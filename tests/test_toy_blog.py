@@ -5,9 +5,9 @@ import pytest
 
 from engine.toy import world
 from engine.toy.blog import costume_position, drift_scores, off_costume, studio_drift
-from engine.paths import TOY_BLOG_LORA
+from engine.toy.family import TOY_BLOG_LORA
 from engine.toy.dataset import NARROW_LOOK
-from engine.toy.model import is_shipped
+from engine.toy.family import is_shipped
 
 
 @pytest.fixture(scope="module")

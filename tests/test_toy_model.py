@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from engine.toy import evaluate, scoring, walk, world
-from engine.toy.model import is_shipped
+from engine.toy.family import is_shipped
 
 pytestmark = pytest.mark.skipif(not is_shipped(), reason="the toy model's weights are not in assets/toy: "
                                                           "`python -m experiments toy train --ship` makes them")
@@ -40,9 +40,9 @@ def generated(toy_engine, tmp_path_factory):
 
 
 def test_auto_picks_the_toy_model_without_cuda(monkeypatch):
-    from engine.spec import resolve_model_name
+    from engine.families import resolve_model_name
 
-    monkeypatch.setattr("engine.spec.cuda_available", lambda: False)
+    monkeypatch.setattr("engine.families.cuda_available", lambda: False)
     assert resolve_model_name("auto") == "toy"
 
 

@@ -10,7 +10,8 @@ def test_the_vae_round_trip_scores_the_shipped_vae_under_the_true_clip_and_a_ran
     from diffusers import AutoencoderKLWan
 
     from engine.cpu_conv import use_onednn_conv3d
-    from engine.toy.model import TOY_DIR, build_vae
+    from engine.toy.family import TOY_DIR
+    from engine.toy.model import build_vae
 
     samples = [world.make_sample(1_000_001, num_frames=9)]  # two latents after the first: enough, and quick
     shipped = AutoencoderKLWan.from_pretrained(TOY_DIR / "vae", torch_dtype=torch.float32)

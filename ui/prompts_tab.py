@@ -93,7 +93,7 @@ def build_prompts_tab(engine, links: dict):
                     "The other variants are written for Wan: the toy reads them as noise, and each note names the "
                     "words it never learned (its tokenizer splits them into letters, so their token counts are "
                     "higher than Wan's umt5 gives).")
-    elif engine.spec.is_small:
+    elif engine.family.small:
         gr.Markdown(f"Token counts use the {engine.spec.name} engine's tokenizer, which splits unknown words into "
                     "letters: real counts with Wan's umt5 tokenizer are lower.")
     with gr.Row():

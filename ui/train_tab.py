@@ -94,13 +94,13 @@ def build_train_tab(engine, links):
                 dataset = gr.Dropdown(train_runs.dataset_names(), value=None, label="Dataset", allow_custom_value=True,
                                       info="A folder in the workspace's datasets/: metadata.csv or plain clips")
                 sample_button = gr.Button("Use the sample: 24 toy clips in one costume (the blog in a box)"
-                                          if engine.spec.is_toy else "Use the sample clip", elem_id="train-sample")
+                                          if engine.family.name == "toy" else "Use the sample clip", elem_id="train-sample")
             with gr.Accordion("Add a dataset", open=False):
                 uploads = gr.File(label="Clips (+ optional metadata.csv, or a .txt prompt per clip)",
                                   file_count="multiple", type="filepath")
                 dataset_name = gr.Textbox(label="Name", placeholder="my-dances", info="letters, digits, - and _")
                 add_button = gr.Button("Add dataset")
-            start_preset = TOY_PRESET if engine.spec.is_toy else "self-attention"
+            start_preset = TOY_PRESET if engine.family.name == "toy" else "self-attention"
             shown = dict(zip(SHOWN_FIELDS, preset_widget_values(start_preset)))
             preset = gr.Dropdown(TrainConfig.preset_names(), value=start_preset, label="Preset",
                                  elem_id="train-preset",
@@ -161,7 +161,7 @@ def build_train_tab(engine, links):
         """The sample dataset; on the toy, the blog in a box: its narrow dataset and its recipe (toy-blog), so
         one click and Train reproduce the blog's drift (the page's first values would barely move a LoRA), with
         validation videos to watch it happen."""
-        if not engine.spec.is_toy:
+        if engine.family.name != "toy":
             folder = train_runs.make_sample_dataset()
             return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), *[gr.skip()] * (1 + len(shown_widgets))
         folder = train_runs.make_toy_sample_dataset()

@@ -175,7 +175,7 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
     import json
     import shutil
 
-    from engine.paths import TOY_BLOG_LORA
+    from engine.toy.family import TOY_BLOG_LORA
 
     target = Path(target or TOY_BLOG_LORA.parent)
     target.mkdir(parents=True, exist_ok=True)

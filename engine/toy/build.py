@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.toy import world
-from engine.toy.model import TOY_DIR, load_cpu_vae, mix_in_next_word, reads_next_word
+from engine.toy.family import TOY_DIR
+from engine.toy.model import load_cpu_vae, mix_in_next_word, reads_next_word
 from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
 from engine.toy.evaluate import heldout_seeds
 from engine.toy.round_trips import pose_round_trip, round_trip_text, vae_round_trip

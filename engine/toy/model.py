@@ -15,10 +15,8 @@ from __future__ import annotations
 import re
 import string
 
-from engine.paths import ASSETS_DIR
 from engine.toy import world
 
-TOY_DIR = ASSETS_DIR / "toy"
 TEXT_DIM = 64
 HELDOUT_SEED_START = 1_000_000  # training never draws a seed at or above this; evaluation only uses these
 
@@ -177,7 +175,3 @@ def assemble_pipeline(vae, transformer, text_encoder=None, tokenizer=None):
     text_encoder = text_encoder or build_text_encoder(tokenizer)
     return WanVACEPipeline(tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer, vae=vae,
                            scheduler=build_scheduler())
-
-
-def is_shipped() -> bool:
-    return (TOY_DIR / "model_index.json").is_file()

@@ -23,7 +23,7 @@ import numpy as np
 from engine.toy import world
 from engine.toy.model import HELDOUT_SEED_START, assemble_pipeline, build_transformer
 from engine.toy.vae_training import to_tensor
-from engine.train.data import normalised_latents
+from engine.latents import normalised_latents
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import media
+from engine.latents import frames_to_latents
 from engine.train.metadata_csv import ClipRow, read_metadata_csv
 
 logger = logging.getLogger(__name__)
@@ -170,27 +171,6 @@ def reference_image(sample: Sample, frames: np.ndarray, height: int, width: int)
     image = media.load_image(sample.reference_image) if sample.reference_image else Image.fromarray(frames[0])
     placed, _ = media.letterbox(image, height, width)
     return placed
-
-
-def normalised_latents(vae, video):
-    """The VAE latents' mode of a [b, 3, f, h, w] video in [-1, 1], normalised with the VAE's latents_mean and
-    latents_std as WanVACEPipeline normalises its latents (float32, on the video's device)."""
-    import torch
-
-    latents = vae.encode(video).latent_dist.mode().float()
-    z = vae.config.z_dim
-    mean = torch.tensor(vae.config.latents_mean, device=latents.device).view(1, z, 1, 1, 1)
-    std = torch.tensor(vae.config.latents_std, device=latents.device).view(1, z, 1, 1, 1)
-    return (latents - mean) / std
-
-
-def frames_to_latents(pipe, frames: np.ndarray):
-    """Normalised VAE latents of uint8 frames [T, H, W, 3], [1, z, f, h, w], as the pipeline's latents are (on
-    its execution device)."""
-    import torch
-
-    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
-    return normalised_latents(pipe.vae, video.to(pipe._execution_device, pipe.vae.dtype))
 
 
 class SampleEncoder:
