@@ -43,15 +43,17 @@ def main(argv=None) -> int:
     import torch
 
     from engine.cpu_conv import use_onednn_conv3d, use_pytorch_conv3d
-    from engine.toy import evaluate, world
-    from engine.toy.build import device_label, engine_for
+    from engine.toy.factory import evaluate
+    from engine.toy import world
+    from engine.records import device_label
+    from engine.toy.factory.build import engine_for
 
     engine = engine_for(args.model)
     vae = engine.load().vae
     sides = {"pytorch": use_pytorch_conv3d, "onednn": use_onednn_conv3d}
     times = {f"{side}_{what}": [] for side in sides for what in ("decode", "encode", "generation")}
     clip = torch.rand(1, 3, world.NUM_FRAMES, world.HEIGHT, world.WIDTH) * 2 - 1
-    seeds = iter(evaluate.heldout_seeds(1 + 2 * args.reps))
+    seeds = iter(world.heldout_seeds(1 + 2 * args.reps))
     outputs = {}
     with torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
         latents = vae.encode(clip).latent_dist.mode()  # the decode's input, in the VAE's own latent shape

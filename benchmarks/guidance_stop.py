@@ -36,8 +36,9 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    from engine.toy.build import device_label, engine_for
-    from engine.toy.evaluate import cache_inputs, heldout_inputs
+    from engine.records import device_label
+    from engine.toy.factory.build import engine_for
+    from engine.toy.factory.evaluate import cache_inputs, heldout_inputs
     from engine.toy.scoring import score_clip
 
     engine = engine_for(args.model)

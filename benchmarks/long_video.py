@@ -88,8 +88,8 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    from engine.toy.build import engine_for
-    from engine.toy.evaluate import heldout_inputs
+    from engine.toy.factory.build import engine_for
+    from engine.toy.factory.evaluate import heldout_inputs
     from engine.windows import seam_positions
 
     engine = engine_for(args.model)

@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from engine import Engine, media  # noqa: E402
-from experiments import grid  # noqa: E402
+from services import grid  # noqa: E402
 from engine.paths import ASSETS_DIR  # noqa: E402
 from experiments.measure import measure_sweep  # noqa: E402
 

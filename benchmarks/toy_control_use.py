@@ -24,10 +24,11 @@ def main(folders: list[str], clips: int = 6, heldout: bool = False):
     from diffusers import WanVACETransformer3DModel
 
     from engine.engine import Engine
-    from engine.toy.build import ToyRecipe, toy_spec
+    from engine.toy.factory.build import ToyRecipe, toy_spec
     from engine.toy import world
-    from engine.toy.evaluate import heldout_seeds
-    from engine.toy.training import encode_world, figure_weight, training_seeds
+    from engine.toy.world import heldout_seeds
+    from engine.toy.world import training_seeds
+    from engine.toy.factory.training import encode_world, figure_weight
 
     engine = Engine(toy_spec(str(RUN / "pipeline-init"), name="toy-train"), device="cpu")
     if heldout:

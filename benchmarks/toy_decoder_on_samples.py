@@ -40,8 +40,8 @@ LATENT_CROP = (16, 28)  # latent rows, columns: 64x112 pixels at the toy's 4x sp
 
 def unseen_seeds(count: int, seed: int = 123) -> list[int]:
     """World seeds below the held-out range that none of the shipped toy's legs trained on."""
-    from engine.toy.build import leg_seeds
-    from engine.toy.model import HELDOUT_SEED_START
+    from engine.toy.factory.build import leg_seeds
+    from engine.toy.world import HELDOUT_SEED_START
 
     record = json.loads((ROOT / "assets" / "toy" / "toy_run.json").read_text())
     counts = [leg["clips"] for leg in record.get("legs", [])]
@@ -55,7 +55,8 @@ def unseen_seeds(count: int, seed: int = 123) -> list[int]:
 
 def generated_latents(engine, seeds: list[int], noise_seeds: list[int], folder: Path) -> dict:
     """{world seed: the latents the decoder receives for its default generation} [C, T', H', W']."""
-    from engine.toy import evaluate, world
+    from engine.toy.factory import evaluate
+    from engine.toy import world
 
     pipe = engine.load()
     captured = []
@@ -83,7 +84,7 @@ def generated_pair_batch(rng, latents: dict, samples: dict, figure_weight: float
     import torch
 
     from engine.toy import scoring
-    from engine.toy.vae_training import to_tensor
+    from engine.toy.factory.vae_training import to_tensor
 
     rows, cols = LATENT_CROP
     seeds = list(latents)
@@ -107,7 +108,7 @@ def tune_decoder(vae, latents: dict, args):
     import torch
 
     from engine.toy import world
-    from engine.toy.vae_training import VaeTrainConfig, _schedule, training_batch, vae_loss
+    from engine.toy.factory.vae_training import VaeTrainConfig, _schedule, training_batch, vae_loss
 
     for parameter in [*vae.encoder.parameters(), *vae.quant_conv.parameters()]:
         parameter.requires_grad_(False)
@@ -144,7 +145,8 @@ def scores(vae, latents: dict) -> dict:
     """The held-out generations decoded by `vae`, scored as `toy eval` scores them, and the VAE's round trip."""
     import torch
 
-    from engine.toy import round_trips, scoring, world
+    from engine.toy.factory import round_trips
+    from engine.toy import scoring, world
 
     samples = [world.make_sample(seed) for seed in latents]
     clips = []
@@ -177,12 +179,12 @@ def main():
     import tempfile
 
     from engine.engine import Engine
-    from engine.toy import evaluate
-    from engine.toy.build import device_label
+    from engine.records import device_label
+    from engine.toy import world
 
     engine = Engine.from_name("toy")
     started = time.perf_counter()
-    heldout = evaluate.heldout_seeds(8)
+    heldout = world.heldout_seeds(8)
     with tempfile.TemporaryDirectory() as tmp:
         # Held-out clips at the eval's own noise seed (1); training clips each at their own.
         test = generated_latents(engine, heldout, [1] * len(heldout), Path(tmp) / "heldout")

@@ -33,7 +33,7 @@ def finish_from(pipe, sample, target, sigmas: list[float], seed: int = 0) -> np.
     from PIL import Image
 
     from engine.toy import world
-    from engine.toy.training import MAX_SEQUENCE_LENGTH
+    from engine.toy.factory.training import MAX_SEQUENCE_LENGTH
 
     noise = torch.randn(target.shape, generator=torch.Generator().manual_seed(seed))
     latents = (1 - sigmas[0]) * target + sigmas[0] * noise
@@ -55,10 +55,10 @@ def main():
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     from engine.toy import world
-    from engine.toy.build import engine_for
-    from engine.toy.evaluate import heldout_seeds
+    from engine.toy.factory.build import engine_for
+    from engine.toy.world import heldout_seeds
     from engine.toy.scoring import score_clip
-    from engine.toy.training import WorldEncoder
+    from engine.toy.factory.training import WorldEncoder
 
     engine = engine_for(args.model)
     # A default generation's noise levels, its flow shift applied (10 steps, shift 3 on the toy).

@@ -42,8 +42,9 @@ def main():
 
     from engine.engine import Engine
     from engine.toy import world
-    from engine.toy.build import toy_spec
-    from engine.toy.evaluate import heldout_seeds, write_inputs
+    from engine.toy.factory.build import toy_spec
+    from engine.toy.world import heldout_seeds
+    from engine.toy.factory.evaluate import write_inputs
     from engine.toy.scoring import score_clip
 
     rows = []

@@ -5,7 +5,7 @@ or more VAEs side by side.
 
 The control reaches a VACE transformer only as the VAE encodes it, so a limb the VAE loses is a limb no
 transformer can follow. For each VAE (default: the shipped toy's, assets/toy/vae) on held-out world clips:
-- bone pixels given back in their colour, frame by frame (engine/toy/round_trips.py bones_kept): frame 0 has a
+- bone pixels given back in their colour, frame by frame (engine/toy/factory/round_trips.py bones_kept): frame 0 has a
   latent of its own, later frames share one latent per four;
 - the true clips through the same VAE, scored as generations are (round_trips.vae_round_trip);
 - against the first VAE listed: how far each encodes the clips and references from it, RMS in units of the
@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 def encoded(vae, frames: np.ndarray):
     import torch
 
-    from engine.toy.vae_training import to_tensor
+    from engine.toy.factory.vae_training import to_tensor
 
     with torch.no_grad():
         return vae.encode(to_tensor(frames)).latent_dist.mode()
@@ -50,7 +50,8 @@ def latent_distance(vae, base, samples: list) -> dict:
 
 
 def main():
-    from engine.toy import evaluate, round_trips, world
+    from engine.toy.factory import round_trips
+    from engine.toy import world
     from engine.toy.family import TOY_DIR
     from engine.toy.model import load_cpu_vae
 
@@ -61,7 +62,7 @@ def main():
     args = parser.parse_args()
 
     folders = [Path(folder) for folder in args.vaes] or [TOY_DIR / "vae"]
-    samples = [world.make_sample(seed) for seed in evaluate.heldout_seeds(args.clips)]
+    samples = [world.make_sample(seed) for seed in world.heldout_seeds(args.clips)]
     base = load_cpu_vae(folders[0])
     results = {"clips": args.clips, "vaes": {}}
     for folder in folders:

@@ -72,8 +72,10 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    from engine.toy.build import device_label, engine_for
-    from engine.toy.evaluate import generate, heldout_seeds
+    from engine.records import device_label
+    from engine.toy.factory.build import engine_for
+    from engine.toy.world import heldout_seeds
+    from engine.toy.factory.evaluate import generate
     from engine.toy.scoring import score_clip
     from engine.toy.world import make_sample
 

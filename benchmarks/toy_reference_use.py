@@ -42,11 +42,12 @@ def main(argv=None) -> int:
 
     import torch
 
-    from engine.toy import evaluate, world
-    from engine.toy.build import engine_for
-    from engine.toy.training import WorldEncoder, aligned_sample, figure_latent_mask
+    from engine.toy.factory import evaluate
+    from engine.toy import world
+    from engine.toy.factory.build import engine_for
+    from engine.toy.factory.training import WorldEncoder, aligned_sample, figure_latent_mask
 
-    seeds = evaluate.heldout_seeds(args.clips)
+    seeds = world.heldout_seeds(args.clips)
     samples = ([aligned_sample(seed) for seed in seeds] if args.reference == "aligned"
                else [world.make_sample(seed) for seed in seeds])
     recoloured = [world.recoloured(sample, evaluate.other_look(sample.look)) for sample in samples]

@@ -26,8 +26,9 @@ MEASURES = ("silhouette_precision", "silhouette_recall", "placement_precision", 
 
 
 def main(clips: int, models: list[str]):
-    from engine.toy import evaluate, scoring, walk
-    from engine.toy.build import engine_for
+    from engine.toy.factory import evaluate, walk
+    from engine.toy import scoring
+    from engine.toy.factory.build import engine_for
 
     engines = {model: engine_for(model) for model in models}
     scores = {model: [] for model in models}

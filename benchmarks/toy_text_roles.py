@@ -30,7 +30,7 @@ def main(model: str = "toy"):
     import numpy as np
     import torch
 
-    from engine.toy.build import engine_for
+    from engine.toy.factory.build import engine_for
 
     engine = engine_for(model)
     as_top = {c: word_feature(engine, f"a person in a {c} top and teal shorts jumps on a white background", c)

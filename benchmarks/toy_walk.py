@@ -23,7 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def variants():
-    from engine.toy import walk, world
+    from engine.toy.factory import walk
+    from engine.toy import world
 
     for speed, start in ((4.0, 40.0), (2.0, 80.0)):
         keypoints = walk.walk_keypoints(world.NUM_FRAMES, speed, start)
@@ -41,8 +42,8 @@ def main():
     import numpy as np
     from PIL import Image
 
-    from engine.toy import walk
-    from engine.toy.build import engine_for
+    from engine.toy.factory import walk
+    from engine.toy.factory.build import engine_for
 
     engine = engine_for(args.model)
     rows = []

@@ -106,8 +106,9 @@ def cpu_overhead(steps: int, reps: int) -> dict:
 
 
 def toy_batching(steps: int, reps: int, batch_sizes=(4, 8)) -> list[dict]:
-    from engine.toy.build import default_transformer_config, engine_for
-    from engine.toy.training import encode_world, training_seeds
+    from engine.toy.factory.build import default_transformer_config, engine_for
+    from engine.toy.world import training_seeds
+    from engine.toy.factory.training import encode_world
     from engine.train.trainer import Trainer
 
     engine = engine_for("toy")

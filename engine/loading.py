@@ -99,7 +99,7 @@ def apply_speed_options(pipe, spec: ModelSpec):
 def load_error(source: str, err: Exception) -> RuntimeError:
     return RuntimeError(
         f"could not load model {source!r} ({str(err).splitlines()[0][:200]}). Its weights must be in the local "
-        "Hugging Face cache or reachable online; on a machine without them use --model tiny."
+        "Hugging Face cache or reachable online; on a machine without them, --model auto picks a model built in this lab."
     )
 
 

@@ -70,3 +70,26 @@ def find_sidecar(video: str | Path, name: str) -> Path | None:
                 and sha256_file(candidate) == digest):
             return candidate.parent / name
     return None
+
+
+def device_label(device: str) -> str:
+    """What trained a leg or timed an eval, for the model card: the GPU's name, or the CPU's cores and model."""
+    import os
+
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name()
+    model = cpu_model()
+    return f"cpu, {os.cpu_count()} cores" + (f", {model}" if model else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), or ''."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""

@@ -128,7 +128,7 @@ class GenerationRequest:
     guidance_stop: float = described(
         0.0, "Guidance stops at noise", "Guidance, and its second pass through the model, runs only while the "
         "noise level is at or above this (1: pure noise, the first step; 0: every step). The last steps then "
-        "follow the prompt unguided: faster, and on the toy less of guidance's grain.", short="CFG stop", axis=True)
+        "follow the prompt unguided, one pass each instead of two.", short="CFG stop", axis=True)
     num_inference_steps: int = described(50, "Sampling steps", "Denoising steps: more is slower, usually smoother.",
                                          short="Steps", axis=True)
     seed: int = described(1, "Seed", "The same inputs and seed give the same video.", short="Seed", axis=True)

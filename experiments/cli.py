@@ -367,7 +367,7 @@ def run_pose(args) -> int:
 def sweep_spec_from_args(args, family: str):
     """The spec to run on a model family (ModelSpec.family): the preset as it runs there, then --set and the
     other flags, which win."""
-    from experiments.sweep_spec import SweepSpec
+    from services.sweep_spec import SweepSpec
 
     spec = SweepSpec.from_preset(args.preset) if args.preset else SweepSpec(name="custom")
     spec, note = spec.for_model(family)
@@ -389,8 +389,8 @@ def sweep_spec_from_args(args, family: str):
 
 
 def run_sweep(args) -> int:
-    from experiments.runner import SweepRunner
-    from experiments.sweep_spec import lora_or_fallback
+    from services.runner import SweepRunner
+    from services.sweep_spec import lora_or_fallback
 
     process_index, num_processes, state, device = 0, 1, None, None
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under accelerate launch: split the cells

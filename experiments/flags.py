@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-# Exit codes of every command: the Train tab reads the trainer's to tell a Stop from a failure.
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+from services.exit_codes import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK  # noqa: F401 (every command's)
 
 MODEL_HELP = ("preset (toy, tiny, wan-vace-1.3b, wan-vace-14b), hub id or local folder; "
               "auto: wan-vace-1.3b on CUDA, else the toy model when its weights are in assets/toy, else tiny")

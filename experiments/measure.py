@@ -7,8 +7,8 @@ import statistics
 import tempfile
 import time
 
-from experiments.runner import SweepRunner
-from experiments.sweep_spec import SweepSpec
+from services.runner import SweepRunner
+from services.sweep_spec import SweepSpec
 
 PROMPT = "A young man in a black t-shirt dances in a bright studio, photorealistic."
 

@@ -124,7 +124,7 @@ def run_toy_dataset(args) -> int:
 
 
 def run_toy_train(args) -> int:
-    from engine.toy.build import (ToyRecipe, build_toy_model, extend_decoder, extend_encoder, extend_toy_model,
+    from engine.toy.factory.build import (ToyRecipe, build_toy_model, extend_decoder, extend_encoder, extend_toy_model,
                                   ship, start_from_shipped)
 
     recipe = ToyRecipe()
@@ -167,7 +167,7 @@ def run_toy_train(args) -> int:
         final = build_toy_model(args.out, recipe, on_log=lambda text: logger.info("%s", text))
     print(f"toy model: {final}")
     if args.ship:
-        from engine.toy.card import document_shipped
+        from engine.toy.factory.card import document_shipped
 
         target = ship(final)
         report = document_shipped(target, Path(args.out), "python -m experiments toy train --ship")
@@ -178,7 +178,8 @@ def run_toy_train(args) -> int:
 
 def run_toy_eval(args) -> int:
     from engine.engine import Engine
-    from engine.toy.evaluate import evaluate, heldout_seeds
+    from engine.toy.world import heldout_seeds
+    from engine.toy.factory.evaluate import evaluate
 
     engine = Engine.from_name(args.model)
     seeds = heldout_seeds(args.seeds) if args.seeds else None
@@ -197,7 +198,7 @@ def run_toy_eval(args) -> int:
 
 def run_toy_blog(args) -> int:
     from engine.engine import Engine
-    from engine.toy.blog import run_blog_in_a_box
+    from engine.toy.factory.blog import run_blog_in_a_box
 
     for name in ("clips", "steps", "eval_clips"):
         if getattr(args, name) < 1:
@@ -220,7 +221,7 @@ def run_toy_blog(args) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
     if args.ship:
-        from engine.toy.blog import ship_blog_loras
+        from engine.toy.factory.blog import ship_blog_loras
 
         command = (f"python -m experiments toy blog --clips {args.clips} --steps {args.steps} "
                    f"--eval-clips {args.eval_clips} --ship")

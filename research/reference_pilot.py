@@ -76,13 +76,14 @@ def point_index_at(folder: Path, transformer):
 
 def engine_at(folder: Path):
     from engine.engine import Engine
-    from engine.toy.build import toy_spec
+    from engine.toy.factory.build import toy_spec
 
     return Engine(toy_spec(str(folder), name=folder.name))
 
 
 def encoded(engine, out: Path, clips: int):
-    from engine.toy.training import encode_world, training_seeds
+    from engine.toy.world import training_seeds
+    from engine.toy.factory.training import encode_world
 
     return encode_world(engine, training_seeds(clips, 0), cache=out / "encoded.safetensors", travel_share=TRAVEL,
                         foreground_weight=FOREGROUND, scene_prompt_share=SCENE_SHARE,
@@ -93,8 +94,7 @@ def encoded(engine, out: Path, clips: int):
 def train(design: str, minutes: float, out: Path, clips: int):
     import torch
 
-    from engine.toy.build import default_transformer_config
-    from engine.toy.training import train_transformer
+    from engine.toy.factory.build import default_transformer_config
     from engine.train.trainer import Trainer, TrainingCancelled
 
     folder = out / design
@@ -149,11 +149,12 @@ def probe(folder: Path, count: int, steps: set[int] | None = None):
 def identity(engine, count: int, tmp: Path) -> dict:
     import numpy as np
 
-    from engine.toy import evaluate, world
+    from engine.toy.factory import evaluate
+    from engine.toy import world
     from engine.toy.scoring import part_colour_checks
 
     own, other, own_all, backgrounds = [], [], [], []
-    for seed in evaluate.heldout_seeds(count):
+    for seed in world.heldout_seeds(count):
         first = world.make_sample(seed)
         second = world.recoloured(first, evaluate.other_look(first.look))
         prompt = world.scene_prompt(first.look, first.motion)
@@ -171,11 +172,12 @@ def identity(engine, count: int, tmp: Path) -> dict:
 def pull(engine, count: int) -> dict:
     import torch
 
-    from engine.toy import evaluate, world
-    from engine.toy.training import WorldEncoder, figure_latent_mask
+    from engine.toy.factory import evaluate
+    from engine.toy import world
+    from engine.toy.factory.training import WorldEncoder, figure_latent_mask
 
     pipe = engine.load()
-    samples = [world.make_sample(seed) for seed in evaluate.heldout_seeds(count)]
+    samples = [world.make_sample(seed) for seed in world.heldout_seeds(count)]
     recoloured = [world.recoloured(s, evaluate.other_look(s.look)) for s in samples]
     encoder = WorldEncoder(pipe)
     old, new = encoder.encode_samples(samples), encoder.encode_samples(recoloured)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def import_leg(files_at: Path, run_dir: Path) -> Path:
-    from engine.toy.build import start_from_shipped
+    from engine.toy.factory.build import start_from_shipped
     from engine.toy.family import TOY_DIR
 
     record_path, weights = files_at / "toy_run.json", files_at / "transformer.safetensors"

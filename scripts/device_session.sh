@@ -58,7 +58,7 @@ else
   weights=""
   if [ -n "$last" ]; then  # checkpoints are float32: halved, as shipped weights are, to come back under 16 MiB
     rm -rf /tmp/last-checkpoint && cp -r "$last" /tmp/last-checkpoint
-    "$PYTHON" -c "from engine.toy.build import halve_weights; halve_weights('/tmp/last-checkpoint')"
+    "$PYTHON" -c "from engine.toy.factory.build import halve_weights; halve_weights('/tmp/last-checkpoint')"
     weights=$(ls /tmp/last-checkpoint/*.safetensors | head -1)
   fi
   echo "the leg stopped (status $leg_status): returning its last checkpoint, ${last:-none}" | tee -a "$OUT/leg.log"

@@ -1,6 +1,6 @@
 import pytest
 
-from experiments.axes import parse_axis_values, value_label
+from services.axes import parse_axis_values, value_label
 
 
 @pytest.mark.parametrize("field, text, expected", [

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from experiments import grid
+from services import grid
 
 
 def solid_clip(colour, frames=5, height=32, width=48):
@@ -93,7 +93,7 @@ def test_gif_durations_keep_16_fps_exactly_despite_centiseconds():
 
 
 def test_a_cell_a_stopped_sweep_never_reached_is_grey_not_a_red_failure():
-    from experiments.grid import FAILED_INK, NOT_RUN_INK, Tile, compose_frames
+    from services.grid import FAILED_INK, NOT_RUN_INK, Tile, compose_frames
 
     frames = compose_frames({(0, 0): Tile(not_run=True), (0, 1): Tile(error="boom")}, ["r"], ["a", "b"])
     pixels = {tuple(p) for p in frames[0].reshape(-1, 3)}

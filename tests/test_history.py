@@ -1,8 +1,8 @@
 import pytest
 
-from experiments.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary, run_title
-from experiments.runner import SweepRunner
-from experiments.sweep_spec import SweepSpec
+from services.history import diff_cells, list_runs, load_manifest, rerun_cell, resolve_run, run_summary, run_title
+from services.runner import SweepRunner
+from services.sweep_spec import SweepSpec
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_rerun_one_cell_refreshes_the_run(tiny_engine, finished_run):
 
 def test_a_preview_cell_renders_in_full_at_the_models_settings(tiny_engine, tmp_path):
     from engine import media
-    from experiments.history import render_full
+    from services.history import render_full
 
     spec = SweepSpec.from_dict({"name": "t", "x": {"field": "tier", "values": "preview"},
                                 "tiers": {"preview": {"height": 64, "width": 112, "num_frames": 9,

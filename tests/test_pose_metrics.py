@@ -54,8 +54,8 @@ def test_controls_without_keypoints_get_no_score(tiny_engine, pose_mp4):
 def test_a_sweep_on_an_extracted_pose_video_records_pose_adherence(extracted, tiny_engine, tmp_path):
     import csv
 
-    from experiments.runner import SweepRunner
-    from experiments.sweep_spec import SweepSpec
+    from services.runner import SweepRunner
+    from services.sweep_spec import SweepSpec
 
     spec = SweepSpec.from_dict({"name": "adherence", "x": {"field": "seed", "values": "1"},
                                 "base": {"control_video": str(extracted / "pose.mp4"), "num_inference_steps": 2,

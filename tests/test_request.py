@@ -133,7 +133,7 @@ def test_every_field_is_described_once_with_a_label_help_and_type():
 
 def test_every_field_goes_through_set_sweep_axes_headers_and_the_manifest(files, tmp_path):
     from engine.request import request_fields
-    from experiments.axes import AXIS_FIELDS, parse_axis_values, value_label
+    from services.axes import AXIS_FIELDS, parse_axis_values, value_label
 
     infos = request_fields()
     for name, info in infos.items():
@@ -172,8 +172,8 @@ def test_the_generate_tab_has_one_widget_per_field_labelled_from_the_table(tiny_
 def test_a_sweep_legend_and_cells_csv_use_the_table(tiny_engine, tmp_path):
     import csv
 
-    from experiments.runner import SweepRunner
-    from experiments.sweep_spec import SweepSpec
+    from services.runner import SweepRunner
+    from services.sweep_spec import SweepSpec
 
     spec = SweepSpec.from_dict({"name": "t", "x": {"field": "lora_scale", "values": "0.5, 1"},
                                 "base": {"guidance_scale": 5.0, "lora": "none"}})

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from engine import media
-from experiments import grid
-from experiments.runner import SweepRunner
-from experiments.sweep_spec import SweepSpec
+from services import grid
+from services.runner import SweepRunner
+from services.sweep_spec import SweepSpec
 from tests.conftest import REPO
 
 SMALL = {"num_inference_steps": 2, "height": 64, "width": 112, "num_frames": 9}

@@ -35,8 +35,8 @@ def test_the_browser_can_read_what_the_lab_wrote_in_its_workspace(app_url):
 
 
 def test_run_preset_dataset_and_prompt_set_names_cannot_escape(tmp_path):
-    from experiments.history import resolve_run
-    from experiments.sweep_spec import SweepSpec
+    from services.history import resolve_run
+    from services.sweep_spec import SweepSpec
     from engine.train.config import TrainConfig
     from engine.presets import safe_name
 

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from engine.request import GenerationRequest
-from experiments.sweep_spec import SweepSpec, expand, preset_names
+from services.sweep_spec import SweepSpec, expand, preset_names
 
 
 def make_request(**fields):
@@ -105,7 +105,7 @@ def test_cell_key_changes_with_the_request():
 
 
 def test_a_blog_preset_without_a_lora_runs_its_pretrained_half_and_says_so():
-    from experiments.sweep_spec import lora_or_fallback
+    from services.sweep_spec import lora_or_fallback
 
     spec = SweepSpec.from_preset("blog-guidance")
     assert spec.needs_lora
@@ -115,7 +115,7 @@ def test_a_blog_preset_without_a_lora_runs_its_pretrained_half_and_says_so():
 
 
 def test_a_shipped_lora_fills_in_for_a_missing_one_and_a_chosen_one_wins(tmp_path):
-    from experiments.sweep_spec import lora_or_fallback
+    from services.sweep_spec import lora_or_fallback
 
     shipped = tmp_path / "blog.safetensors"
     shipped.write_bytes(b"x")
@@ -177,7 +177,7 @@ def test_a_presets_model_section_may_set_only_its_note_base_and_prompts(tmp_path
 
 
 def test_a_prompt_set_is_swept_on_a_free_axis_unless_one_already_sweeps_prompts():
-    from experiments.sweep_spec import prompt_axis_name
+    from services.sweep_spec import prompt_axis_name
 
     assert prompt_axis_name([None, None, None]) == "x"
     assert prompt_axis_name(["seed", "", None]) == "y"

@@ -19,7 +19,7 @@ def test_presets_fill_the_axis_widgets():
 
 def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_still_wins(tmp_path):
     from engine.engine import Engine
-    from experiments.runner import SweepRunner
+    from services.runner import SweepRunner
     from ui.sweep_tab import plan_summary, spec_from_widgets
 
     toy = Engine.from_name("toy")  # nothing loads: the spec needs the model's family and sample files only
@@ -39,7 +39,7 @@ def test_a_blog_preset_on_the_toy_runs_in_the_toys_words_and_the_settings_box_st
 def test_choosing_a_prompt_set_puts_its_names_on_a_prompt_axis_that_sweeps_them(tmp_path):
     from engine.engine import Engine
     from engine.prompts.variants import save_prompt_set
-    from experiments.runner import SweepRunner
+    from services.runner import SweepRunner
     from ui.sweep_tab import axes_with_prompt_set, spec_from_widgets
 
     prompts = {"Toy: clothes and floor": "a person in a red top and blue trousers dances on a grey background",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.toy import world
-from engine.toy.blog import costume_position, drift_scores, off_costume, studio_drift
+from engine.toy.factory.blog import costume_position, drift_scores, off_costume, studio_drift
 from engine.toy.family import TOY_BLOG_LORA
 from engine.toy.dataset import NARROW_LOOK
 from engine.toy.family import is_shipped
@@ -71,7 +71,7 @@ def test_studio_drift_is_not_a_number_where_the_prompt_names_the_training_floor(
 
 
 def test_shipping_the_blog_loras_copies_them_with_a_card_of_the_numbers(tmp_path):
-    from engine.toy.blog import BlogResult, ship_blog_loras
+    from engine.toy.factory.blog import BlogResult, ship_blog_loras
 
     lora = tmp_path / "run" / "lora.safetensors"
     lora.parent.mkdir()
@@ -94,7 +94,7 @@ def test_shipping_the_blog_loras_copies_them_with_a_card_of_the_numbers(tmp_path
 def test_the_blog_presets_fall_back_on_the_shipped_blog_lora_with_the_toy():
     from engine.engine import Engine
     from engine.lora_formats import read_lora_file
-    from experiments.sweep_spec import SweepSpec, lora_or_fallback
+    from services.sweep_spec import SweepSpec, lora_or_fallback
 
     engine = Engine.from_name("toy")
     assert engine.sample_lora() == TOY_BLOG_LORA
@@ -109,8 +109,8 @@ def test_the_shipped_blog_lora_pulls_the_prompts_scene_toward_the_training_studi
     # The blog's finding, on the shipped weights. On this clip (its prompt names a striped green background; the
     # studio is plain grey) the base model measured 0.22 and the LoRA at strength 1 0.51.
     from engine.engine import Engine
-    from engine.toy.blog import off_costume_samples
-    from engine.toy.evaluate import generate
+    from engine.toy.factory.blog import off_costume_samples
+    from engine.toy.factory.evaluate import generate
 
     sample = off_costume_samples(1)[0]
     frames = generate(Engine.from_name("toy"), sample, tmp_path, lora=str(TOY_BLOG_LORA), lora_scale=1.0)

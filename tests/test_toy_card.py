@@ -2,7 +2,7 @@
 
 import json
 
-from engine.toy.card import loss_curves, transformer_loss_files, write_card
+from engine.toy.factory.card import loss_curves, transformer_loss_files, write_card
 
 
 def write_losses(path, steps, loss=1.0):
@@ -24,7 +24,7 @@ def test_the_card_lists_each_leg_with_the_command_that_ran_it(tmp_path):
 
 
 def test_a_legs_curriculum_options_are_in_its_command():
-    from engine.toy.card import leg_lines
+    from engine.toy.factory.card import leg_lines
 
     leg = {"steps": 800, "clips": 1000, "learning_rate": 3e-4, "batch_size": 4, "foreground_weight": 10.0,
            "scene_prompt_share": 0.8, "aligned_reference_share": 0.5, "travel_share": 0.5, "next_word_text": True,
@@ -34,7 +34,7 @@ def test_a_legs_curriculum_options_are_in_its_command():
 
 
 def test_a_leg_that_started_from_the_shipped_toy_says_so_in_its_command():
-    from engine.toy.card import decoder_leg_lines, leg_lines
+    from engine.toy.factory.card import decoder_leg_lines, leg_lines
 
     leg = {"from_shipped": True, "steps": 1200, "clips": 400, "learning_rate": 2e-4, "foreground_weight": 10.0,
            "seconds": 1500}
@@ -50,7 +50,7 @@ def test_a_leg_that_started_from_the_shipped_toy_says_so_in_its_command():
 
 def test_a_decoder_leg_names_the_transformer_leg_it_followed():
     """Decoder, encoder and transformer legs are listed by kind; each VAE leg says where it fell among the rest."""
-    from engine.toy.card import decoder_leg_lines
+    from engine.toy.factory.card import decoder_leg_lines
 
     round_trip = {"psnr": 23.0, "silhouette_precision": 0.8, "colour_match": 0.6}
     leg = {"steps": 400, "learning_rate": 1.5e-4, "seconds": 600, "device": "cpu", "round_trip_before": round_trip,
@@ -117,7 +117,7 @@ def test_the_card_lists_a_decoder_leg_with_the_vae_round_trip_around_it(tmp_path
 def test_the_vae_legs_psnr_follows_the_vae_log_in_the_curves_in_the_order_the_legs_ran(tmp_path):
     import os
 
-    from engine.toy.card import vae_loss_files
+    from engine.toy.factory.card import vae_loss_files
 
     (tmp_path / "vae_loss.csv").write_text("step,loss,psnr\n" + "".join(f"{s},0.1,{20 + s / 10}\n" for s in range(1, 60)))
     ran = [("decoder", 1), ("decoder", 2), ("encoder", 1), ("decoder", 3)]  # an encoder leg between decoder legs

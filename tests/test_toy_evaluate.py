@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from engine.toy import evaluate, world
+from engine.toy.factory import evaluate
+from engine.toy import world
 
 
 def test_the_steps_sweep_scores_every_step_count_on_every_clip(tmp_path):

@@ -16,13 +16,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.toy import evaluate, scoring, walk, world
+from engine.toy.factory import evaluate, walk
+from engine.toy import scoring, world
 from engine.toy.family import is_shipped
 
 pytestmark = pytest.mark.skipif(not is_shipped(), reason="the toy model's weights are not in assets/toy: "
                                                           "`python -m experiments toy train --ship` makes them")
 
-SEEDS = evaluate.heldout_seeds(2, start=40)
+SEEDS = world.heldout_seeds(2, start=40)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from engine.toy import round_trips, world
+from engine.toy.factory import round_trips
+from engine.toy import world
 
 
 def test_the_vae_round_trip_scores_the_shipped_vae_under_the_true_clip_and_a_random_one_far_under():

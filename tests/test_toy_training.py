@@ -7,8 +7,9 @@ import torch
 from PIL import Image
 
 from engine.toy import world
-from engine.toy.training import WorldEncoder, training_seeds
-from engine.toy.model import HELDOUT_SEED_START
+from engine.toy.world import training_seeds
+from engine.toy.factory.training import WorldEncoder
+from engine.toy.world import HELDOUT_SEED_START
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_training_seeds_are_distinct_and_never_held_out():
 
 
 def test_figure_weights_cover_the_figure_on_the_latent_grid():
-    from engine.toy.training import figure_weight
+    from engine.toy.factory.training import figure_weight
 
     sample = world.make_sample(4)
     weight = figure_weight(sample.parts, 10.0)
@@ -72,7 +73,7 @@ def test_a_training_leg_goes_on_from_a_finished_run_and_records_itself(tiny_pipe
     is kept, and the run record lists the leg (the model card reads it)."""
     import json
 
-    from engine.toy.build import ToyRecipe, extend_toy_model
+    from engine.toy.factory.build import ToyRecipe, extend_toy_model
 
     with pytest.raises(FileNotFoundError, match="no finished pipeline"):
         extend_toy_model(tmp_path, steps=2)
@@ -99,7 +100,7 @@ def test_a_leg_goes_on_from_the_shipped_model_in_a_fresh_folder(tiny_pipe, tmp_p
     clone, a GPU machine), a leg starts from the shipped pipeline and numbers itself after its legs."""
     import json
 
-    from engine.toy.build import ToyRecipe, extend_toy_model, start_from_shipped
+    from engine.toy.factory.build import ToyRecipe, extend_toy_model, start_from_shipped
 
     shipped = tmp_path / "assets-toy"
     tiny_pipe.save_pretrained(shipped)
@@ -123,7 +124,7 @@ def test_a_leg_goes_on_from_the_shipped_model_in_a_fresh_folder(tiny_pipe, tmp_p
 
 
 def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
-    from engine.toy.build import leg_seeds
+    from engine.toy.factory.build import leg_seeds
 
     seeds = leg_seeds(trained_on=50, clips=120)
     assert seeds[:50] == training_seeds(50) and len(set(seeds)) == 120
@@ -133,7 +134,7 @@ def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
 def test_a_later_leg_trains_on_the_earlier_legs_clips_first():
     """Seeds drawn for 120 clips are not a prefix of those drawn for 150: without the earlier legs' counts a
     second leg would encode new clips in place of the cached ones."""
-    from engine.toy.build import leg_seeds
+    from engine.toy.factory.build import leg_seeds
 
     first = leg_seeds(trained_on=50, clips=120)
     second = leg_seeds(trained_on=50, clips=150, earlier=(120,))
@@ -142,7 +143,7 @@ def test_a_later_leg_trains_on_the_earlier_legs_clips_first():
 
 
 def test_a_finished_run_is_returned_as_it_is_not_trained_again(tmp_path):
-    from engine.toy.build import build_toy_model
+    from engine.toy.factory.build import build_toy_model
 
     (tmp_path / "pipeline").mkdir()
     (tmp_path / "pipeline" / "model_index.json").write_text("{}")
@@ -152,7 +153,7 @@ def test_a_finished_run_is_returned_as_it_is_not_trained_again(tmp_path):
 
 
 def test_a_toy_run_folder_or_a_model_name_gives_an_engine(tmp_path):
-    from engine.toy.build import engine_for
+    from engine.toy.factory.build import engine_for
 
     (tmp_path / "model_index.json").write_text("{}")
     (tmp_path / "toy_run.json").write_text("{}")
@@ -161,7 +162,7 @@ def test_a_toy_run_folder_or_a_model_name_gives_an_engine(tmp_path):
 
 
 def test_clips_drawn_by_several_processes_are_the_clips_drawn_in_order():
-    from engine.toy.training import render_in_batches
+    from engine.toy.factory.training import render_in_batches
 
     seeds = [3, 1, 4, 15, 9]
     serial = [s for batch in render_in_batches(seeds, 2, workers=1) for s in batch]
@@ -173,7 +174,7 @@ def test_clips_drawn_by_several_processes_are_the_clips_drawn_in_order():
 
 
 def test_the_scene_prompt_share_picks_the_same_clips_every_time():
-    from engine.toy.training import uses_scene_prompt
+    from engine.toy.factory.training import uses_scene_prompt
 
     seeds = training_seeds(400)
     assert not any(uses_scene_prompt(seed, 0.0) for seed in seeds)
@@ -186,8 +187,8 @@ def test_a_clip_drawn_for_the_scene_prompt_trains_on_it(tiny_pipe, tmp_path):
     """Its prompt embedding is the one of the prompt without the clothes; the cache keeps both, so a later
     leg with another share needs no encoding."""
     from engine.engine import Engine
-    from engine.toy.build import toy_spec
-    from engine.toy.training import encode_world
+    from engine.toy.factory.build import toy_spec
+    from engine.toy.factory.training import encode_world
 
     tiny_pipe.save_pretrained(tmp_path / "pipe")
     engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
@@ -206,8 +207,8 @@ def test_an_aligned_reference_replaces_the_reference_latent_in_target_and_condit
     """The clip's latents stay; the reference slot holds the encode of the figure cut from one of its frames,
     in the first latent channels of the conditioning's first frame, where the pipeline puts a reference."""
     from engine.engine import Engine
-    from engine.toy.build import toy_spec
-    from engine.toy.training import aligned_sample, encode_world
+    from engine.toy.factory.build import toy_spec
+    from engine.toy.factory.training import aligned_sample, encode_world
 
     tiny_pipe.save_pretrained(tmp_path / "pipe")
     engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
@@ -231,8 +232,8 @@ def test_a_cache_from_another_text_encoder_has_its_prompts_embedded_again(tiny_p
     """A leg that changes the text encoder (`--next-word-text`) reads the clips' latents from the cache but not
     their prompt features, which the old encoder made."""
     from engine.engine import Engine
-    from engine.toy.build import toy_spec
-    from engine.toy.training import encode_world
+    from engine.toy.factory.build import toy_spec
+    from engine.toy.factory.training import encode_world
 
     tiny_pipe.save_pretrained(tmp_path / "pipe")
     seed = training_seeds(1)[0]
@@ -253,8 +254,8 @@ def test_a_travelling_clip_trains_beside_its_plain_clip_under_its_own_name(tiny_
     """A travel share picks clips by a fixed draw per seed; a picked clip's latents are those of the clip
     crossing the frame, cached under its own key, so the plain clip stays cached for other legs."""
     from engine.engine import Engine
-    from engine.toy.build import toy_spec
-    from engine.toy.training import (WorldEncoder, encode_world, travel_speed, travelling_sample, uses_travel)
+    from engine.toy.factory.build import toy_spec
+    from engine.toy.factory.training import (WorldEncoder, encode_world, travel_speed, travelling_sample, uses_travel)
 
     seeds = training_seeds(40)
     assert [uses_travel(s, 0.5) for s in seeds] == [uses_travel(s, 0.5) for s in seeds]

@@ -8,7 +8,7 @@ import torch
 
 from engine.toy import world
 from engine.toy.model import build_vae
-from engine.toy.vae_training import VaeTrainConfig, to_tensor, train_decoder, train_encoder
+from engine.toy.factory.vae_training import VaeTrainConfig, to_tensor, train_decoder, train_encoder
 
 SMALL = VaeTrainConfig(batch_size=1, clip_frames=5, crop_height=32, crop_width=32, checkpoint_every=2)
 
@@ -60,7 +60,7 @@ def test_a_stopped_decoder_leg_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_decoder_noise_perturbs_what_the_decoder_sees_the_same_way_for_the_same_draw():
-    from engine.toy.vae_training import vae_loss
+    from engine.toy.factory.vae_training import vae_loss
 
     torch.manual_seed(0)
     vae = build_vae().eval()

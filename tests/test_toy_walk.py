@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from engine.toy import walk, world
+from engine.toy.factory import walk
+from engine.toy import world
 
 
 def test_the_unseen_walk_moves_at_its_stated_speed():

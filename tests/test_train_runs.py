@@ -7,7 +7,7 @@ import pytest
 
 from engine.train.config import TrainConfig
 from experiments.flags import EXIT_CANCELLED
-from experiments.train_runs import (TrainingRun, add_dataset, checkpoint_names, log_tail, make_sample_dataset,
+from services.train_runs import (TrainingRun, add_dataset, checkpoint_names, log_tail, make_sample_dataset,
                                     resolve_checkpoint, resolve_dataset, runs_dir)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.train_runs import checkpoint_values, resolve_checkpoint, runs_dir
+from services.train_runs import checkpoint_values, resolve_checkpoint, runs_dir
 from ui.train_tab import build_config, checkpoint_choices
 
 DEFAULTS = dict(preset="self-attention", max_steps=2, rank=4, learning_rate=1e-3, sampler="uniform",

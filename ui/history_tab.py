@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from experiments.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
+from services.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
                                  run_summary, run_title)
 from ui.common import SWEEP_RUNS, metrics_table, outputs_dir, user_errors
 

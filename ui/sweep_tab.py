@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
-import threading
 import time
 
 import gradio as gr
@@ -12,14 +10,14 @@ import gradio as gr
 from ui.plots import METRICS, sweep_figures
 from engine.request import GenerationRequest
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
-from experiments.axes import AXIS_FIELDS
-from experiments.runner import SweepRunner
-from experiments.sweep_spec import AXIS_NAMES, SweepSpec, lora_or_fallback, preset_names, prompt_axis_name
+from services.axes import AXIS_FIELDS
+from services.runner import SweepRunner
+from services.sweep_jobs import SweepJob
+from services.sweep_spec import AXIS_NAMES, SweepSpec, lora_or_fallback, preset_names, prompt_axis_name
 from ui.common import (with_named_inputs, CUSTOM, NONE, SWEEP_RUNS, lora_choices, gpu_job, metrics_table,
                        new_cancel_flag, new_output_dir, request_stop, user_errors)
 
 DEFAULT_PRESET = "seeds"  # runs without a LoRA; the blog's presets compare one with the pretrained model
-POLL_SECONDS = 0.5
 
 
 def spec_from_widgets(engine, preset, axes, overrides_text, prompt_set, reference, control) -> tuple[SweepSpec, str]:
@@ -217,53 +215,19 @@ def build_sweep_tab(engine, links: dict):
             gr.Info(note)
         run_dir = new_output_dir(SWEEP_RUNS)
         runner = SweepRunner(engine, spec, run_dir, lora=lora_value)
-        plan = runner.plan()
-        state = {"text": "starting", "fraction": 0.0, "cells": [], "error": None, "outcome": None}
-
-        def on_cell(cell, record, number, total):
-            label = " · ".join(cell.labels.values()) or cell.id
-            if record["status"] in ("done", "reused"):
-                state["cells"].append((str(run_dir / "cells" / cell.id / "video.mp4"), label))
-            else:
-                state["cells"].append((None, f"{label}: failed: {record.get('error')}"))
-
-        def on_step(text, fraction):
-            state["text"], state["fraction"] = text, fraction
-
-        def work():
-            try:
-                state["outcome"] = runner.run(on_cell=on_cell, on_step=on_step, should_stop=lambda: cancel["stop"])
-            except (ValueError, RuntimeError) as err:
-                state["error"] = str(err)
-
-        thread = threading.Thread(target=work, daemon=True)
-        thread.start()
-        header = plan_summary(runner, plan, note)
-        while thread.is_alive():
-            time.sleep(POLL_SECONDS)
-            progress(state["fraction"], desc=state["text"])
-            shown = [(path, label) for path, label in state["cells"] if path]
-            yield header, state["text"], shown, *[gr.skip()] * 8
-        if state["error"]:
-            raise ValueError(state["error"])
-        outcome = state["outcome"]
-        outputs = runner.finish(outcome, scale=float(scale), frame_step=int(step), make_zip=True)
-        name = download_name(spec)
-        named = []
-        for key, suffix in (("gif", ".gif"), ("mp4", ".mp4"), ("png", ".png"), ("zip", ".zip")):
-            target = run_dir / f"{name}{suffix}"
-            shutil.copyfile(outputs[key], target)
-            named.append(str(target))
-        failed = outcome.failed
-        status = ("Stopped: finished cells are kept; run again to continue. " if outcome.cancelled else "Done. ") + \
-            f"Grid GIF {outputs['gif_bytes'] / 1e6:.1f} MB." + (f" {len(failed)} cell(s) failed." if failed else "")
-        shown = [(path, label) for path, label in state["cells"] if path]
+        header = plan_summary(runner, runner.plan(), note)
+        job = SweepJob(runner, should_stop=lambda: cancel["stop"])
+        for state in job.updates():
+            progress(state.fraction, desc=state.text)
+            yield header, state.text, state.finished_cells, *[gr.skip()] * 8
+        result = job.finish(scale=float(scale), frame_step=int(step), name=download_name(spec))
+        outputs = result.outputs
         rows = metrics_table(outputs["cells_csv"])
         record = {"cells_csv": outputs["cells_csv"],
                   "axes": {name: axis.field for name, axis in spec.axes().items()}}
         measured, chosen, note = plot_menu(record, wanted="motion")
-        yield (header, status, shown, outputs["gif"], outputs["png"], gr.Dataframe(value=rows[1:], headers=rows[0]),
-               [*named, outputs["cells_csv"], outputs["manifest"]], record,
+        yield (header, result.status, job.progress.finished_cells, outputs["gif"], outputs["png"],
+               gr.Dataframe(value=rows[1:], headers=rows[0]), result.downloads, record,
                figure_for(record, chosen) if chosen else None,
                gr.Dropdown(choices=measured or list(METRICS), value=chosen), note)
 

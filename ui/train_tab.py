@@ -1,7 +1,7 @@
 """Train tab: a dataset and a preset -> a LoRA trained in a background process, watched as it learns,
 then swept by checkpoint and strength in one click.
 
-Widgets -> TrainConfig -> experiments.train_runs (datasets, checkpoints, the training process) -> render.
+Widgets -> TrainConfig -> services.train_runs (datasets, checkpoints, the training process) -> render.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import gradio as gr
 
 from engine.train.config import TrainConfig
 from engine.train.timesteps import SAMPLERS
-from experiments import train_runs
-from experiments.train_runs import FRESH, TrainingRun
+from services import train_runs
+from services.train_runs import FRESH, TrainingRun
 from ui.common import CUSTOM, NONE, named_copy, user_errors, with_named_inputs
 
 logger = logging.getLogger(__name__)

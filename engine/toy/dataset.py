@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 
 from engine.toy import world
-from engine.toy.training import training_seeds
+from engine.toy.world import training_seeds
 from engine.train.metadata_csv import ClipRow, write_metadata_csv
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Scoring one generated clip against the toy world's known answer: where the figure is, its part colours,
-the background, PSNR. engine/toy/evaluate.py builds the toy's quality report from these; the sweep runner
+the background, PSNR. engine/toy/factory/evaluate.py builds the toy's quality report from these; the sweep runner
 adds toy_metrics to a sweep's cells whose control came from the toy world.
 
 - silhouette precision: of the pixels the model changed from the known background (RGB distance over

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 WORLD_VERSION = 1
+HELDOUT_SEED_START = 1_000_000  # training never draws a seed at or above this; evaluation only uses these
 HEIGHT, WIDTH, NUM_FRAMES, FPS = 128, 224, 17, 16
 SUPERSAMPLE = 2  # colour frames are drawn at 2x and averaged down: smooth edges a VAE can reproduce
 
@@ -128,6 +129,17 @@ class ToySample:
     reference_frame: int | None = None  # the frame whose pose and place the reference copies; None: neutral
     fps: int = FPS
     travel: float | None = None  # the root's speed in pixels a frame when set (make_sample); None: the motion's own
+
+
+def training_seeds(count: int, seed: int = 0) -> list[int]:
+    """`count` distinct world seeds below HELDOUT_SEED_START, drawn from `seed`."""
+    rng = np.random.default_rng([seed, 77])
+    return [int(s) for s in rng.choice(HELDOUT_SEED_START, size=count, replace=False)]
+
+
+def heldout_seeds(count: int, start: int = 0) -> list[int]:
+    """Seeds no training run draws: the toy's evaluations, tests and samples use these."""
+    return [HELDOUT_SEED_START + start + index for index in range(count)]
 
 
 # ---- sampling the world --------------------------------------------------------------------------------

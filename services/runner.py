@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine import media
-from experiments import grid
+from services import grid
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
 from engine.pose.metrics import pose_adherence
 from engine.toy.scoring import toy_metrics
 from engine.records import package_versions
-from experiments.axes import value_label
-from experiments.run_store import RunStore
-from experiments.sweep_spec import Cell, SweepSpec, expand
+from services.axes import value_label
+from services.run_store import RunStore
+from services.sweep_spec import Cell, SweepSpec, expand
 
 logger = logging.getLogger(__name__)
 # Settings a grid's legend names when no axis varies them (LoRA, size and prompt have their own wording).

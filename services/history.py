@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from experiments.runner import SweepOutcome, SweepRunner
-from experiments.sweep_spec import SweepSpec
+from services.runner import SweepOutcome, SweepRunner
+from services.sweep_spec import SweepSpec
 
 
 def list_runs(root: str | Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """Stages 2 and 3 of the toy model: encode a puppet-world dataset once, then train the transformer with the
 lab's own trainer (engine/train/trainer.py, target `full`), and assemble the pipeline that ships.
 
-    vae = train_vae(out_dir)                                   # stage 1, engine/toy/vae_training.py
+    vae = train_vae(out_dir)                                   # stage 1, engine/toy/factory/vae_training.py
     pipe = initial_pipeline(vae)                               # trained VAE + random transformer
     samples = encode_world(engine, seeds)                      # stage 2: latents, conditioning, prompts
     train_transformer(engine, samples, config, out_dir)        # stage 3: flow matching, VACE conditioning
@@ -21,20 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from engine.toy import world
-from engine.toy.model import HELDOUT_SEED_START, assemble_pipeline, build_transformer
-from engine.toy.vae_training import to_tensor
+from engine.toy.model import assemble_pipeline, build_transformer
+from engine.toy.factory.vae_training import to_tensor
 from engine.latents import normalised_latents
 
 logger = logging.getLogger(__name__)
 
 MAX_SEQUENCE_LENGTH = 64  # toy prompts are under 30 tokens; Wan's 512 would only cost cross-attention time
 ENCODE_BATCH = 4
-
-
-def training_seeds(count: int, seed: int = 0) -> list[int]:
-    """`count` distinct world seeds below HELDOUT_SEED_START, drawn from `seed`."""
-    rng = np.random.default_rng([seed, 77])
-    return [int(s) for s in rng.choice(HELDOUT_SEED_START, size=count, replace=False)]
 
 
 def initial_pipeline(vae):

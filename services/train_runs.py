@@ -23,7 +23,7 @@ from engine.lora_formats import export_comfyui
 from engine.presets import safe_name
 from engine.train.config import TrainConfig
 from engine.train.trainer import LORA_FILE, list_checkpoints, read_loss_csv
-from experiments.flags import EXIT_CANCELLED
+from services.exit_codes import EXIT_CANCELLED
 
 SAMPLE_DATASET = "sample"
 TOY_SAMPLE_DATASET = "toy-narrow"

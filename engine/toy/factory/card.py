@@ -100,7 +100,7 @@ def leg_lines(record: dict) -> list[str]:
 
 def decoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
-    from engine.toy.round_trips import round_trip_text
+    from engine.toy.factory.round_trips import round_trip_text
 
     return [f"- decoder leg {number}" + (f" (after leg {leg['after_leg']})" if leg.get("after_leg") else "")
             + f": `python -m experiments toy train{_from_shipped(leg)}"
@@ -116,7 +116,7 @@ def decoder_leg_lines(record: dict) -> list[str]:
 
 def encoder_leg_lines(record: dict) -> list[str]:
     """One line per `toy train --encoder-more` leg, with the VAE's round trips (pose videos, clips) around it."""
-    from engine.toy.round_trips import round_trip_text
+    from engine.toy.factory.round_trips import round_trip_text
 
     def pose(measured: dict) -> str:
         return f"pose bones kept {measured['pose_bones_kept']:.3f}"
@@ -217,7 +217,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         "",
         "## Quality on held-out seeds",
         "",
-        "Measured with `python -m experiments toy eval --json assets/toy/eval.json` (engine/toy/evaluate.py).",
+        "Measured with `python -m experiments toy eval --json assets/toy/eval.json` (engine/toy/factory/evaluate.py).",
         f"Colours match when their RGB distance is under {thresholds.get('colour_distance', '?')}; figure pixels are",
         f"those over {thresholds.get('figure_distance', '?')} from the true background, counted on the silhouette",
         f"grown by {thresholds.get('tolerance_px', '?')} px.{_sampling_note(report)}",
@@ -265,7 +265,7 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
 def document_shipped(target: Path, run_dir: Path, command: str) -> dict:
     """Evaluate the weights now in `target` (assets/toy), then write eval.json, loss_curves.png and README.md."""
     from engine.engine import Engine
-    from engine.toy.evaluate import evaluate
+    from engine.toy.factory.evaluate import evaluate
 
     report = evaluate(Engine.from_name("toy")).to_dict()
     loss_curves(Path(run_dir), Path(target) / "loss_curves.png")

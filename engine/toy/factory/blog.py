@@ -28,7 +28,8 @@ import numpy as np
 
 from engine.toy import world
 from engine.toy.dataset import NARROW_LOOK, ensure_dataset
-from engine.toy.evaluate import CLOTHING_PARTS, clothes_colours, generate, heldout_seeds, other_look
+from engine.toy.world import heldout_seeds
+from engine.toy.factory.evaluate import CLOTHING_PARTS, clothes_colours, generate, other_look
 from engine.toy.scoring import background_distance, colour_distance, limb_colours, part_colour_checks
 
 logger = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
     lines = [
         "# The blog in a box: two LoRAs trained on the narrow toy dataset",
         "",
-        "The blog's LoRA experiment at toy scale (engine/toy/blog.py). Both LoRAs were trained by the lab's own",
+        "The blog's LoRA experiment at toy scale (engine/toy/factory/blog.py). Both LoRAs were trained by the lab's own",
         f"trainer on {result.clips} toy clips of one costume on one background, captioned with the dancer and the",
         f"dance but not the studio (as the blog's captions were), {result.steps} steps each, on the shipped toy",
         "model (assets/toy), with presets/train/toy-blog.yaml:",

@@ -1,7 +1,7 @@
 """Make the toy model from nothing: `python -m experiments toy train` calls build_toy_model.
 
-    1. the VAE on the world (engine/toy/vae_training.py), with its latent statistics set;
-    2. a dataset of world clips, encoded once as the pipeline would (engine/toy/training.py);
+    1. the VAE on the world (engine/toy/factory/vae_training.py), with its latent statistics set;
+    2. a dataset of world clips, encoded once as the pipeline would (engine/toy/factory/training.py);
     3. the transformer, every weight, with the lab's trainer (flow matching, VACE conditioning, reference and
        prompt dropout so guidance works);
     4. the pipeline saved in half precision with the run's record, ready for `ship` into assets/toy.
@@ -19,13 +19,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from engine.records import device_label
 from engine.toy import world
 from engine.toy.family import TOY_DIR
 from engine.toy.model import load_cpu_vae, mix_in_next_word, reads_next_word
-from engine.toy.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer, training_seeds
-from engine.toy.evaluate import heldout_seeds
-from engine.toy.round_trips import pose_round_trip, round_trip_text, vae_round_trip
-from engine.toy.vae_training import VaeTrainConfig, train_decoder, train_encoder, train_vae
+from engine.toy.world import training_seeds
+from engine.toy.factory.training import MAX_SEQUENCE_LENGTH, encode_world, initial_pipeline, train_transformer
+from engine.toy.world import heldout_seeds
+from engine.toy.factory.round_trips import pose_round_trip, round_trip_text, vae_round_trip
+from engine.toy.factory.vae_training import VaeTrainConfig, train_decoder, train_encoder, train_vae
 
 logger = logging.getLogger(__name__)
 
@@ -309,29 +311,6 @@ def _save_pipeline(engine, out_dir: Path, record: dict) -> Path:
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
-
-
-def device_label(device: str) -> str:
-    """What trained a leg or timed an eval, for the model card: the GPU's name, or the CPU's cores and model."""
-    import os
-
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name()
-    model = cpu_model()
-    return f"cpu, {os.cpu_count()} cores" + (f", {model}" if model else "")
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), or ''."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def leg_seeds(trained_on: int, clips: int, seed: int = 0, earlier: tuple[int, ...] = ()) -> list[int]:

@@ -18,7 +18,7 @@ from engine.paths import ASSETS_DIR, REPO_ROOT
 from engine.presets import find_preset, preset_names as names_of, read_mapping
 from engine.request import GenerationRequest
 from engine.profiles import profile_changes
-from experiments.axes import parse_axis_values, value_label
+from services.axes import parse_axis_values, value_label
 
 AXIS_NAMES = ("x", "y", "z")
 PRETRAINED = ("none", "pretrained", "")

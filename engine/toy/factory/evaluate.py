@@ -11,8 +11,8 @@ What it measures (thresholds are stated once, in engine/toy/scoring.py, and in t
 - background with a prompt that names only the action and the floor (world.scene_prompt), leaving the
   clothes to the reference;
 - guidance sweep: the top and trousers in the colours the prompt names, and the floor, at guidance 1 to 7.5;
-- steps and seeds sweeps, and an unseen walk drawn by another renderer (engine/toy/walk.py);
-- the VAE alone (engine/toy/round_trips.py): the true clips encoded and decoded, scored as generations are,
+- steps and seeds sweeps, and an unseen walk drawn by another renderer (engine/toy/factory/walk.py);
+- the VAE alone (engine/toy/factory/round_trips.py): the true clips encoded and decoded, scored as generations are,
   the ceiling for the rest; and their pose videos, which reach the transformer only as the VAE encodes them;
 - seconds for one default generation on this machine.
 """
@@ -27,15 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from engine.toy import world
-from engine.toy.model import HELDOUT_SEED_START
-from engine.toy.round_trips import pose_round_trip, vae_round_trip
+from engine.toy.world import heldout_seeds
+from engine.toy.factory.round_trips import pose_round_trip, vae_round_trip
 from engine.toy.scoring import (COLOUR_DISTANCE, FIGURE_DISTANCE, TOLERANCE_PX, background_distance,
                                part_colour_checks, score_clip)
-from engine.toy.walk import unseen_walk
-
-
-def heldout_seeds(count: int, start: int = 0) -> list[int]:
-    return [HELDOUT_SEED_START + start + index for index in range(count)]
+from engine.toy.factory.walk import unseen_walk
 
 
 @dataclass
@@ -134,7 +130,7 @@ def generate(engine, sample: world.ToySample, folder: Path, **changes) -> np.nda
 # ---- the whole report ------------------------------------------------------------------------------------
 
 def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> ToyReport:
-    from engine.toy.build import device_label
+    from engine.records import device_label
 
     seeds = seeds or heldout_seeds(3 if quick else 8)
     report = ToyReport()

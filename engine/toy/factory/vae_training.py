@@ -32,7 +32,8 @@ import numpy as np
 
 from engine.cpu_conv import use_onednn_conv3d
 from engine.toy import world
-from engine.toy.model import HELDOUT_SEED_START, build_vae
+from engine.toy.world import HELDOUT_SEED_START
+from engine.toy.model import build_vae
 
 logger = logging.getLogger(__name__)
 

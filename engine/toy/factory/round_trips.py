@@ -1,7 +1,7 @@
 """The VAE alone, measured on the toy world: the true clips and their pose videos encoded and decoded.
 Every toy generation leaves through this decoder and its control enters through this encoder, so these are
-the ceilings the transformer's scores live under (engine/toy/evaluate.py reports them; the decoder and
-encoder legs in engine/toy/build.py log them before and after).
+the ceilings the transformer's scores live under (engine/toy/factory/evaluate.py reports them; the decoder and
+encoder legs in engine/toy/factory/build.py log them before and after).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def decode_round_trip(vae, frames: np.ndarray) -> np.ndarray:
     """uint8 frames [T, H, W, 3] encoded (the latents' mode, as the pipeline encodes) and decoded again."""
     import torch
 
-    from engine.toy.vae_training import to_tensor
+    from engine.toy.factory.vae_training import to_tensor
 
     with torch.no_grad():
         latents = vae.encode(to_tensor(frames).to(vae.device, vae.dtype)).latent_dist.mode()
