@@ -1,6 +1,6 @@
 """oneDNN 3D convolutions against PyTorch's own kernel choice for the VAE on a CPU, side by side in one run.
 
-    python benchmarks/cpu_conv3d.py [--model toy] [--reps 3] [--json PATH]
+    python -m benchmarks.cpu_conv3d [--model toy] [--reps 3] [--json PATH]
 
 PyTorch sends a batch-1 Conv3d with few channels to its slow reference kernel (engine/cpu_conv.py says why);
 the engine routes the VAE's convolutions through oneDNN on a CPU. Measured here, alternating the two so
@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

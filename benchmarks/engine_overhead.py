@@ -1,6 +1,6 @@
 """Engine overhead and cache benefit, measured side by side in one run.
 
-    python benchmarks/engine_overhead.py [--model tiny] [--reps 5] [--json PATH]
+    python -m benchmarks.engine_overhead [--model tiny] [--reps 5] [--json PATH]
 
 1. engine_overhead_ratio: Engine.generate with cold caches / a bare WanVACEPipeline call doing the same
    job by hand (load video and image with diffusers.utils, call the pipeline). Goal: <= 1.05.
@@ -21,7 +21,6 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from engine import Engine  # noqa: E402

@@ -1,6 +1,6 @@
 """Sampling profiles side by side: seconds per step, whole-video time and quality, in one run.
 
-    python benchmarks/few_step.py [--model toy] [--seeds 3] [--json PATH]
+    python -m benchmarks.few_step [--model toy] [--seeds 3] [--json PATH]
 
 Each of the model's profiles (default, and on the toy Euler at 8 and 4 steps) generates the same held-out
 world clips. Per profile: s/step, seconds per video, and the toy's ground-truth scores (silhouette
@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

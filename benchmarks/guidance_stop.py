@@ -1,6 +1,6 @@
 """Guidance that stops partway down the noise (the request's guidance_stop), side by side in one run.
 
-    python benchmarks/guidance_stop.py [--model toy] [--seeds 8] [--stops 0,0.4,0.6,0.8] [--json PATH]
+    python -m benchmarks.guidance_stop [--model toy] [--seeds 8] [--stops 0,0.4,0.6,0.8] [--json PATH]
 
 The same held-out world clips are generated at each stop (0: guidance on every step), and once unguided
 (guidance 1) for scale. Per setting: seconds per video and its ratio to guiding every step, the share of steps
@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

@@ -1,6 +1,6 @@
 """Long videos in sliding windows, measured on the toy world where every right answer is known.
 
-    python benchmarks/long_video.py [--model toy] [--frames 65] [--seeds 2] [--json PATH]
+    python -m benchmarks.long_video [--model toy] [--frames 65] [--seeds 2] [--json PATH]
 
 For held-out world clips longer than one window (the toy makes 17 frames at a time), each setting below
 generates the whole clip and reports:
@@ -21,12 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

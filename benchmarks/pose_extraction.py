@@ -1,6 +1,6 @@
 """Pose extraction speed per backend at 480p, and drawing time per frame, measured in one run.
 
-    python benchmarks/pose_extraction.py [--frames 33] [--json PATH]
+    python -m benchmarks.pose_extraction [--frames 33] [--json PATH]
 
 Frames come from assets/person.mp4 (a real person), fitted to 832x480 as the Pose tab does.
 - mediapipe: MediaPipe Holistic, the real model from the wheel.
@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

@@ -1,6 +1,6 @@
 """Sweep cost against doing the same work by hand, and grid rendering cost, in one run.
 
-    python benchmarks/sweep_amortization.py [--json PATH]
+    python -m benchmarks.sweep_amortization [--json PATH]
 
 1. sweep_amortization_ratio: a 3x3 sweep (guidance 3/5/7.5 x seeds 1-3) through the runner, over the same
    9 requests as 9 bare WanVACEPipeline calls in one process (inputs loaded for each call, as a script
@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

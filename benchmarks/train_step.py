@@ -1,9 +1,9 @@
 """The trainer's step time against a bare forward/backward loop, side by side in one run; and, on CUDA, s/step
 and peak memory of the real architecture.
 
-    python benchmarks/train_step.py [--steps 20] [--reps 3] [--json PATH]    # CPU: tiny model, overhead ratio
-    python benchmarks/train_step.py --gpu [--json PATH]                      # CUDA: 1.3B, random weights
-    python benchmarks/train_step.py --toy-batching [--steps 6] [--json PATH] # shared forward vs one by one
+    python -m benchmarks.train_step [--steps 20] [--reps 3] [--json PATH]    # CPU: tiny model, overhead ratio
+    python -m benchmarks.train_step --gpu [--json PATH]                      # CUDA: 1.3B, random weights
+    python -m benchmarks.train_step --toy-batching [--steps 6] [--json PATH] # shared forward vs one by one
 
 Overhead: Trainer.train_step (sampler, dropout draws, accelerate, loss bookkeeping) against the same
 work written by hand: one forward of the same LoRA'd transformer on the same cached latents, MSE,
@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 logger = logging.getLogger("bench")

@@ -8,7 +8,7 @@ oneDNN runs the same convolution 2-9x faster here, with the same result to float
 
 `use_onednn_conv3d(module)` makes every zero-padded Conv3d in `module` call oneDNN directly for float32
 CPU inputs; anything else (a GPU, half precision) goes through PyTorch's own choice as before.
-`python benchmarks/cpu_conv3d.py` measures it side by side.
+`python -m benchmarks.cpu_conv3d` measures it side by side.
 """
 
 from __future__ import annotations

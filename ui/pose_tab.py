@@ -76,7 +76,7 @@ def build_pose_tab(engine, links):
     outputs_state = gr.State({})
     # The model's own size and window: a skeleton drawn at another size is scaled on the way in and reaches the
     # model in other widths and shades (the toy's part colours: 0.52 drawn at 224x128, 0.43 drawn at 832x480;
-    # benchmarks/toy_pose_sources.py).
+    # research/toy_pose_sources.py).
     model = engine.default_request(**engine.sample_inputs())
     window_seconds = model.num_frames / model.fps
     with gr.Row():

@@ -31,7 +31,7 @@ VAE_CONFIG = dict(base_dim=16, decoder_base_dim=24, z_dim=16, dim_mult=[1, 2, 2]
 # Tokens at least as wide as a patch (16 latent channels x 4 x 4 = 256): near sigma 1 the velocity the model
 # outputs is mostly the noise itself, and 128-wide tokens could not carry it (the second run's x0 error from
 # pure noise stayed at 1.23, above each clip's own spread of 0.58). 4 blocks keep a step near 1.3 s on 2 cores
-# (benchmarks/toy_widths.py).
+# (research/toy_widths.py).
 TRANSFORMER_CONFIG = dict(
     patch_size=(1, 4, 4), num_attention_heads=8, attention_head_dim=32, in_channels=16, out_channels=16,
     text_dim=TEXT_DIM, freq_dim=256, ffn_dim=1024, num_layers=4, cross_attn_norm=True,
@@ -122,7 +122,7 @@ def build_text_encoder(tokenizer):
 
 # How much of its right-hand neighbour mix_in_next_word adds to each word. At 0.5 a colour word's feature naming
 # the top and naming the background have cosine 0.70, two colour words naming the background 0.22: the word
-# still says which colour, and now also what it colours (benchmarks/toy_text_roles.py; 1.00 and 0.07 without).
+# still says which colour, and now also what it colours (research/toy_text_roles.py; 1.00 and 0.07 without).
 NEXT_WORD_SHARE = 0.5
 _NEXT_WORD_BIAS = 30.0  # an attention logit this far above the rest puts all of a head's weight on one word
 

@@ -1,6 +1,6 @@
 """The unseen walk: a skeleton the toy model never saw (keyframes of our own, drawn as plain cv2 sticks, not
 by the lab's renderer) crossing the frame at a known speed. Does the generated figure follow it, at that
-speed? engine/toy/factory/evaluate.py reports the ratio; benchmarks/toy_walk.py tries other speeds and renderers.
+speed? engine/toy/factory/evaluate.py reports the ratio; research/toy_walk.py tries other speeds and renderers.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Toy transformer widths, side by side: parameters and one training sample-step (forward + backward) each.
 
-    python benchmarks/toy_widths.py [--reps 5]
+    python -m research.toy_widths [--reps 5]
 
 Why: at sigma near 1 the velocity is mostly the noise, so the tokens must be at least as wide as a patch
 (16 latent channels x 4 x 4 = 256 numbers) to carry it. The second run's tokens were 128 wide; this

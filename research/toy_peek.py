@@ -1,8 +1,8 @@
 """Look at a toy run before shipping it: held-out clips through a pipeline folder or a checkpoint, scored
 against the world's ground truth, and a strip image (rows: true clip, generated, pose; frames 0, 8, 16).
 
-    python benchmarks/toy_peek.py workspace/toy-train/pipeline [--clips 4] [--out peek.png]
-    python benchmarks/toy_peek.py workspace/toy-train/transformer-run/checkpoint-002000
+    python -m research.toy_peek workspace/toy-train/pipeline [--clips 4] [--out peek.png]
+    python -m research.toy_peek workspace/toy-train/transformer-run/checkpoint-002000
 
 A checkpoint's transformer is put into a copy of the run's pipeline-init (same VAE and text encoder).
 """
@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -1,7 +1,7 @@
 """Does a toy transformer read its reference image? One denoising step, with the reference swapped for the same
 figure in other clothes, on held-out clips.
 
-    python benchmarks/toy_reference_use.py [--prompt scene|full] [--reference neutral|aligned] [--clips 6] toy RUN/pipeline
+    python -m research.toy_reference_use [--prompt scene|full] [--reference neutral|aligned] [--clips 6] toy RUN/pipeline
 
 For each clip the x0 prediction from the noisy clip is made twice: with its own reference, and with a
 recoloured one (evaluate.other_look: new top, trousers and shoes). Both are scored, on the figure's latent
@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SIGMAS = (0.95, 0.8, 0.5, 0.2)

@@ -4,16 +4,14 @@ different two colour words are in the same place. Wan's cross-attention has no w
 if a colour's feature does not change with its role, the transformer reads the prompt as a bag of words and
 can only guess which named colour is the floor's.
 
-    python benchmarks/toy_text_roles.py [toy | a toy run's pipeline folder]
+    python -m research.toy_text_roles [toy | a toy run's pipeline folder]
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 COLOURS = ("blue", "red", "green", "pink", "yellow", "grey", "purple", "orange")

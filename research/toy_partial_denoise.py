@@ -1,6 +1,6 @@
 """Where does the toy's grain come from: the last, low-noise steps or the first, high-noise ones?
 
-    python benchmarks/toy_partial_denoise.py [--model toy] [--seeds 3] [--json PATH]
+    python -m research.toy_partial_denoise [--model toy] [--seeds 3] [--json PATH]
 
 Each held-out clip's own latents are noised to the level a default generation's step k starts from, and
 sampled down its last steps from there (flow-match Euler on the default schedule's own noise levels, the toy's
@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

@@ -1,7 +1,7 @@
 """Which skeleton steers the toy best: the world's own, one drawn larger and fitted down, or one the Pose tab
 extracts from the clip. Side by side, clip by clip.
 
-    python benchmarks/toy_pose_sources.py [--model toy] [--seeds 6] [--size 832x480] [--json PATH]
+    python -m research.toy_pose_sources [--model toy] [--seeds 6] [--size 832x480] [--json PATH]
 
 Each held-out clip is generated with its own reference and prompt from three skeletons:
 - the world's pose video, drawn by the lab's renderer at the toy's 224x128 (what the toy was trained on);
@@ -18,11 +18,9 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

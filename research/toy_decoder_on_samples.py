@@ -10,7 +10,7 @@ latents are never exactly those (decoder leg 2 met that gap with noise). Here th
 3. the 8 held-out clips' generations (the latents `toy eval` decodes) are decoded by the shipped and the tuned
    decoder side by side and scored as `toy eval` scores them, with the VAE's round trip (its ceiling).
 
-    python benchmarks/toy_decoder_on_samples.py [--clips 240] [--steps 300] [--share 0.5]
+    python -m research.toy_decoder_on_samples [--clips 240] [--steps 300] [--share 0.5]
         [--learning-rate 1.5e-4] [--figure-weight 10] [--json PATH]
 
 --figure-weight 0 trains the generated pairs on the floor only (the figure learns from true latents alone).
@@ -23,12 +23,10 @@ import argparse
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

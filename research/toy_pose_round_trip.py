@@ -1,7 +1,7 @@
 """What the skeleton can tell the toy transformer: its pose videos through the VAE, frame by frame, for one
 or more VAEs side by side.
 
-    python benchmarks/toy_pose_round_trip.py [VAE_FOLDER ...] [--clips 8] [--json PATH]
+    python -m research.toy_pose_round_trip [VAE_FOLDER ...] [--clips 8] [--json PATH]
 
 The control reaches a VACE transformer only as the VAE encodes it, so a limb the VAE loses is a limb no
 transformer can follow. For each VAE (default: the shipped toy's, assets/toy/vae) on held-out world clips:
@@ -18,11 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

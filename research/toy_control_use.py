@@ -1,8 +1,8 @@
 """Does a toy transformer use its control? x0 error from noise with each clip's own conditioning against
 another clip's, at several noise levels, on encoded training clips.
 
-    python benchmarks/toy_control_use.py workspace/toy-train/transformer-run/checkpoint-003000/transformer [...]
-    python benchmarks/toy_control_use.py --heldout assets/toy/transformer workspace/toy-train/pipeline/transformer
+    python -m research.toy_control_use workspace/toy-train/transformer-run/checkpoint-003000/transformer [...]
+    python -m research.toy_control_use --heldout assets/toy/transformer workspace/toy-train/pipeline/transformer
 
 Reads the run's encoded cache (workspace/toy-train/encoded.safetensors) and its pipeline-init for the
 prompt encoder; --heldout encodes held-out world seeds instead (a model that only memorised its training

@@ -5,7 +5,7 @@ the background the model drew. A figure that sits still reads near 0 whatever th
 figure pixels more than 6 px off each frame's skeleton, in the first and second half of the clip (a copy of
 the figure left behind along the path, which pulls the measured speed down).
 
-    python benchmarks/toy_walk.py [--model toy] [--out toy-walk.png]
+    python -m research.toy_walk [--model toy] [--out toy-walk.png]
 
 Writes a strip image per variant (generated over pose; frames 0, 8, 16).
 """
@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -1,6 +1,6 @@
 """Toy pipelines side by side on the same held-out clips: the shipped toy against a candidate run's.
 
-    python benchmarks/toy_side_by_side.py [CLIPS] [MODEL ...]        # e.g. 8 toy workspace/vae-leg/pipeline
+    python -m research.toy_side_by_side [CLIPS] [MODEL ...]        # e.g. 8 toy workspace/vae-leg/pipeline
 
 Each model (a name, or a toy run's pipeline folder) generates every held-out clip with its default settings,
 interleaved clip by clip, each clip's encodes cached first; then the unseen stick-figure walk. Printed per
@@ -16,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
