@@ -1,4 +1,4 @@
-"""The bench command's pieces: FLOP accounting against DESIGN.md, and speed options measured on and off."""
+"""The bench command's pieces: FLOP accounting against BENCHMARKS.md's floor, and speed options measured on and off."""
 
 import pytest
 
@@ -12,7 +12,7 @@ class RealSpec:
 
 def test_a_cfg_step_at_480p_is_about_854_tflop_as_design_says(tiny_engine, pose_mp4):
     request = tiny_engine.default_request(control_video=str(pose_mp4), height=480, width=832, num_frames=81)
-    flops = step_flops(RealSpec(), request)  # no reference: 32,760 tokens, DESIGN.md's figure
+    flops = step_flops(RealSpec(), request)  # no reference: 32,760 tokens, BENCHMARKS.md's figure
     assert flops / 1e12 == pytest.approx(854, rel=0.06)
     assert step_flops(RealSpec(), request.replace(guidance_scale=1.0)) == pytest.approx(flops / 2)
 

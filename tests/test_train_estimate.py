@@ -1,4 +1,4 @@
-"""Step estimates before launch: token counts, the FLOP figure DESIGN.md quotes, memory with checkpointing."""
+"""Step estimates before launch: token counts, the FLOP figure BENCHMARKS.md quotes, memory with checkpointing."""
 
 import pytest
 import yaml
@@ -19,7 +19,7 @@ def test_forward_flops_at_480p_match_design_and_a_step_is_about_three_forwards()
     parameters = transformer_parameters(CONFIG_13B)
     assert parameters == 2_153_972_032
     estimate = estimate_step(CONFIG_13B, 480, 832, 81, 0, False, parameters=parameters)
-    # DESIGN.md: ~427 TFLOP per forward at 32,760 tokens; the reference frame adds ~9%.
+    # BENCHMARKS.md: ~427 TFLOP per forward at 32,760 tokens; the reference frame adds ~9%.
     assert 3 * 427 * 0.95 < estimate.tflop_per_step < 3 * 427 * 1.25
 
 

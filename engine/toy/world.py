@@ -159,9 +159,7 @@ def describe(look: Look, motion: str) -> str:
 
 def scene_prompt(look: Look, motion: str) -> str:
     """The prompt without the clothes: the action and the background only, leaving the look to the reference,
-    as VACE divides the work. The shipped toy draws the floor's colour from it (as from the full prompt since
-    its text encoder tells a colour's role), but loses the figure's colours, which it takes from the prompt's
-    words rather than the reference."""
+    as VACE divides the work."""
     return f"a person {_action_and_floor(look, motion)}"
 
 

@@ -3,7 +3,7 @@
 The model is counted, not guessed: the transformer is built from its config on the meta device (no
 memory, no download). FLOPs per forward are 2 N T for the weights plus 4 T^2 d per attention layer
 (QK^T and AV); a LoRA step is about three forwards. At 480x832x81 that gives about 430 TFLOP per 1.3B
-forward, the figure in DESIGN.md. Activation memory uses the usual 34 bytes x tokens x width per layer
+forward, the figure in BENCHMARKS.md. Activation memory uses the usual 34 bytes x tokens x width per layer
 in bf16 (Korthikanti et al., attention scores not stored, as with flash / SDPA kernels); gradient
 checkpointing keeps only each block's input plus one block's activations. These are estimates to choose
 a size with; the trainer measures the real s/step and peak memory as it runs.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PEAK_TFLOPS = 800.0  # bf16 dense, an H100 at realistic clocks (DESIGN.md's figure)
+PEAK_TFLOPS = 800.0  # bf16 dense, an H100 at realistic clocks (BENCHMARKS.md's floor)
 TYPICAL_FRACTION = 1 / 3  # published Wan runs reach about a third of it
 BYTES_PER_ACTIVATION = 34  # per token, per unit of width, per block (bf16)
 

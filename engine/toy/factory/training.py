@@ -168,13 +168,10 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     file is written when encoding finishes: a resumed build skips minutes of encoding. A foreground_weight
     above 1 weights the figure's latent positions up in the loss (figure_weight). A scene_prompt_share of
     clips train with world.scene_prompt (action and floor only) instead of the full prompt, so their look can
-    come only from the reference (the shipped toy, trained on full prompts, reads its colours from the words).
-    An aligned_reference_share of clips train with the reference in the pose and place of one of their frames
-    (world.make_sample's reference_frame): colours there can be copied straight across, a first lesson in
-    reading the reference at all (the shipped toy's prediction barely moves when its reference changes).
-    A travel_share of clips cross the frame at 2-5 pixels a frame (travelling_sample; they keep the neutral
-    reference): the world's own figures mostly move in place, and the shipped toy leaves a walking figure
-    where it started. The cache keeps one probe prompt's features beside the prompts': when the text encoder
+    come only from the reference. An aligned_reference_share of clips train with the reference in the pose and
+    place of one of their frames (world.make_sample's reference_frame): colours there can be copied straight
+    across. A travel_share of clips cross the frame at 2-5 pixels a frame (travelling_sample; they keep the
+    neutral reference), where the world's own figures mostly move in place. The cache keeps one probe prompt's features beside the prompts': when the text encoder
     has changed since, every prompt is embedded again.
     """
     from engine.train.data import EncodedSample
