@@ -80,6 +80,15 @@ def test_the_api_names_every_parameter_and_runs_with_no_arguments(client):
     assert "/on_load" not in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
 
+def test_the_api_takes_a_reference_alone_as_the_page_does(client, reference_png):
+    """The page always has a control (the sample's skeleton); an API call naming only a reference gets it too."""
+    from gradio_client import handle_file
+
+    video, timings, _ = client.predict(reference=handle_file(str(reference_png)), num_inference_steps=2,
+                                       api_name="/generate")
+    assert video.endswith(".mp4") and "frames at 16 fps" in timings
+
+
 def test_stop_cancels_a_running_generation_and_keeps_the_previous_result(app_url, reference_png, pose_mp4):
     from gradio_client import Client
 

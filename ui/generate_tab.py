@@ -30,13 +30,9 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
                   window_color_match=0.0, window_discard=0, window_crossfade=0,
                   window_context=None, guidance_stop=None) -> GenerationRequest:
-    """Widget values -> a validated request (raises ValueError naming the bad value). With neither a
-    control video nor a reference (an API call with no arguments) the engine's sample is used."""
-    if not control and not reference:
-        sample = engine.sample_inputs()
-        control, reference, prompt = sample["control_video"], sample["reference"], prompt or sample["prompt"]
-    if not control:
-        raise ValueError("add a control (pose) video first")
+    """Widget values -> a validated request (raises ValueError naming the bad value); what is missing comes from
+    the engine's sample (inputs_or_sample)."""
+    reference, control, prompt, _ = inputs_or_sample(engine, reference, control, prompt)
     return engine.default_request(
         control_video=control,
         reference=reference or None,
@@ -67,6 +63,26 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         **({"window_context": window_context} if window_context else {}),
         **({"guidance_stop": float(guidance_stop)} if guidance_stop is not None else {}),
     )
+
+
+def inputs_or_sample(engine, reference, control, prompt) -> tuple:
+    """(reference, control, prompt, notes): the engine's sample stands in for what is missing, as the page's own
+    defaults do, with a note for each stand-in the student did not ask for. Nothing at all is the sample; a
+    reference alone (an API call, say) drives it with the sample's skeleton; an empty prompt, which would give
+    a smear, is the sample's prompt."""
+    sample = engine.sample_inputs()
+    notes = []
+    chosen = bool(control or reference)  # the student gave something of their own
+    if not chosen:
+        reference = sample["reference"]
+    elif not control:
+        notes.append("No control video: the sample's skeleton drives your reference.")
+    control = control or sample["control_video"]
+    if not (prompt or "").strip():
+        prompt = sample["prompt"]
+        if chosen:
+            notes.append(f'No prompt: the sample\'s is used ("{prompt}"). Write one to say what you want.')
+    return reference, control, prompt, notes
 
 
 def optional_window(value) -> int | None:
@@ -227,6 +243,8 @@ def build_generate_tab(engine, links: dict):
         *widget_values, cancel, previous = values
         cancel["stop"] = False
         request = build_request(engine, *widget_values)
+        for note in inputs_or_sample(engine, *widget_values[:3])[3]:
+            gr.Warning(note)
         out_dir = new_output_dir("generate")
         progress(0, desc="loading model and encoding inputs")
 

@@ -184,10 +184,12 @@ def build_pose_tab(engine, links):
             return sent["reference"], sent["control"], gr.Tabs(selected=tab_id)
         return send
 
-    def send_to_generate(sent):
+    def send_to_generate(sent, prompt):
         """Generate gets the pose video's frame count too: the frames the student asked for, in sliding windows
-        when they are more than the model's window (otherwise Generate would use only its first window)."""
-        return *sent_to("generate")(sent), sent.get("num_frames", model.num_frames)
+        when they are more than the model's window (otherwise Generate would use only its first window). Its
+        prompt is kept, or, when empty, filled with the sample's, which the student can then edit."""
+        return (*sent_to("generate")(sent), sent.get("num_frames", model.num_frames),
+                prompt if (prompt or "").strip() else engine.sample_inputs()["prompt"])
 
     video.change(aist_table, video, aist, queue=False, api_visibility="private")
     with_named_inputs(on_extract, list(inspect.signature(build_pose_request).parameters), widgets, extra=("cancel",),
@@ -195,15 +197,15 @@ def build_pose_tab(engine, links):
     extract_button.click(on_extract, widgets + [cancel_flag], result_outputs, api_name="pose",
                          concurrency_id="pose", concurrency_limit=2, show_progress_on=pose_video)
     stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
-    to_generate.click(send_to_generate, outputs_state,
+    to_generate.click(send_to_generate, [outputs_state, links["generate"]["prompt"]],
                       [links["generate"]["reference"], links["generate"]["control"], links["tabs"],
-                       links["generate"]["num_frames"]],
-                      queue=False, api_visibility="private")
+                       links["generate"]["num_frames"], links["generate"]["prompt"]],
+                      api_visibility="private")
 
     def connect_sweep():  # the Sweep tab is built after this one
         to_sweep.click(sent_to("sweep"), outputs_state,
                        [links["sweep"]["reference"], links["sweep"]["control"], links["tabs"]],
-                       queue=False, api_visibility="private")
+                       api_visibility="private")
 
     links.setdefault("after_build", []).append(connect_sweep)
     sample = gr.Examples(
