@@ -8,6 +8,7 @@ checkpoints. Everything here is plain Python (no Gradio) and has its own tests.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ TOY_SAMPLE_CLIPS = 24
 SAMPLE_PROMPT = "An elderly woman in a dark naval uniform and white cap, in front of a flag, looking at the camera."
 FRESH = ""  # "start a new run" instead of resuming a checkpoint
 LOG_FILE = "train.log"
+RUN_RECORD = "run.json"  # the dataset and training prompt of a run the Train tab started
 
 
 # ---- datasets ----------------------------------------------------------------------------------------
@@ -120,6 +122,22 @@ def resolve_checkpoint(name: str) -> Path | None:
     raise ValueError(f"no checkpoint {name!r} among the runs in {runs_dir()}")
 
 
+def latest_run() -> Path | None:
+    """The run whose LoRA or checkpoint was written last: what a page opened after the training finished means
+    by "this run"."""
+    found = [*runs_dir().glob(f"*/{LORA_FILE}"), *runs_dir().glob(f"*/checkpoint-*/{LORA_FILE}")]
+    if not found:
+        return None
+    newest = max(found, key=lambda p: p.stat().st_mtime)
+    return newest.parent if newest.parent.parent == runs_dir() else newest.parent.parent
+
+
+def run_record(run_dir: Path) -> dict:
+    """A run's dataset and training prompt, as describe() wrote them ({} for a run from before)."""
+    path = Path(run_dir) / RUN_RECORD
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def checkpoint_values(run_dir: Path) -> str:
     """The run's checkpoints and final LoRA as a sweep's lora-axis values, relative to the runs folder."""
     files = list_checkpoints(run_dir) + ([run_dir / LORA_FILE] if (run_dir / LORA_FILE).is_file() else [])
@@ -166,6 +184,12 @@ class TrainingRun:
     @property
     def log_path(self) -> Path:
         return self.run_dir / LOG_FILE
+
+    def describe(self, data_dir: Path, dataset: str):
+        """Write what a later page needs to sweep this run (run.json): its dataset and training prompt."""
+        record = {"dataset": dataset, "prompt": training_prompt(data_dir)}
+        (self.run_dir / RUN_RECORD).write_text(json.dumps(record, indent=2))
+        return record
 
     def command(self, data_dir: Path, model: str, checkpoint: Path | None) -> list[str]:
         config_path = self.run_dir / "requested.yaml"

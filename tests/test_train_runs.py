@@ -80,3 +80,24 @@ def test_the_time_left_is_measured_from_the_first_step_not_from_launch():
     run.first_step_at -= 2.0  # two seconds for one step
     text = run.progress_text(2, rows)
     assert "about 16 s left" in text or "about 15 s left" in text
+
+
+def test_the_latest_run_is_the_one_whose_lora_was_written_last_and_its_record_gives_its_prompt(tmp_path):
+    import os
+
+    from services.train_runs import LORA_FILE, latest_run, run_record
+
+    for when, name in enumerate(("finished-earlier", "checkpointed-later")):
+        folder = runs_dir() / name / ("checkpoint-000010" if name == "checkpointed-later" else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / LORA_FILE).write_bytes(b"")
+        os.utime(folder / LORA_FILE, (2_000_000_000 + when, 2_000_000_000 + when))  # later than any other test's
+    latest = latest_run()
+    assert latest == runs_dir() / "checkpointed-later"
+    assert run_record(latest) == {}  # a run from before run.json
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "clip.mp4").write_bytes(b"x")
+    (data / "metadata.csv").write_text("video,prompt\nclip.mp4,a puppet waves on a red floor\n")
+    record = TrainingRun(latest, TrainConfig(max_steps=3)).describe(data, "waves")
+    assert run_record(latest) == record == {"dataset": "waves", "prompt": "a puppet waves on a red floor"}

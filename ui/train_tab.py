@@ -186,8 +186,7 @@ def build_train_tab(engine, links):
         checkpoint = train_runs.resolve_checkpoint(resume_value)
         run = TrainingRun.new(config, preset=values[0], checkpoint=checkpoint)
         pid = run.launch(data_dir, engine.spec.name, checkpoint)
-        state = {"run_dir": str(run.run_dir), "stop_file": str(run.stop_file),
-                 "prompt": train_runs.training_prompt(data_dir), "dataset": dataset_value}
+        state = {"run_dir": str(run.run_dir), "stop_file": str(run.stop_file), **run.describe(data_dir, dataset_value)}
         yield f"Training in {run.run_dir.name} (process {pid})", None, None, "", [], state
         status = run.status()
         while status.running:
@@ -207,9 +206,15 @@ def build_train_tab(engine, links):
             Path(state["stop_file"]).touch()
             gr.Info("Stopping after the current step; a checkpoint will be saved.")
 
+    @user_errors
     def on_sweep(state):
+        """This page's run, or after a reload the run written last."""
         if not state.get("run_dir"):
-            raise gr.Error("train a LoRA first", print_exception=False)
+            latest = train_runs.latest_run()
+            if latest is None:
+                raise gr.Error("train a LoRA first: no run in the workspace has a checkpoint yet", print_exception=False)
+            state = {"run_dir": str(latest), **train_runs.run_record(latest)}
+            gr.Info(f"Sweeping the latest run, {latest.name}")
         values = train_runs.checkpoint_values(Path(state["run_dir"]))
         if not values:
             raise gr.Error("this run has no checkpoints or LoRA yet", print_exception=False)
@@ -248,7 +253,7 @@ def build_train_tab(engine, links):
         sweep = links["sweep"]
         (x_field, x_values), (y_field, y_values), (z_field, z_values) = (sweep["axes"][n] for n in ("x", "y", "z"))
         sweep_button.click(on_sweep, run_state, [sweep["preset"], x_field, x_values, y_field, y_values, z_field,
-                                                 z_values, sweep["overrides"], links["tabs"]], queue=False,
+                                                 z_values, sweep["overrides"], links["tabs"]],
                            api_visibility="private")
 
     links.setdefault("after_build", []).append(connect_sweep)
