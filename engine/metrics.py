@@ -9,7 +9,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How one per-video metric is named and read, the same everywhere: a sweep's plot menu and table, History's
+    What differs. Declared once, beside the code that measures it."""
+
+    label: str
+    """The one human name: "consistency", "figure F1"."""
+    help: str
+    """One line: what it measures and which way is good."""
+    better: str = "higher"
+    """higher, lower, or neither (motion and runtime describe, they do not judge)."""
+    headline: bool = False
+    """Says whether the video is right (the figure there and right, the pose followed): plotted first."""
+
+
+VIDEO_METRICS = {
+    "reference_similarity": MetricInfo("similarity to the reference", "how much of the placed reference's colour "
+                                       "palette each frame shows, 0-1"),
+    "temporal_consistency": MetricInfo("consistency", "1 - the mean change between frames (1: a still picture)",
+                                       better="neither"),
+    "motion": MetricInfo("motion (px/frame)", "mean optical-flow magnitude", better="neither"),
+}
+RUN_METRICS = {
+    "seconds": MetricInfo("seconds", "the cell's generation time", better="lower"),
+    "s_per_step": MetricInfo("s / step", "denoising seconds per step", better="lower"),
+    "peak_memory_mb": MetricInfo("peak MB", "peak GPU memory, or the process's on a CPU", better="lower"),
+}
 
 ANALYSIS_SIDE = 96  # frames are analysed at about this size: enough for motion, fast on a CPU
 HIST_BINS = 8

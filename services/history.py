@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.request import field_info
+from services.metrics import label
 from services.runner import SweepOutcome, SweepRunner
 from services.sweep_spec import SweepSpec
 
@@ -60,6 +62,14 @@ def run_summary(manifest: dict) -> str:
             f"{len(statuses)} cells ({counts}) · {manifest['status']}")
 
 
+def field_label(name: str) -> str:
+    """A request field's human name, as the page's widgets and the grid's labels give it."""
+    try:
+        return field_info(name).label
+    except ValueError:
+        return name.replace("_", " ")
+
+
 def diff_cells(manifest: dict, first: str, second: str) -> list[tuple[str, object, object]]:
     """(name, first value, second value) for every request field and metric that differs."""
     cells = {cell["id"]: cell for cell in manifest["cells"]}
@@ -67,9 +77,10 @@ def diff_cells(manifest: dict, first: str, second: str) -> list[tuple[str, objec
         if cell_id not in cells:
             raise ValueError(f"no cell {cell_id!r} in this run; cells: {', '.join(cells)}")
     a, b = cells[first], cells[second]
-    rows = [(f, a["request"].get(f), b["request"].get(f)) for f in a["request"] if a["request"].get(f) != b["request"].get(f)]
+    rows = [(field_label(f), a["request"].get(f), b["request"].get(f)) for f in a["request"]
+            if a["request"].get(f) != b["request"].get(f)]
     metrics = sorted(set(a.get("metrics") or {}) | set(b.get("metrics") or {}))
-    rows += [(f"metric: {m}", (a.get("metrics") or {}).get(m), (b.get("metrics") or {}).get(m)) for m in metrics]
+    rows += [(label(m), (a.get("metrics") or {}).get(m), (b.get("metrics") or {}).get(m)) for m in metrics]
     rows += [("status", a.get("status"), b.get("status"))] if a.get("status") != b.get("status") else []
     return rows
 

@@ -19,7 +19,6 @@ from services import grid
 from engine.engine import GenerationCancelled
 from engine.metrics import video_metrics
 from engine.pose.metrics import pose_adherence
-from engine.toy.scoring import toy_metrics
 from engine.records import package_versions
 from services.axes import value_label
 from services.run_store import RunStore
@@ -181,7 +180,7 @@ class SweepRunner:
             adherence = pose_adherence_or_none(result.frames, cell.request)
             if adherence is not None:
                 metrics["pose_adherence"] = adherence
-            metrics.update(toy_metrics(result.frames, cell.request) or {})  # when the control is a toy clip
+            metrics.update(self.engine.family.score(result.frames, cell.request))  # e.g. the toy's ground truth
             record = {"status": "done", "timings": result.timings, "metrics": metrics,
                       "lora_sha256": result.lora_sha256, "request": cell.request.to_dict()}
         try:

@@ -72,15 +72,15 @@ def test_the_host_is_local_unless_on_a_space(monkeypatch):
     assert app.default_host() == "0.0.0.0"
 
 
-def test_the_metrics_table_shows_the_toys_scores_first_and_leaves_out_empty_columns(tmp_path):
+def test_the_metrics_table_shows_the_headline_metrics_first_by_their_names_and_leaves_out_empty_columns(tmp_path):
     from ui.common import metrics_table
 
     cells = tmp_path / "cells.csv"
     cells.write_text("id,seed,status,error,seconds,motion,pose_adherence,toy_colour_match,toy_psnr,video\n"
                      "x00,1,done,,14.57,1.85,,0.4641,18.22,cells/x00/video.mp4\n")
     heads, row = metrics_table(cells)
-    assert heads == ["cell", "Seed", "status", "colours match", "PSNR dB", "seconds", "motion"]
-    assert row == ["x00", "1", "done", "0.464", "18.2", "14.6", "1.85"]
+    assert heads == ["cell", "Seed", "status", "colours match", "seconds", "motion (px/frame)", "PSNR dB"]
+    assert row == ["x00", "1", "done", "0.464", "14.6", "1.85", "18.2"]
     # A trained run's LoRA by its checkpoint's name, as the grid labels it, not its whole path.
     cells.write_text("id,lora,status,seconds\n"
                      "x00,runs/20261201-toy-blog/checkpoint-000050/pytorch_lora_weights.safetensors,done,6.1\n")

@@ -29,11 +29,12 @@ def test_runs_are_listed_and_names_stay_inside_the_root(finished_run):
     assert re.fullmatch(r"lora, 2 cells, incomplete, \d\d:\d\d", run_title(finished_run))  # what the list shows
 
 
-def test_diff_shows_what_differs_between_two_cells(finished_run):
+def test_diff_shows_what_differs_between_two_cells_by_the_names_the_page_uses(finished_run):
     rows = dict((name, (a, b)) for name, a, b in diff_cells(load_manifest(finished_run), "x00", "x01"))
-    assert rows["lora"][0] is None and rows["lora"][1].endswith("other_model.safetensors")
+    assert rows["LoRA"][0] is None and rows["LoRA"][1].endswith("other_model.safetensors")
     assert rows["status"] == ("done", "failed")
-    assert "seed" not in rows
+    assert "Seed" not in rows and "seed" not in rows
+    assert "consistency" in rows and "temporal_consistency" not in rows  # the table's and the plot menu's name
     with pytest.raises(ValueError, match="no cell 'x09'"):
         diff_cells(load_manifest(finished_run), "x00", "x09")
 

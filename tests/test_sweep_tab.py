@@ -70,9 +70,15 @@ def test_plan_then_run_gives_the_grid_and_named_downloads(client):
     assert {"cells.csv", "manifest.json"} <= set(names) and any(n.endswith(".zip") for n in names)
     assert table["headers"][:3] == ["cell", "Seed", "status"]  # short words: no header wraps letter by letter
     assert "error" not in table["headers"]  # no cell failed: the empty column is left out
-    assert plot and "motion" in str(plot) and metric["value"] == "motion"  # the menu shows the plotted metric
-    assert "pose_adherence" not in [choice for choice, _ in metric["choices"]]  # only what was measured
-    assert "Not measured, pose adherence: the control video has no keypoints.json" in note  # said where the plot is
+    from services.metrics import default_plot, label
+
+    measured = [key for _, key in metric["choices"]]
+    assert "pose_adherence" not in measured  # only what was measured
+    assert metric["value"] == default_plot(measured) != "motion"  # the most telling metric, plotted first
+    assert [name for name, _ in metric["choices"]] == [label(key) for key in measured]  # by the table's names
+    assert plot and label(metric["value"]) in str(plot)
+    assert f"Not measured, {label('pose_adherence')}: the control video has no keypoints.json" in note  # beside the plot
+    assert label("toy_figure_f1") not in note  # the tiny model could never measure the toy's scores
 
 
 def test_a_blog_preset_without_a_lora_plans_its_pretrained_half(client):
@@ -100,7 +106,7 @@ def test_history_reopens_a_sweep_compares_cells_and_reruns_one(client):
     summary, gif, sheet, table, first, second, files = client.predict(name, api_name="/history_open")
     assert "2 cells (2 done)" in summary and gif.endswith(".gif")
     difference = client.predict(name, "x00", "x01", api_name="/history_diff")
-    assert "| seed | 1 | 2 |" in difference
+    assert "| Seed | 1 | 2 |" in difference  # by the name the table gives it
     summary, *_ = client.predict(name, "x01", api_name="/history_rerun")
     assert "2 cells (2 done)" in summary
 

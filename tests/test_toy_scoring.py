@@ -40,3 +40,16 @@ def test_placement_ignores_a_wrong_floor_colour_but_not_a_wrong_place():
     assert scores.placement_precision > 0.9  # ... but the figure is where the skeleton is
     shifted = scoring.score_clip(np.roll(wrong_floor, 40, axis=2), sample)
     assert shifted.placement_precision < 0.6
+
+
+def test_the_headline_figure_score_ranks_a_clip_with_no_figure_last():
+    """Precision alone rewarded drawing nothing (a sweep's figure-less cell read 0.75 'on silhouette'); F1
+    needs the figure there and in place: the true clip, then half its figure, then none."""
+    sample = world.make_sample(1_000_006)
+    figure = (sample.parts > 0)[..., None]
+    floor = np.broadcast_to(sample.background, sample.video.shape)
+    half = np.where(figure & (np.arange(sample.video.shape[2]) < sample.video.shape[2] // 2)[None, None, :, None],
+                    sample.video, floor).astype(np.uint8)
+    ranked = [scoring.score_clip(frames, sample).figure_f1 for frames in (sample.video, half, floor.copy())]
+    assert ranked[0] > ranked[1] > ranked[2] == 0.0
+    assert "toy_figure_f1" in scoring.TOY_METRICS and scoring.TOY_METRICS["toy_figure_f1"].headline

@@ -18,6 +18,7 @@ from engine.lora import list_loras, lora_label
 from engine.paths import outputs_dir
 from engine.presets import safe_name
 from engine.request import field_info
+from services.metrics import catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +177,7 @@ def with_named_inputs(handler, names: list[str], components: list, extra: tuple[
 # ---- sweep tables (the Sweep and History tabs) ---------------------------------------------------------
 
 # cells.csv's columns as the table heads them: short words that wrap at spaces, not letter by letter.
-TABLE_HEADERS = {"id": "cell", "s_per_step": "s / step", "peak_memory_mb": "peak MB", "seconds": "seconds",
-                 "temporal_consistency": "consistency", "reference_similarity": "ref. similarity",
-                 "pose_adherence": "pose PCK", "toy_silhouette_precision": "on silhouette",
-                 "toy_colour_match": "colours match", "toy_background_distance": "bg distance", "toy_psnr": "PSNR dB"}
+TABLE_HEADERS = {"id": "cell", "status": "status"}  # and every metric by its one name (services/metrics.py)
 
 
 def metrics_table(path) -> list[list]:
@@ -189,11 +187,13 @@ def metrics_table(path) -> list[list]:
     # The video column is a path inside the run folder: the gallery and the downloads show the videos.
     keep = [i for i, name in enumerate(header)
             if name in ("id", "status") or (name != "video" and any(row[i] for row in rows))]
-    # The toy's ground-truth scores, where the control is a toy clip, say the most: right after the status, where
-    # the page shows them without scrolling sideways (they came last, out of sight).
+    # The headline metrics say the most: right after the status, where the page shows them without scrolling
+    # sideways (they came last, out of sight).
+    metrics = catalogue()
     status = header.index("status")
-    keep.sort(key=lambda i: (0 if i <= status else 1 if header[i].startswith("toy_") else 2, i))
-    heads = [TABLE_HEADERS.get(header[i]) or _field_header(header[i]) for i in keep]
+    keep.sort(key=lambda i: (0 if i <= status else 1 if header[i] in metrics and metrics[header[i]].headline else 2, i))
+    heads = [TABLE_HEADERS.get(header[i]) or (metrics[header[i]].label if header[i] in metrics else
+                                              _field_header(header[i])) for i in keep]
     return [heads] + [[_table_value(header[i], row[i]) for i in keep] for row in rows]
 
 

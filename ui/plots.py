@@ -9,14 +9,11 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-METRICS = {"temporal_consistency": "temporal consistency (1 = still)", "motion": "motion (px / frame)",
-           "reference_similarity": "similarity to the reference", "seconds": "runtime (s)",
-           "pose_adherence": "pose adherence (PCK@0.2 against the control's keypoints)",
-           # Toy clips (toy.json beside the pose video) are scored against the world's ground truth.
-           "toy_silhouette_precision": "figure on the true silhouette (share of drawn pixels)",
-           "toy_colour_match": "part colours matching the reference (share of limb-frames)",
-           "toy_background_distance": "background colour distance from the prompt's (RGB)",
-           "toy_psnr": "PSNR against the true clip (dB)"}
+from services.metrics import catalogue
+
+# What a sweep plots, by the one name each metric has (services/metrics.py), the most telling first; the run
+# metrics (seconds, memory) are plotted too, but not per step.
+METRICS = {name: info.label for name, info in catalogue().items() if name not in ("s_per_step", "peak_memory_mb")}
 
 
 def _number(value):

@@ -11,6 +11,8 @@ from ui.plots import METRICS, sweep_figures
 from engine.request import GenerationRequest
 from engine.prompts.variants import load_prompt_set, prompt_sets_dir
 from services.axes import AXIS_FIELDS
+from engine.pose.metrics import POSE_METRICS
+from services.metrics import default_plot
 from services.runner import SweepRunner
 from services.sweep_jobs import SweepJob
 from services.sweep_spec import AXIS_NAMES, SweepSpec, lora_or_fallback, preset_names, prompt_axis_name
@@ -91,7 +93,7 @@ def download_name(spec: SweepSpec) -> str:
 MISSING_REASONS = {
     "pose_adherence": "the control video has no keypoints.json: make it in the Pose tab (its keypoints travel "
                       "with it), or use a toy clip",
-    "toy_silhouette_precision": "the control is not a toy clip at its own size, frames and fps",
+    "toy_figure_f1": "the control is not a toy clip at its own size, frames and fps",
 }
 
 
@@ -104,12 +106,18 @@ def plot_menu(record: dict, wanted: str | None = None) -> tuple[list[str], str |
     """The metrics a finished run measured (the menu), the one to show, and a note on those it could not."""
     figures = sweep_figures(read_rows(record), record["axes"])
     measured = [name for name in METRICS if name in figures]
-    missing = [name for name in METRICS if name not in figures and name in MISSING_REASONS]
-    note = " ".join(f"Not measured, {METRICS[name].split(' (')[0]}: {MISSING_REASONS[name]}." for name in missing)
+    could = record.get("could_measure", list(METRICS))  # what this model's family can measure at all
+    missing = [name for name in METRICS if name not in figures and name in MISSING_REASONS and name in could]
+    note = " ".join(f"Not measured, {METRICS[name]}: {MISSING_REASONS[name]}." for name in missing)
     if not record["axes"].get("x"):
         note = "Plots need an X axis."
-    chosen = wanted if wanted in measured else (measured[0] if measured else None)
+    chosen = wanted if wanted in measured else default_plot(measured)
     return measured, chosen, note
+
+
+def menu(names: list[str]) -> list[tuple[str, str]]:
+    """The plot menu: each metric by its human name."""
+    return [(METRICS[name], name) for name in names]
 
 
 def figure_for(record: dict, metric_name: str):
@@ -170,7 +178,7 @@ def build_sweep_tab(engine, links: dict):
             table = gr.Dataframe(label="Cells: values, status and metrics", interactive=False, wrap=False,
                                  elem_id="sweep-table")
             with gr.Row():
-                metric = gr.Dropdown(list(METRICS), value="motion", label="Plot",
+                metric = gr.Dropdown(menu(list(METRICS)), value=None, label="Plot",
                                      info="Metric against the X value, one line per Y; seeds give the error bars.")
             plot = gr.Plot(label="Metric plot")
             plot_note = gr.Markdown(elem_id="sweep-plot-note")
@@ -224,12 +232,13 @@ def build_sweep_tab(engine, links: dict):
         outputs = result.outputs
         rows = metrics_table(outputs["cells_csv"])
         record = {"cells_csv": outputs["cells_csv"],
-                  "axes": {name: axis.field for name, axis in spec.axes().items()}}
-        measured, chosen, note = plot_menu(record, wanted="motion")
+                  "axes": {name: axis.field for name, axis in spec.axes().items()},
+                  "could_measure": [*engine.family.metric_info, *POSE_METRICS]}
+        measured, chosen, note = plot_menu(record)
         yield (header, result.status, job.progress.finished_cells, outputs["gif"], outputs["png"],
                gr.Dataframe(value=rows[1:], headers=rows[0]), result.downloads, record,
                figure_for(record, chosen) if chosen else None,
-               gr.Dropdown(choices=measured or list(METRICS), value=chosen), note)
+               gr.Dropdown(choices=menu(measured or list(METRICS)), value=chosen), note)
 
     def take_from_generate(ref, video):
         return ref, video

@@ -46,6 +46,14 @@ class ModelFamily:
         """Notes on named prompts ({"prompt": ...}) this family cannot read well, said before it runs."""
         return []
 
+    metric_info: dict = {}
+    """Descriptions (engine.metrics.MetricInfo) of the metrics score() adds to a sweep's cells."""
+
+    def score(self, frames, request) -> dict:
+        """Metrics this family can measure on a generated video beyond every model's (a sweep adds them to its
+        cells): the toy scores its own clips against the puppet world's ground truth."""
+        return {}
+
     def spec_for_folder(self, path: Path):
         """A ModelSpec for a pipeline folder this family recognises (its own training runs), else None."""
         return None

@@ -13,9 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from engine import media
+from engine.metrics import MetricInfo
 from engine.pose.format import Person
 
 PCK_FRACTION = 0.2  # of the control person's box diagonal: the usual PCK@0.2
+POSE_METRICS = {"pose_adherence": MetricInfo("pose PCK", "the share of body joints found within 0.2 of the person's "
+                                             "size of where the control put them (PCK@0.2)", headline=True)}
 CONFIDENCE = 0.3
 
 

@@ -63,6 +63,17 @@ class ToyFamily(ModelFamily):
 
         return unknown_word_notes(texts)
 
+    @property
+    def metric_info(self) -> dict:
+        from engine.toy.scoring import TOY_METRICS
+
+        return TOY_METRICS
+
+    def score(self, frames, request) -> dict:
+        from engine.toy.scoring import toy_metrics
+
+        return toy_metrics(frames, request) or {}
+
     def spec_for_folder(self, path: Path):
         """A pipeline `toy train` made: the toy's size, steps and prompt length, not Wan's 480x832 defaults."""
         if not (path / RUN_RECORD).is_file() or not (path / "model_index.json").is_file():

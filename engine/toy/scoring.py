@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.metrics import MetricInfo
 from engine.toy import world
 
 FIGURE_DISTANCE = 60.0  # RGB distance from the true background above which a pixel counts as figure
@@ -28,15 +29,36 @@ COLOUR_DISTANCE = 60.0  # RGB Euclidean distance (0-441) under which two colours
 PATCH = 1  # colours are read as the median of a (2 * PATCH + 1)^2 patch
 
 
+# What a sweep's cells on a toy clip add (toy_metrics), most telling first.
+TOY_METRICS = {
+    "toy_figure_f1": MetricInfo("figure F1", "the drawn figure against the true silhouette: F1 of its precision and "
+                                "recall, against the floor the model drew (0: no figure, or all of it misplaced)",
+                                headline=True),
+    "toy_colour_match": MetricInfo("colours match", "limb-frames whose colour is the reference's for that part",
+                                   headline=True),
+    "toy_background_distance": MetricInfo("floor distance", "RGB distance of the drawn floor from the prompt's",
+                                          better="lower", headline=True),
+    "toy_psnr": MetricInfo("PSNR dB", "against the true clip; a blur scores well, so read it beside figure F1"),
+}
+
+
 @dataclass
 class ClipScores:
     seed: int
     silhouette_precision: float
     silhouette_recall: float
     placement_precision: float  # silhouette precision against the background the model drew
+    placement_recall: float  # the true silhouette covered by figure pixels found against that background
     colour_match: float
     background_distance: float
     psnr: float
+
+    @property
+    def figure_f1(self) -> float:
+        """The figure found against the floor the model drew, scored both ways: 0 when there is no figure (no
+        recall) or when all of it is misplaced (no precision); a precision alone rewards drawing little."""
+        p, r = self.placement_precision, self.placement_recall
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
 
 
@@ -144,9 +166,10 @@ def psnr(frames: np.ndarray, truth: np.ndarray) -> float:
 def score_clip(frames: np.ndarray, sample: world.ToySample) -> ClipScores:
     precision, recall = silhouette_scores(frames, sample)
     placed = placement_mask(frames, sample.background, grow(sample.parts > 0, 3))
+    placement_precision, placement_recall = silhouette_scores(frames, sample, placed)
     checks = part_colour_checks(frames, sample)
     return ClipScores(seed=sample.seed, silhouette_precision=precision, silhouette_recall=recall,
-                      placement_precision=silhouette_scores(frames, sample, placed)[0],
+                      placement_precision=placement_precision, placement_recall=placement_recall,
                       colour_match=float(np.mean(checks)) if checks else float("nan"),
                       background_distance=background_distance(frames, sample), psnr=psnr(frames, sample.video))
 
@@ -158,6 +181,6 @@ def toy_metrics(frames: np.ndarray, request) -> dict | None:
     if sample is None or frames.shape != sample.video.shape or request.fps != sample.fps:
         return None
     scores = score_clip(frames, sample)
-    return {"toy_silhouette_precision": scores.silhouette_precision, "toy_colour_match": scores.colour_match,
+    return {"toy_figure_f1": scores.figure_f1, "toy_colour_match": scores.colour_match,
             "toy_background_distance": scores.background_distance, "toy_psnr": scores.psnr}
 
