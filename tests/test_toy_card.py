@@ -11,53 +11,64 @@ def write_losses(path, steps, loss=1.0):
     path.write_text("step,loss,lr,seconds,sigma,sample_loss,bucket\n" + rows)
 
 
-def test_the_card_lists_each_leg_with_the_command_that_ran_it(tmp_path):
+def test_the_card_lists_each_leg_as_a_recipe_row_with_the_command_that_ran_it(tmp_path):
     record = {"recipe": {"clips": 600, "transformer": {"max_steps": 3000}}, "vae_psnr_db": 23.1,
               "legs": [{"steps": 4000, "clips": 1500, "learning_rate": 3e-4, "foreground_weight": 10.0, "seconds": 4100}],
               "limits": ["the figure stays where the skeleton starts"]}
     report = {"summary": {"silhouette_precision": 0.42}, "thresholds": {"colour_distance": 60}}
     card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
-    assert "toy train --more 4000 --clips 1500 --learning-rate 0.0003" in card
+    assert "| leg 1 | every weight | 4000 x 4 | 0.0003 | 1500 clips | 68 min | `toy train --more 4000 --clips 1500" in card
     assert "| >= 0.80 | 0.420 |" in card and "23.1 dB" in card
-    assert "## What it gets wrong, and why\n\n- the figure stays where the skeleton starts" in card
+    assert "## Limitations\n\n- the figure stays where the skeleton starts" in card
     assert json.loads((tmp_path / "eval.json").read_text()) == report
 
 
+def test_the_card_follows_hugging_faces_form_and_stays_short(tmp_path):
+    """Metadata first, then the sections a model card has; the shipped record gives at most 150 lines of at
+    most 300 characters."""
+    from engine.toy.family import TOY_DIR
+
+    record = json.loads((TOY_DIR / "toy_run.json").read_text())
+    report = json.loads((TOY_DIR / "eval.json").read_text())
+    card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
+    assert card.startswith("---\nlicense: apache-2.0\nlibrary_name: diffusers\n")
+    for heading in ("## Model details", "## How to use", "## How it was made", "## Evaluation", "## Limitations"):
+        assert heading in card
+    lines = card.splitlines()
+    assert len(lines) <= 150 and max(map(len, lines)) <= 300
+
+
 def test_a_legs_curriculum_options_are_in_its_command():
-    from engine.toy.factory.card import leg_lines
+    from engine.toy.factory.card import leg_row
 
     leg = {"steps": 800, "clips": 1000, "learning_rate": 3e-4, "batch_size": 4, "foreground_weight": 10.0,
            "scene_prompt_share": 0.8, "aligned_reference_share": 0.5, "travel_share": 0.5, "next_word_text": True,
            "seconds": 1700}
-    [line] = leg_lines({"legs": [leg]})
-    assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5 --travel 0.5 --next-word-text`" in line
+    assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5 --travel 0.5 --next-word-text` |" in leg_row(1, leg)
 
 
 def test_a_leg_that_started_from_the_shipped_toy_says_so_in_its_command():
-    from engine.toy.factory.card import decoder_leg_lines, leg_lines
+    from engine.toy.factory.card import decoder_leg_row, leg_row
 
     leg = {"from_shipped": True, "steps": 1200, "clips": 400, "learning_rate": 2e-4, "foreground_weight": 10.0,
            "seconds": 1500}
-    first, second = leg_lines({"legs": [leg, {**leg, "from_shipped": False}]})
-    assert "toy train --from-shipped --more 1200 --clips 400" in first
-    assert "toy train --more 1200 --clips 400" in second
-    round_trip = {"psnr": 23.0, "silhouette_precision": 0.8, "colour_match": 0.6}
-    [decoder] = decoder_leg_lines({"decoder_legs": [{"from_shipped": True, "steps": 400, "learning_rate": 3e-4,
-                                                     "seconds": 60, "device": "cpu", "round_trip_before": round_trip,
-                                                     "round_trip_after": round_trip}]})
-    assert "toy train --from-shipped --decoder-more 400" in decoder
+    assert "`toy train --from-shipped --more 1200 --clips 400" in leg_row(1, leg)
+    assert "`toy train --more 1200 --clips 400" in leg_row(2, {**leg, "from_shipped": False})
+    decoder = decoder_leg_row(1, {"from_shipped": True, "steps": 400, "learning_rate": 3e-4, "seconds": 60})
+    assert "`toy train --from-shipped --decoder-more 400" in decoder
 
 
-def test_a_decoder_leg_names_the_transformer_leg_it_followed():
-    """Decoder, encoder and transformer legs are listed by kind; each VAE leg says where it fell among the rest."""
-    from engine.toy.factory.card import decoder_leg_lines
+def test_the_recipe_rows_run_in_the_order_the_stages_ran(tmp_path):
+    """Transformer legs by number; a decoder leg after the leg it followed, an encoder leg before its leg."""
+    from engine.toy.factory.card import recipe_rows
 
-    round_trip = {"psnr": 23.0, "silhouette_precision": 0.8, "colour_match": 0.6}
-    leg = {"steps": 400, "learning_rate": 1.5e-4, "seconds": 600, "device": "cpu", "round_trip_before": round_trip,
-           "round_trip_after": round_trip}
-    unplaced, placed = decoder_leg_lines({"decoder_legs": [leg, {**leg, "after_leg": 8}]})
-    assert unplaced.startswith("- decoder leg 1: `python -m experiments toy train --decoder-more 400")
-    assert placed.startswith("- decoder leg 2 (after leg 8): `python -m experiments toy train --decoder-more 400")
+    leg = {"steps": 100, "clips": 600, "learning_rate": 3e-4, "seconds": 60}
+    vae_leg = {"steps": 400, "learning_rate": 1.5e-4, "encoder_learning_rate": 1e-4, "seconds": 600}
+    record = {"legs": [leg] * 3, "decoder_legs": [{**vae_leg, "after_leg": 1}, {**vae_leg, "after_leg": 3}],
+              "encoder_legs": [{**vae_leg, "before_leg": 3}]}
+    stages = [row.split(" | ")[0].lstrip("| ") for row in recipe_rows(record, "toy train --ship")]
+    assert stages == ["VAE", "transformer", "leg 1", "decoder leg 1", "leg 2", "encoder leg 1", "leg 3",
+                      "decoder leg 2"]
 
 
 def test_the_card_says_how_the_evals_generations_sampled(tmp_path):
@@ -99,21 +110,6 @@ def test_loss_curves_of_a_run_started_from_the_shipped_toy_show_its_own_legs(tmp
     assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000
 
 
-def test_the_card_lists_a_decoder_leg_with_the_vae_round_trip_around_it(tmp_path):
-    around = lambda precision, colours, psnr: {"silhouette_precision": precision, "colour_match": colours, "psnr": psnr}  # noqa: E731
-    record = {"recipe": {"clips": 600}, "vae_psnr_db": 23.0,
-              "decoder_legs": [{"steps": 1000, "learning_rate": 3e-4, "seconds": 2500, "device": "cpu, 2 cores",
-                                "round_trip_before": around(0.788, 0.471, 23.07),
-                                "round_trip_after": around(0.80, 0.55, 23.0)}]}
-    report = {"summary": {"vae_colour_match": 0.55, "vae_silhouette_precision": 0.8, "vae_pose_bones_kept": 0.41},
-              "thresholds": {}}
-    card = write_card(tmp_path, record, report, "python -m experiments toy train --ship").read_text()
-    assert "toy train --decoder-more 1000 --learning-rate 0.0003`" in card
-    assert "part colours 0.471, PSNR 23.07 dB before, silhouette precision 0.800, part colours 0.550" in card
-    assert "through the VAE alone: part colours matching | | 0.550 |" in card
-    assert "pose videos through the VAE alone: bone pixels given back in their colour | | 0.410 |" in card
-
-
 def test_the_vae_legs_psnr_follows_the_vae_log_in_the_curves_in_the_order_the_legs_ran(tmp_path):
     import os
 
@@ -130,16 +126,3 @@ def test_the_vae_legs_psnr_follows_the_vae_log_in_the_curves_in_the_order_the_le
     assert [p.parent.name for p in vae_loss_files(tmp_path)] == [
         tmp_path.name, "decoder-leg-1", "decoder-leg-2", "encoder-leg-1", "decoder-leg-3"]
     assert loss_curves(tmp_path, tmp_path / "curves.png").stat().st_size > 5000
-
-
-def test_the_card_lists_an_encoder_leg_with_both_round_trips_and_the_leg_it_came_before(tmp_path):
-    around = lambda bones, precision: {"pose_bones_kept": bones, "silhouette_precision": precision,  # noqa: E731
-                                       "colour_match": 0.6, "psnr": 23.0}
-    record = {"recipe": {"clips": 600}, "vae_psnr_db": 23.0,
-              "encoder_legs": [{"from_shipped": True, "steps": 600, "learning_rate": 2e-4, "encoder_learning_rate": 1e-4,
-                                "anchor_weight": 10.0, "before_leg": 7, "seconds": 1500, "device": "cpu, 2 cores",
-                                "round_trip_before": around(0.41, 0.83), "round_trip_after": around(0.6, 0.8)}]}
-    card = write_card(tmp_path, record, {"summary": {}, "thresholds": {}}, "python -m experiments toy train --ship").read_text()
-    assert "- encoder leg 1 (before leg 7): `python -m experiments toy train --from-shipped --encoder-more 600" in card
-    assert "before: pose bones kept 0.410, clips silhouette precision 0.830" in card
-    assert "after: pose bones kept 0.600, clips silhouette precision 0.800" in card

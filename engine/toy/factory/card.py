@@ -81,54 +81,62 @@ def _from_shipped(leg: dict) -> str:
     return " --from-shipped" if leg.get("from_shipped") else ""
 
 
-def leg_lines(record: dict) -> list[str]:
-    """One line per `toy train --more` leg in the run record."""
-    return [f"- leg {number}: `python -m experiments toy train{_from_shipped(leg)} --more {leg['steps']}"
-            f" --clips {leg['clips']}"
-            f" --learning-rate {leg['learning_rate']}"
-            + (f" --batch-size {leg['batch_size']}" if "batch_size" in leg else "")
-            + (f" --scene-prompts {leg['scene_prompt_share']:g}" if leg.get("scene_prompt_share") else "")
-            + (f" --aligned-references {leg['aligned_reference_share']:g}" if leg.get("aligned_reference_share")
-               else "")
-            + (f" --travel {leg['travel_share']:g}" if leg.get("travel_share") else "")
-            + (" --next-word-text" if leg.get("next_word_text") else "")
-            + f"`: {leg['steps']} more steps on a new cosine schedule over"
-            f" {leg['clips']} clips, figure latents weighted {leg['foreground_weight']:g}x; {leg['seconds']} s"
-            + (f" on {leg['device']}" if "device" in leg else "")
-            for number, leg in enumerate(record.get("legs", []), start=1)]
+def _time(seconds) -> str:
+    return f"{seconds / 60:.0f} min" if isinstance(seconds, (int, float)) else "not recorded"
 
 
-def decoder_leg_lines(record: dict) -> list[str]:
-    """One line per `toy train --decoder-more` leg in the run record, with the VAE's round trip around it."""
-    from engine.toy.factory.round_trips import round_trip_text
+def first_run_rows(record: dict, command: str) -> list[str]:
+    """The recipe table's rows for the first run: the VAE, then the transformer on its latents."""
+    recipe = record.get("recipe", {})
+    vae, transformer = recipe.get("vae", {}), recipe.get("transformer", {})
+    clips = f"{recipe.get('clips')} clips, figure weighted {recipe.get('foreground_weight', 10):g}x"
+    return [
+        f"| VAE | whole VAE | {vae.get('steps')} x {vae.get('batch_size')} | {vae.get('learning_rate')}"
+        f" (encoder {vae.get('encoder_learning_rate')}) | {clips} | {_time(record.get('vae_seconds'))} | `{command}` |",
+        f"| transformer | every weight | {transformer.get('max_steps')} x {transformer.get('batch_size')} |"
+        f" {transformer.get('learning_rate')} | {clips}, reference / prompt dropout"
+        f" {transformer.get('reference_dropout')} / {transformer.get('prompt_dropout')} |"
+        f" {_time(record.get('transformer_seconds'))} | (same) |",
+    ]
 
-    return [f"- decoder leg {number}" + (f" (after leg {leg['after_leg']})" if leg.get("after_leg") else "")
-            + f": `python -m experiments toy train{_from_shipped(leg)}"
-            f" --decoder-more {leg['steps']}"
-            f" --learning-rate {leg['learning_rate']}"
-            + (f" --decoder-noise {leg['latent_noise']:g}" if leg.get("latent_noise") else "")
-            + f"`: the VAE's decoder {leg['steps']} more steps, its encoder"
-            f" frozen (so the transformer's latents are unchanged); {leg['seconds']} s on {leg['device']}. The true"
-            f" held-out clips through the VAE alone: {round_trip_text(leg['round_trip_before'])} before,"
-            f" {round_trip_text(leg['round_trip_after'])} after"
-            for number, leg in enumerate(record.get("decoder_legs", []), start=1)]
+
+def leg_row(number: int, leg: dict) -> str:
+    """One `toy train --more` leg as a row of the recipe table, with the command that ran it."""
+    options = ((f" --batch-size {leg['batch_size']}" if "batch_size" in leg else "")
+               + (f" --scene-prompts {leg['scene_prompt_share']:g}" if leg.get("scene_prompt_share") else "")
+               + (f" --aligned-references {leg['aligned_reference_share']:g}" if leg.get("aligned_reference_share")
+                  else "")
+               + (f" --travel {leg['travel_share']:g}" if leg.get("travel_share") else "")
+               + (" --next-word-text" if leg.get("next_word_text") else ""))
+    return (f"| leg {number} | every weight | {leg['steps']} x {leg.get('batch_size', 4)} | {leg['learning_rate']} |"
+            f" {leg['clips']} clips | {_time(leg.get('seconds'))} | `toy train{_from_shipped(leg)} --more {leg['steps']}"
+            f" --clips {leg['clips']} --learning-rate {leg['learning_rate']}{options}` |")
 
 
-def encoder_leg_lines(record: dict) -> list[str]:
-    """One line per `toy train --encoder-more` leg, with the VAE's round trips (pose videos, clips) around it."""
-    from engine.toy.factory.round_trips import round_trip_text
+def decoder_leg_row(number: int, leg: dict) -> str:
+    noise = f" --decoder-noise {leg['latent_noise']:g}" if leg.get("latent_noise") else ""
+    return (f"| decoder leg {number} | VAE decoder | {leg['steps']} | {leg['learning_rate']} | the clips' latents"
+            f" | {_time(leg.get('seconds'))} | `toy train{_from_shipped(leg)} --decoder-more {leg['steps']}"
+            f" --learning-rate {leg['learning_rate']}{noise}` |")
 
-    def pose(measured: dict) -> str:
-        return f"pose bones kept {measured['pose_bones_kept']:.3f}"
 
-    return [f"- encoder leg {number} (before leg {leg['before_leg']}): `python -m experiments toy train"
-            f"{_from_shipped(leg)} --encoder-more {leg['steps']} --learning-rate {leg['learning_rate']}`: the whole"
-            f" VAE {leg['steps']} more steps, half of them on pose videos, the clips' and references' latents held"
-            f" near the frozen VAE's ({leg['anchor_weight']:g} x their squared distance in latent stds), encoder rate"
-            f" {leg['encoder_learning_rate']}; {leg['seconds']} s on {leg['device']}. On the held-out clips, before:"
-            f" {pose(leg['round_trip_before'])}, clips {round_trip_text(leg['round_trip_before'])}; after:"
-            f" {pose(leg['round_trip_after'])}, clips {round_trip_text(leg['round_trip_after'])}"
-            for number, leg in enumerate(record.get("encoder_legs", []), start=1)]
+def encoder_leg_row(number: int, leg: dict) -> str:
+    return (f"| encoder leg {number} | whole VAE, half on pose videos | {leg['steps']} | {leg['learning_rate']}"
+            f" (encoder {leg['encoder_learning_rate']}) | clips and pose videos | {_time(leg.get('seconds'))} |"
+            f" `toy train{_from_shipped(leg)} --encoder-more {leg['steps']} --learning-rate {leg['learning_rate']}` |")
+
+
+def recipe_rows(record: dict, command: str) -> list[str]:
+    """Every stage in the order it ran: the first run, then the legs, each VAE leg placed by the transformer
+    leg it followed (decoder legs) or came before (encoder legs)."""
+    ordered: list[tuple[float, str]] = []
+    for number, leg in enumerate(record.get("legs", []), start=1):
+        ordered.append((number, leg_row(number, leg)))
+    for number, leg in enumerate(record.get("decoder_legs", []), start=1):
+        ordered.append((leg.get("after_leg", len(record.get("legs", []))) + 0.5, decoder_leg_row(number, leg)))
+    for number, leg in enumerate(record.get("encoder_legs", []), start=1):
+        ordered.append((leg.get("before_leg", 1) - 0.5, encoder_leg_row(number, leg)))
+    return first_run_rows(record, command) + [row for _, row in sorted(ordered, key=lambda item: item[0])]
 
 
 def _sampling_note(report: dict | None) -> str:
@@ -155,16 +163,8 @@ def _clips_note(report: dict | None, section: str) -> str:
     return f" ({len(clips)} clip{'s' if len(clips) != 1 else ''})" if clips else ""
 
 
-def _seconds(record: dict, name: str) -> str:
-    return f"{record[name]} s" if name in record else "time not recorded"
-
-
-def write_card(folder: Path, record: dict, report: dict | None, command: str) -> Path:
-    """README.md for the shipped weights."""
-    recipe = record.get("recipe", {})
-    vae, transformer = recipe.get("vae", {}), recipe.get("transformer", {})
+def evaluation_rows(record: dict, report: dict | None) -> list[str]:
     summary = (report or {}).get("summary", {})
-    thresholds = (report or {}).get("thresholds", {})
 
     def number(name, fmt="{:.3f}"):
         value = summary.get(name)
@@ -172,8 +172,49 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
             return "not measured"
         return ", ".join(fmt.format(v) for v in value) if isinstance(value, list) else fmt.format(value)
 
+    vae_alone = "the true clips through the VAE alone"
+    return [
+        "| measure | target | reached |",
+        "|---|---|---|",
+        f"| VAE reconstruction PSNR | >= 30 dB | {record.get('vae_psnr_db', 'not measured')} dB |",
+        f"| {vae_alone}: figure pixels on the true silhouette | | {number('vae_silhouette_precision')} |",
+        f"| {vae_alone}: part colours matching | | {number('vae_colour_match')} |",
+        f"| their pose videos through the VAE alone: bone pixels given back in their colour | |"
+        f" {number('vae_pose_bones_kept')} |",
+        f"| figure pixels on the true silhouette | >= 0.80 | {number('silhouette_precision')} |",
+        f"| true silhouette covered | | {number('silhouette_recall')} |",
+        f"| figure pixels on the true silhouette, against the background the model drew | >= 0.80 |"
+        f" {number('placement_precision')} |",
+        f"| part colours matching the reference (limb-frames) | >= 0.80 | {number('colour_match')} |",
+        f"| recoloured reference, same prompt: clothes in the new colours | >= 0.70 |"
+        f" {number('recolour_follows_new_reference')} |",
+        f"| recoloured reference, same prompt: clothes still in the old colours | low |"
+        f" {number('recolour_keeps_old_colours')} |",
+        f"| same reference, prompt naming new clothes: clothes in the new colours | |"
+        f" {number('recoloured_prompt_moves_colours')} |",
+        f"| backgrounds matching the prompt | 1.0 | {number('background_within_threshold')} |",
+        f"| ... when the prompt names only the action and the floor | 1.0 |"
+        f" {number('scene_prompt_background_within_threshold')} |",
+        f"| guidance 1 / 3 / 5 / 7.5: clothes in the prompt's colours rise{_clips_note(report, 'guidance')} | yes |"
+        f" {summary.get('guidance_monotone')}{_guidance_values(report)} |",
+        f"| steps 2 / 4 / 8 / 20: PSNR{_clips_note(report, 'steps')} | rises, flattens |"
+        f" {number('steps_psnr', '{:.1f}')} |",
+        f"| ... figure pixels on the true silhouette | rises, flattens | {number('steps_silhouette_precision')} |",
+        f"| ... part colours matching the reference | rises, flattens | {number('steps_colour_match')} |",
+        f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
+        f"| unseen stick-figure walk: figure speed / skeleton speed | 0.8-1.2 |"
+        f" {number('unseen_walk_speed_ratio', '{:.2f}')} |",
+        f"| one default generation (10 steps), this CPU | <= 15 s | {number('seconds_per_generation', '{:.1f}')} s |",
+    ]
+
+
+def render_card(record: dict, report: dict | None, command: str) -> str:
+    """The model card in Hugging Face's form: metadata, what it is, how to use it, how it was made (one table),
+    how it scores (one table, from eval.json), and its limits (short, hand-written in toy_run.json)."""
+    thresholds = (report or {}).get("thresholds", {})
     lines = [
         "---",
+        "license: apache-2.0",
         "library_name: diffusers",
         "pipeline_tag: image-to-video",
         "tags: [wan, vace, pose, toy, education]",
@@ -181,82 +222,76 @@ def write_card(folder: Path, record: dict, report: dict | None, command: str) ->
         "",
         "# VACE Lab toy model",
         "",
-        "A small WanVACE pipeline of the real diffusers classes (`AutoencoderKLWan`, `WanVACETransformer3DModel`,",
-        "`UMT5EncoderModel` with a word-level tokenizer), trained from scratch in this lab on its puppet world",
-        f"(`engine/toy/world.py`, world version {record.get('world_version', world.WORLD_VERSION)}), at 224x128, 17 frames,"
-        " 16 fps. It is trained",
-        "to draw a figure on the pose skeleton with the reference image's look and the prompt's background; how far",
-        "it gets is measured below. It knows nothing outside that world. Weights are float16 safetensors; the lab",
-        "loads them as float32 on a CPU.",
+        "A small WanVACE pipeline made of the real diffusers classes (`AutoencoderKLWan`, `WanVACETransformer3DModel`,",
+        "`UMT5EncoderModel` with a word-level tokenizer), trained from scratch in VACE Lab on its puppet world",
+        f"(`engine/toy/world.py`, world version {record.get('world_version', world.WORLD_VERSION)}). It makes 17-frame",
+        "224x128 videos at 16 fps of a puppet on a pose skeleton, and knows nothing outside that world. It exists so",
+        "that a student on a CPU sees what guidance, steps, prompts and LoRAs do, in seconds.",
         "",
-        "One departure from Wan's layout: the VAE compresses 4x in space (Wan's compresses 8x), and the transformer",
-        "takes 4x4 patches of latents (Wan's 2x2), so it sees as many tokens as Wan's layout would. At 8x the",
-        "puppet's 2-4 pixel limbs and the pose video's 2-pixel bones vanished inside single latents: a first VAE",
-        "reconstructed pose videos as black frames, and a transformer trained on its latents ignored the control.",
+        "## Model details",
+        "",
+        "| | |",
+        "|---|---|",
+        "| pipeline | diffusers `WanVACEPipeline` |",
+        "| size | 224x128, 17 frames, 16 fps |",
+        "| VAE | Wan's `AutoencoderKLWan`, compressing 4x in space (Wan's: 8x) and 4x in time |",
+        "| transformer | `WanVACETransformer3DModel` on 4x4 patches of latents (Wan's: 2x2): Wan's token count |",
+        "| text encoder | a small random `UMT5EncoderModel`, frozen; each word's vector mixed with its neighbour's |",
+        "| weights | float16 safetensors, loaded as float32 on a CPU |",
+        "| made on | the project's CPU machine (2 cores), no GPU |",
+        "",
+        "The 4x VAE keeps the puppet's 2-4 pixel limbs and the pose video's 2-pixel bones, which Wan's 8x lost.",
+        "",
+        "## How to use",
+        "",
+        "In the lab (`./lab start` loads it when there is no GPU), or from the command line:",
+        "",
+        "    python -m experiments generate --model toy --control assets/toy-sample/pose.mp4 \\",
+        "        --reference assets/toy-sample/reference.png --prompt \"$(cat assets/toy-sample/prompt.txt)\" --out out",
+        "",
+        "or from Python, through the lab's engine (it loads the pipeline with diffusers' `from_pretrained`):",
+        "",
+        "    from engine.engine import Engine",
+        "    engine = Engine.from_name(\"toy\")",
+        "    request = engine.default_request(control_video=\"pose.mp4\", reference=\"me.png\", prompt=\"...\")",
+        "    result = engine.generate(request, out_dir=\"out\")  # out/video.mp4 and out/manifest.json",
         "",
         "## How it was made",
         "",
         f"    {command}",
         "",
-        f"- seed {recipe.get('seed', 0)}; {recipe.get('clips')} training clips (held-out seeds start at 1,000,000)",
-        f"- VAE: {vae.get('steps')} steps of batch {vae.get('batch_size')} (clips) / {2 * (vae.get('batch_size') or 0)}"
-        f" (frames), decoder learning rate {vae.get('learning_rate')}, encoder {vae.get('encoder_learning_rate')};"
-        f" {_seconds(record, 'vae_seconds')}",
-        f"- transformer: every weight, {transformer.get('max_steps')} steps of {transformer.get('batch_size')} clips,"
-        f" learning rate {transformer.get('learning_rate')}, sampler {transformer.get('sampler')}, reference and prompt"
-        f" dropout {transformer.get('reference_dropout')} / {transformer.get('prompt_dropout')};"
-        f" {_seconds(record, 'transformer_seconds')} (+ {_seconds(record, 'encode_seconds')} encoding)",
-        "- machine: the project's CPU machine (2 cores), no GPU",
-    ]
-    lines += leg_lines(record) + decoder_leg_lines(record) + encoder_leg_lines(record)
-    if record.get("notes"):
-        lines += [f"- {note}" for note in record["notes"]]
-    lines += [
+        "re-creates the first run; each later leg ran from the model before it, with the command in its row",
+        "(`python -m experiments` before each). Held-out seeds start at 1,000,000 and no stage trained on them.",
+        "The history of each leg is in `docs/toy-log.md`.",
+        "",
+        "| stage | trains | steps x batch | learning rate | data | time | command |",
+        "|---|---|---|---|---|---|---|",
+        *recipe_rows(record, command),
         "",
         "![loss curves](loss_curves.png)",
         "",
-        "## Quality on held-out seeds",
+        "## Evaluation",
         "",
-        "Measured with `python -m experiments toy eval --json assets/toy/eval.json` (engine/toy/factory/evaluate.py).",
-        f"Colours match when their RGB distance is under {thresholds.get('colour_distance', '?')}; figure pixels are",
-        f"those over {thresholds.get('figure_distance', '?')} from the true background, counted on the silhouette",
-        f"grown by {thresholds.get('tolerance_px', '?')} px.{_sampling_note(report)}",
+        "On held-out seeds, with `python -m experiments toy eval --json assets/toy/eval.json`.",
+        f"Colours match under an RGB distance of {thresholds.get('colour_distance', '?')}; figure pixels are those",
+        f"over {thresholds.get('figure_distance', '?')} from the true background, on the silhouette grown by",
+        f"{thresholds.get('tolerance_px', '?')} px.{_sampling_note(report)}",
         "",
-        "| measure | target | reached |",
-        "|---|---|---|",
-        f"| VAE reconstruction PSNR | >= 30 dB | {record.get('vae_psnr_db', 'not measured')} dB |",
-        f"| ... the true clips through the VAE alone: figure pixels on the true silhouette | | {number('vae_silhouette_precision')} |",
-        f"| ... the true clips through the VAE alone: part colours matching | | {number('vae_colour_match')} |",
-        f"| ... their pose videos through the VAE alone: bone pixels given back in their colour | | {number('vae_pose_bones_kept')} |",
-        f"| figure pixels on the true silhouette | >= 0.80 | {number('silhouette_precision')} |",
-        f"| true silhouette covered | | {number('silhouette_recall')} |",
-        f"| figure pixels on the true silhouette, against the background the model drew | | {number('placement_precision')} |",
-        f"| part colours matching the reference (limb-frames) | >= 0.80 | {number('colour_match')} |",
-        f"| recoloured reference, same prompt: clothes in the new colours | high | {number('recolour_follows_new_reference')} |",
-        f"| recoloured reference, same prompt: clothes still in the old colours | low | {number('recolour_keeps_old_colours')} |",
-        f"| same reference, prompt naming new clothes: clothes in the new colours | | {number('recoloured_prompt_moves_colours')} |",
-        f"| clips whose background matches the prompt | high | {number('background_within_threshold')} |",
-        f"| ... when the prompt names only the action and the floor | high | {number('scene_prompt_background_within_threshold')} |",
-        f"| ... and then, figure pixels on the true silhouette | | {number('scene_prompt_silhouette_precision')} |",
-        f"| guidance 1 / 3 / 5 / 7.5: clothes in the prompt's colours rise{_clips_note(report, 'guidance')} |"
-        " yes | "
-        f"{summary.get('guidance_monotone')}{_guidance_values(report)} |",
-        f"| steps 2 / 4 / 8 / 20: PSNR{_clips_note(report, 'steps')} | rises, flattens |"
-        f" {number('steps_psnr', '{:.1f}')} |",
-        f"| ... figure pixels on the true silhouette | rises, flattens | {number('steps_silhouette_precision')} |",
-        f"| ... part colours matching the reference | rises, flattens | {number('steps_colour_match')} |",
-        f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
-        f"| unseen stick-figure walk: figure speed / skeleton speed | 1.0 | {number('unseen_walk_speed_ratio', '{:.2f}')} |",
-        f"| one default generation (10 steps), this CPU | <= 15 s | {number('seconds_per_generation', '{:.1f}')} s |",
+        *evaluation_rows(record, report),
         "",
         f"Times are from {(report or {}).get('machine') or 'the machine that ran the eval'}, after a first"
         " generation that loads and warms the model.",
         "",
     ]
-    if record.get("limits"):  # what these weights get wrong and why, as measured (hand-written in toy_run.json)
-        lines += ["## What it gets wrong, and why", ""] + [f"- {limit}" for limit in record["limits"]] + [""]
+    if record.get("limits"):  # what these weights get wrong, short, hand-written in toy_run.json
+        lines += ["## Limitations", ""] + [f"- {limit}" for limit in record["limits"]] + [""]
+    return "\n".join(lines)
+
+
+def write_card(folder: Path, record: dict, report: dict | None, command: str) -> Path:
+    """README.md (and eval.json) for the shipped weights."""
     path = folder / "README.md"
-    path.write_text("\n".join(lines))
+    path.write_text(render_card(record, report, command))
     if report:
         (folder / "eval.json").write_text(json.dumps(report, indent=2))
     return path
