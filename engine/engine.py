@@ -57,6 +57,7 @@ class Engine:
         self._lock = threading.RLock()
         self._prompt_cache = LRU(32)
         self._condition_cache = LRU(8)
+        self._pass_seconds: dict[tuple, float] = {}  # (height, width, window frames) -> measured s per pass
         # Compiled blocks keep one LoRA slot and hotswap files into it, so nothing recompiles.
         self._loras = LoraAdapters(spec.name, hotswap=spec.compile_blocks)
 
@@ -172,6 +173,7 @@ class Engine:
         return conditions
 
     def inspect(self, request: GenerationRequest) -> Inspection:
+        self.check_size(request)
         conditions = self.prepare_conditions(request)
         indices = preview_indices(request.num_frames)
         return Inspection(
@@ -238,6 +240,34 @@ class Engine:
         sigmas = self.noise_levels(request)
         return 1.0 + sum(guided_at(sigma, request.guidance_stop) for sigma in sigmas) / len(sigmas)
 
+    # ---- sizes -------------------------------------------------------------------------------------
+
+    def check_size(self, request: GenerationRequest):
+        """Refuse, in one line, a request past the model's size limits or one whose video cannot fit in the
+        memory free now."""
+        from engine.sizing import size_limit_errors
+
+        errors = size_limit_errors(request, self.spec.max_frames, self.spec.max_side)
+        if errors:
+            raise ValueError("; ".join(errors))
+        estimate = self.estimate(request, with_time=False)
+        if not estimate.fits:
+            raise ValueError(f"this video needs about {estimate.memory_mb / 1024:.1f} GB and "
+                             f"{estimate.free_mb / 1024:.1f} GB is free: use fewer frames or a smaller size")
+
+    def estimate(self, request: GenerationRequest, with_time: bool = True):
+        """What `request` will cost (engine.sizing.Estimate): windows, steps, memory for its video and, once a
+        step was measured at this size, its time."""
+        from engine.sizing import Estimate, free_memory_mb, video_memory_mb
+
+        plan = self.window_plan(request)
+        passes = self.passes_per_step(request) if with_time else 2.0
+        steps = request.num_inference_steps if request.sigmas is None else len(request.sigmas)
+        measured = self._pass_seconds.get((request.height, request.width, plan[0].length)) if with_time else None
+        return Estimate(windows=len(plan), steps=steps, passes=passes, memory_mb=video_memory_mb(request),
+                        free_mb=free_memory_mb(),
+                        seconds=len(plan) * steps * passes * measured if measured is not None else None)
+
     def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None,
                  on_window=None) -> GenerationResult:
         """Generate one video. on_step(step, total) reports progress; should_stop() cancels between steps;
@@ -246,6 +276,7 @@ class Engine:
         With out_dir, video.mp4 (at request.fps) and manifest.json are written there.
         """
         plan = self.window_plan(request)  # a bad window setting fails before any model work
+        self.check_size(request)
         with self._lock:
             pipe = self.load()  # not timed: loading happens once, not per request
             started = time.perf_counter()
@@ -261,6 +292,9 @@ class Engine:
             else:
                 frames, stage_times = self._run_windows(pipe, request, conditions, prompt_embeds, negative_embeds,
                                                         plan, on_step, should_stop, on_window, out_dir)
+            if "s_per_step" in stage_times:  # what the page's time estimate for this size reads
+                self._pass_seconds[(request.height, request.width, plan[0].length)] = (
+                    stage_times["s_per_step"] / self.passes_per_step(request))
             peak_mb, memory_kind = self._peak_memory_mb()
             result = GenerationResult(
                 frames=frames,

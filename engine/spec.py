@@ -54,6 +54,10 @@ class ModelSpec:
     """With compile_blocks: the largest LoRA rank that can be hotswapped in."""
     max_sequence_length: int = 512
     """Prompt tokens the text encoder sees; longer prompts are truncated (Wan uses 512)."""
+    max_frames: int = 241
+    """Most frames one request may ask for (past the model's window, in sliding windows): 15 s at 16 fps."""
+    max_side: int = 1280
+    """Largest height or width in pixels a request may ask for (Wan's 720p is 720x1280)."""
     defaults: dict = field(default_factory=dict)
     """Request defaults for this model (size, frames, steps, flow shift)."""
     transformer_config: dict | None = None
@@ -73,6 +77,8 @@ class ModelSpec:
         from engine.profiles import model_profiles
 
         model_profiles(self)  # a bad profile fails when the preset loads, naming the field
+        if self.max_frames < 1 or self.max_side < 16:
+            raise ValueError(f"max_frames and max_side must be positive, got {self.max_frames} and {self.max_side}")
         if self.max_sequence_length < 1:
             raise ValueError(f"max_sequence_length must be positive, got {self.max_sequence_length}")
         if self.cpu_offload and self.group_offload:

@@ -56,6 +56,10 @@ def test_bad_input_is_one_line_and_the_app_keeps_serving(client, reference_png, 
         client.predict(**widget_values(*files(reference_png, pose_mp4), num_frames=80), api_name="/generate")
     with pytest.raises(AppError, match="height must be a multiple of 16"):
         client.predict(**widget_values(*files(reference_png, pose_mp4), height=100), api_name="/generate")
+    with pytest.raises(AppError, match="num_frames must be at most 241 for this model, got 100001"):
+        client.predict(**widget_values(*files(reference_png, pose_mp4), num_frames=100001), api_name="/inspect")
+    with pytest.raises(AppError, match="num_frames must be at most 241 for this model, got 100001"):
+        client.predict(**widget_values(*files(reference_png, pose_mp4), num_frames=100001), api_name="/generate")
     with pytest.raises(AppError, match="window_frames must be an integer, got 'nine'"):
         client.predict(**widget_values(*files(reference_png, pose_mp4), window_frames="nine"), api_name="/inspect")
     from gradio_client import handle_file

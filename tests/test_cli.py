@@ -41,6 +41,7 @@ def test_lora_hash_goes_into_the_manifest(pose_mp4, reference_png, tmp_path, lor
 @pytest.mark.parametrize("extra, message", [
     (["--set", "num_frames=80"], "num_frames must be 4n+1, got 80; nearest valid: 77 or 81"),
     (["--set", "width=100"], "width must be a multiple of 16"),
+    (["--set", "num_frames=100001"], "num_frames must be at most 241 for this model, got 100001"),
     (["--set", "guidance=5"], "unknown field 'guidance'"),
     (["--set", "seed"], "--set expects FIELD=VALUE"),
     (["--lora", "missing.safetensors"], "LoRA not found: missing.safetensors"),

@@ -9,7 +9,7 @@ import gradio as gr
 
 from engine.engine import GenerationCancelled
 from engine.prompts.variants import negative_prompts
-from engine.request import CONTROL_FITS, SAMPLERS, WINDOW_CONTEXTS, GenerationRequest
+from engine.request import CONTROL_FITS, SAMPLERS, WINDOW_CONTEXTS, GenerationRequest, field_info
 from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, named_copy, new_cancel_flag, new_output_dir,
                        request_stop, user_errors)
 
@@ -83,6 +83,21 @@ def inputs_or_sample(engine, reference, control, prompt) -> tuple:
         if chosen:
             notes.append(f'No prompt: the sample\'s is used ("{prompt}"). Write one to say what you want.')
     return reference, control, prompt, notes
+
+
+def limited(name: str, limit) -> str:
+    """A size widget's info: the field's description and this model's limit."""
+    return f"{field_info(name).help} At most {limit} for this model."
+
+
+def estimate_text(engine, *values) -> str:
+    """The line under Generate: what the settings will cost, or why they will be refused, before anything runs."""
+    try:
+        request = build_request(engine, *values)
+        engine.check_size(request)
+        return f"**Plan:** {engine.estimate(request).text()}"
+    except ValueError as err:
+        return f"**Will be refused:** {err}"
 
 
 def optional_window(value) -> int | None:
@@ -170,10 +185,12 @@ def build_generate_tab(engine, links: dict):
                                               info="Wan's standard negative prompt as its authors ship it (zh) or in English.")
                 negative = gr.Textbox(value=defaults.negative_prompt, lines=3, **described("negative_prompt"))
                 with gr.Row():
-                    height = gr.Number(value=defaults.height, precision=0, **described("height"))
-                    width = gr.Number(value=defaults.width, precision=0, **described("width"))
+                    height = gr.Number(value=defaults.height, precision=0, **described("height", info=limited(
+                        "height", f"{engine.spec.max_side} px")))
+                    width = gr.Number(value=defaults.width, precision=0, **described("width", info=limited(
+                        "width", f"{engine.spec.max_side} px")))
                     num_frames = gr.Number(value=defaults.num_frames, precision=0, elem_id="generate-frames",
-                                           **described("num_frames"))
+                                           **described("num_frames", info=limited("num_frames", engine.spec.max_frames)))
                     fps = gr.Number(value=defaults.fps, precision=0, **described("fps"))
                 with gr.Row():
                     flow_shift = gr.Number(value=defaults.flow_shift, **described("flow_shift"))
@@ -206,6 +223,8 @@ def build_generate_tab(engine, links: dict):
                 inspect_button = gr.Button("Inspect inputs")
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")
                 stop_button = gr.Button("Stop", variant="stop")
+            first = engine.estimate(defaults, with_time=False)
+            estimate = gr.Markdown(f"**Plan:** {first.text()}", elem_id="generate-estimate")
     with gr.Row():
         with gr.Column():
             with gr.Row():
@@ -293,6 +312,10 @@ def build_generate_tab(engine, links: dict):
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_name="generate",
         concurrency_id="model", show_progress_on=timings)
     stop_button.click(request_stop, cancel_flag, cancel_flag, api_name="stop", queue=False)
+    sizes = [height, width, num_frames, steps, guidance, guidance_stop, window_frames, window_overlap]
+    for widget in sizes:
+        widget.change(lambda *values: estimate_text(engine, *values), widgets, estimate, queue=False,
+                      api_visibility="private", show_progress="hidden")
     lora.focus(lambda: gr.Dropdown(choices=lora_choices()), None, lora, queue=False, api_visibility="private")
     profile.change(user_errors(lambda name: profile_widget_values(engine, name)), profile,
                    [steps, guidance, flow_shift, sampler, sigmas, step_cache, profile_note], queue=False,
