@@ -42,8 +42,9 @@ def build_app(engine):
                     links[tab_id] = getattr(importlib.import_module(module), function)(engine, links)
             for connect in links.get("after_build", []):  # links to tabs built later than their source
                 connect()
-    from ui.common import one_line_upload_errors
+        from ui.common import one_line_upload_errors, stop_jobs_when_tab_closes
 
+        stop_jobs_when_tab_closes(demo, links.get("cancel_flags", []))
     return one_line_upload_errors(demo)
 
 

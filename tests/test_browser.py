@@ -143,6 +143,28 @@ def test_two_sessions_queue_and_a_long_sweep_stops_from_the_page(browser, app_ur
     second.context.close()
 
 
+def test_a_closed_tab_stops_its_job_and_the_next_in_the_queue_runs(browser, app_url):
+    """A long generation (20 windows x 100 steps at 448x448: minutes) is left behind by closing its tab; the
+    queued sample in another tab then runs at once, and the page's plan line said what the job would cost."""
+    import time
+
+    first, second = open_page(browser, app_url), open_page(browser, app_url)
+    first.get_by_text("Negative prompt and advanced settings").click()
+    for elem_id, value in (("generate-height", 448), ("generate-width", 448), ("generate-frames", 241)):
+        set_number(first, elem_id, value)
+    set_number(first, "generate-steps", 100)
+    first.wait_for_selector("#generate-estimate >> text=/20 windows x 100 steps/", timeout=30_000)
+    first.locator("#generate-run").click()
+    first.wait_for_selector("text=/denoising step/", timeout=LONG)
+    second.locator("td:visible", has_text="young man").first.click()
+    second.wait_for_selector("text=/queue/i", timeout=30_000)
+    first.context.close()
+    closed = time.monotonic()
+    second.wait_for_selector("#generate-result video", timeout=LONG)
+    assert time.monotonic() - closed < 90  # the long job would have held the queue for minutes
+    second.context.close()
+
+
 def test_a_corrupt_image_after_the_sample_gets_the_same_one_line(browser, app_url, tmp_path):
     page = open_page(browser, app_url)
     page.locator("td:visible", has_text="young man").first.click()  # the sample fills the fields and generates

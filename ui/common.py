@@ -115,9 +115,31 @@ def download_stem(path: str | Path | None, fallback: str) -> str:
     return safe_name(Path(path).stem if path else "", fallback, limit=48)
 
 
-def new_cancel_flag() -> gr.State:
-    """Per-session flag a Stop button sets (request_stop) and a running job polls between steps."""
-    return gr.State({"stop": False})
+def new_cancel_flag(links: dict) -> gr.State:
+    """Per-session flag a Stop button sets (request_stop) and a running job polls between steps. Each is
+    listed in links["cancel_flags"] so that closing the tab sets them all (stop_jobs_when_tab_closes)."""
+    flag = gr.State({"stop": False})
+    links.setdefault("cancel_flags", []).append(flag)
+    return flag
+
+
+_OPEN_TABS: dict[str, list[dict]] = {}  # browser session -> its cancel flags, from page load to close
+
+
+def stop_jobs_when_tab_closes(demo, flags: list):
+    """A closed tab stops its jobs at their next step: the page's load files the session's cancel flags, and
+    Gradio's unload (the tab's heartbeat ending) sets them."""
+
+    def remember(request: gr.Request, *values):
+        _OPEN_TABS[request.session_hash] = list(values)
+
+    def stop(request: gr.Request):
+        for flag in _OPEN_TABS.pop(request.session_hash, []):
+            flag["stop"] = True
+        logger.info("tab closed: its jobs stop at their next step")
+
+    demo.load(remember, flags, None, queue=False, api_visibility="private")
+    demo.unload(stop)
 
 
 def request_stop(cancel: dict) -> dict:

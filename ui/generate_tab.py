@@ -147,7 +147,7 @@ def render_timings(result) -> str:
 
 
 def build_generate_tab(engine, links: dict):
-    cancel_flag = new_cancel_flag()
+    cancel_flag = new_cancel_flag(links)
     last_result = gr.State(None)  # this session's last finished video: Stop leaves it on screen
     checked = gr.State(None)  # what the model receives, read before a generation
     sample_inputs = engine.sample_inputs()
@@ -185,9 +185,9 @@ def build_generate_tab(engine, links: dict):
                                               info="Wan's standard negative prompt as its authors ship it (zh) or in English.")
                 negative = gr.Textbox(value=defaults.negative_prompt, lines=3, **described("negative_prompt"))
                 with gr.Row():
-                    height = gr.Number(value=defaults.height, precision=0, **described("height", info=limited(
+                    height = gr.Number(value=defaults.height, precision=0, elem_id="generate-height", **described("height", info=limited(
                         "height", f"{engine.spec.max_side} px")))
-                    width = gr.Number(value=defaults.width, precision=0, **described("width", info=limited(
+                    width = gr.Number(value=defaults.width, precision=0, elem_id="generate-width", **described("width", info=limited(
                         "width", f"{engine.spec.max_side} px")))
                     num_frames = gr.Number(value=defaults.num_frames, precision=0, elem_id="generate-frames",
                                            **described("num_frames", info=limited("num_frames", engine.spec.max_frames)))

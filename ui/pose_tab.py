@@ -72,7 +72,7 @@ def build_pose_tab(engine, links):
     gr.Markdown(
         "Turn any driving video into the skeleton video Wan-VACE expects: DWPose / OpenPose limbs and colours "
         "on black, at the model's frame rate, frame count and size. The first frame comes out as a reference.")
-    cancel_flag = new_cancel_flag()
+    cancel_flag = new_cancel_flag(links)
     outputs_state = gr.State({})
     # The model's own size and window: a skeleton drawn at another size is scaled on the way in and reaches the
     # model in other widths and shades (the toy's part colours: 0.52 drawn at 224x128, 0.43 drawn at 832x480;

@@ -128,7 +128,7 @@ def figure_for(record: dict, metric_name: str):
 
 
 def build_sweep_tab(engine, links: dict):
-    cancel_flag = new_cancel_flag()
+    cancel_flag = new_cancel_flag(links)
     with gr.Row():
         with gr.Column(scale=2):
             preset = gr.Dropdown([CUSTOM, *preset_names()], value=DEFAULT_PRESET, label="Preset",
