@@ -145,3 +145,11 @@ def test_every_control_has_a_short_info_text(tiny_engine):
     missing = [f"{type(block).__name__} {block.label!r}" for block in demo.blocks.values()
                if isinstance(block, with_info) and block.interactive is not False and not block.info]
     assert missing == []
+
+
+def test_every_api_output_has_a_name(client):
+    """The API page names each output (the Generate timings read 'value_78' before)."""
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    unnamed = {name: [r["label"] for r in endpoint["returns"] if re.fullmatch(r"value_\d+", r["label"] or "")]
+               for name, endpoint in endpoints.items()}
+    assert not {name: labels for name, labels in unnamed.items() if labels}

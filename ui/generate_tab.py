@@ -231,12 +231,12 @@ def build_generate_tab(engine, links: dict):
                 placed_reference = gr.Image(label="Reference as placed", height=220,
                                             interactive=False)
                 received = gr.Gallery(label="Control frames as sampled", columns=2, height=220, object_fit="contain")
-            received_text = gr.Markdown()
+            received_text = gr.Markdown(label="What the model receives")
         with gr.Column():
             video = gr.Video(label="Result", height=300, autoplay=True, loop=True, elem_id="generate-result")
             # The progress bar shows here, not over the video: the last result stays in sight while the next is
             # made, to compare them (min_height leaves the bar room before the first table).
-            timings = gr.Markdown(min_height=90, elem_id="generate-timings")
+            timings = gr.Markdown(label="Timings and memory", min_height=90, elem_id="generate-timings")
             files = gr.File(label="Video and manifest", file_count="multiple")
 
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,

@@ -48,7 +48,7 @@ def build_history_tab(engine, links: dict):
                           info="Runs from the Sweep tab, newest first: what was swept, cells, time.")
         open_button = gr.Button("Open run", variant="primary")
         refresh = gr.Button("Refresh list")
-    summary = gr.Markdown()
+    summary = gr.Markdown(label="Run summary")
     with gr.Row():
         grid_gif = gr.Image(label="Grid", type="filepath", interactive=False, elem_id="history-grid")
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
@@ -61,7 +61,7 @@ def build_history_tab(engine, links: dict):
         compare = gr.Button("What differs")
         rerun = gr.Button("Re-run cell A")
         full_button = gr.Button("Render cell A in full")
-    difference = gr.Markdown()
+    difference = gr.Markdown(label="What differs")
     full_video = gr.Video(label="Cell A at the model's full size, frames and steps", height=240)
     files = gr.File(label="Files of this run", file_count="multiple")
     shown = [summary, grid_gif, sheet, table, first, second, files]

@@ -136,7 +136,7 @@ def build_pose_tab(engine, links):
             with gr.Row():
                 first_frame = gr.Image(label="First frame (reference)", height=200, interactive=False)
                 fit_preview = gr.Image(label="Reference | driving | fitted", height=200, interactive=False)
-            diagnostics = gr.Markdown(elem_id="pose-diagnostics")
+            diagnostics = gr.Markdown(label="Diagnostics", elem_id="pose-diagnostics")
             detection_plot = gr.Plot(label="Detection rate")
             before_after = gr.Video(label="Smoothing: before | after", height=200, autoplay=True, loop=True)
             files = gr.File(label="pose.mp4, overlay.mp4, first_frame.png, keypoints.json, manifest.json",

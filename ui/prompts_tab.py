@@ -116,7 +116,7 @@ def build_prompts_tab(engine, links: dict):
             with gr.Accordion("Clip metadata and caption", open=True):
                 clip_name = gr.Textbox(label="Clip file name", placeholder="gBR_sBM_c01_d04_mBR0_ch01.mp4",
                                        info="AIST++ names add genre, situation, camera and dancers.")
-                clip_table = gr.Markdown()
+                clip_table = gr.Markdown(label="Clip metadata")
                 reference = gr.Image(label="Reference to caption", type="filepath", sources=["upload"], height=200)
                 caption = gr.Textbox(label="Caption", lines=3,
                                      info=f"Type one, or caption the picture with {CAPTIONER_ID} (downloads its weights).")
@@ -137,7 +137,7 @@ def build_prompts_tab(engine, links: dict):
                     info = template.description if template else f"Caption + metadata rewritten by {REWRITER_ID}."
                     boxes.append(gr.Textbox(built.get(name, ("", []))[0], label=name, info=info, lines=3,
                                             interactive=True))
-                    notes.append(gr.Markdown())
+                    notes.append(gr.Markdown(label=f"{name}: tokens"))
             with gr.Row():
                 recount_button = gr.Button("Recount tokens")
                 set_name = gr.Textbox(label="Prompt set name", value="my-prompts", max_lines=1,

@@ -164,8 +164,8 @@ def build_sweep_tab(engine, links: dict):
                 run_button = gr.Button("Run sweep", variant="primary", elem_id="sweep-run")
                 stop_button = gr.Button("Stop", variant="stop", elem_id="sweep-stop")
         with gr.Column(scale=3):
-            plan_text = gr.Markdown()
-            progress_text = gr.Markdown(elem_id="sweep-progress")
+            plan_text = gr.Markdown(label="Plan")
+            progress_text = gr.Markdown(label="Status", elem_id="sweep-progress")
             cells_gallery = gr.Gallery(label="Finished cells", columns=4, height=220)
             # Titles above the images, not Gradio's label badge: the badge covered the first column's header.
             gr.Markdown("**Comparison grid** (plays all cells in step)")
@@ -181,7 +181,7 @@ def build_sweep_tab(engine, links: dict):
                 metric = gr.Dropdown(menu(list(METRICS)), value=None, label="Plot",
                                      info="Metric against the X value, one line per Y; seeds give the error bars.")
             plot = gr.Plot(label="Metric plot")
-            plot_note = gr.Markdown(elem_id="sweep-plot-note")
+            plot_note = gr.Markdown(label="Plot note", elem_id="sweep-plot-note")
             run_record = gr.State({})
             files = gr.File(label="Downloads: grid GIF / MP4 / PNG, cells.csv, manifest, ZIP", file_count="multiple",
                             elem_id="sweep-files")

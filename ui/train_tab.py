@@ -142,7 +142,7 @@ def build_train_tab(engine, links):
                 train_button = gr.Button("Train", variant="primary", elem_id="train-run")
                 stop_button = gr.Button("Stop (saves a checkpoint)", variant="stop")
         with gr.Column():
-            status = gr.Markdown(elem_id="train-status")
+            status = gr.Markdown(label="Status", elem_id="train-status")
             loss_plot = gr.Plot(label="Loss")
             validation = gr.Video(label="Latest validation video (fixed seed)", height=200, autoplay=True, loop=True)
             log = gr.Textbox(label="Log (newest lines)", lines=8, max_lines=8, interactive=False, autoscroll=True)
