@@ -25,6 +25,21 @@ def list_loras() -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+TRAINING_PROMPT_FILE = "training_prompt.txt"  # beside a trained LoRA: the prompt of its first clip
+
+
+def training_prompt(path) -> str | None:
+    """The prompt a LoRA was trained with, where the lab knows it: LORA.txt beside a single file, or the
+    training_prompt.txt the trainer writes beside each LoRA it saves."""
+    path = Path(path)
+    for candidate in (path.with_suffix(".txt"), path.parent / TRAINING_PROMPT_FILE):
+        if candidate.is_file():
+            text = candidate.read_text(encoding="utf-8").strip()
+            if text:
+                return text.splitlines()[0]
+    return None
+
+
 def lora_label(path: Path) -> str:
     """A name to show: trained runs save every file as pytorch_lora_weights.safetensors, so name those by
     their run (and checkpoint) folder instead."""

@@ -20,3 +20,27 @@ def test_an_empty_prompt_is_never_sent_silently(tiny_engine, reference_png, pose
     _, _, prompt, notes = inputs_or_sample(tiny_engine, str(reference_png), str(pose_mp4), "   ")
     assert prompt == tiny_engine.sample_inputs()["prompt"] and prompt.strip()
     assert len(notes) == 1 and notes[0].startswith("No prompt: the sample's is used")
+
+
+def test_choosing_a_lora_shows_its_training_prompt_and_offers_it(tmp_path):
+    from engine.lora import TRAINING_PROMPT_FILE
+    from ui.generate_tab import lora_prompt_note
+
+    single = tmp_path / "narrow.safetensors"
+    single.write_bytes(b"")
+    (tmp_path / "narrow.txt").write_text("a person in a black top dances\n")
+    note, button = lora_prompt_note(str(single))
+    assert "*a person in a black top dances*" in note and button.visible
+    trained = tmp_path / "run" / "checkpoint-000010" / "pytorch_lora_weights.safetensors"
+    trained.parent.mkdir(parents=True)
+    trained.write_bytes(b"")
+    (trained.parent / TRAINING_PROMPT_FILE).write_text("a puppet waves on a red floor\n")
+    assert "a puppet waves on a red floor" in lora_prompt_note(str(trained))[0]
+    assert lora_prompt_note(None)[0] == "" and not lora_prompt_note(str(tmp_path / "unknown.safetensors"))[1].visible
+
+
+def test_the_shipped_blog_loras_say_what_they_were_trained_on():
+    from engine.lora import training_prompt
+    from engine.toy.family import TOY_BLOG_LORA
+
+    assert training_prompt(TOY_BLOG_LORA) == "a person in a black top and blue trousers dances"

@@ -75,6 +75,10 @@ def test_the_saved_lora_loads_in_the_engine_and_strength_zero_is_the_base(datase
     trainer = make_trainer(dataset, tmp_path / "run", max_steps=3, learning_rate=5e-2)
     lora = trainer.run()
     assert lora.name == "pytorch_lora_weights.safetensors" and (lora.parent / "config.yaml").is_file()
+    from engine.lora import training_prompt
+    from engine.train.data import find_samples
+
+    assert training_prompt(lora) == find_samples(dataset)[0].prompt  # Generate shows it beside the LoRA
     base = tiny_engine.generate(tiny_request).frames
     zero = tiny_engine.generate(tiny_request.replace(lora=str(lora), lora_scale=0.0)).frames
     full = tiny_engine.generate(tiny_request.replace(lora=str(lora), lora_scale=1.0)).frames

@@ -8,6 +8,7 @@ import time
 import gradio as gr
 
 from engine.engine import GenerationCancelled
+from engine.lora import training_prompt
 from engine.prompts.variants import negative_prompts
 from engine.request import CONTROL_FITS, SAMPLERS, WINDOW_CONTEXTS, GenerationRequest, field_info
 from ui.common import (NONE, described, with_named_inputs, download_stem, lora_choices, gpu_job, named_copy, new_cancel_flag, new_output_dir,
@@ -114,6 +115,16 @@ def profile_widget_values(engine, name: str) -> tuple:
             profile.note)
 
 
+def lora_prompt_note(lora: str | None):
+    """What a chosen LoRA was trained on, and the button that puts it in the prompt: a LoRA shows what it
+    learned on prompts like its own (a prompt that already names what it changes hides it)."""
+    prompt = training_prompt(lora) if lora and lora != NONE else None
+    if prompt is None:
+        return "", gr.Button(visible=False)
+    return (f"Trained on prompts like: *{prompt}*. Its effect shows most on a prompt like it.",
+            gr.Button(visible=True))
+
+
 def profile_suggestion(engine, lora: str | None) -> str:
     from engine.profiles import suggest_profile
 
@@ -171,6 +182,10 @@ def build_generate_tab(engine, links: dict):
                 lora = gr.Dropdown(choices=lora_choices(), value=NONE, elem_id="generate-lora", **described("lora"))
             # A row of its own: as a third column beside seed and LoRA its description wrapped a word a line.
             lora_scale = gr.Slider(0, 2, value=defaults.lora_scale, step=0.05, **described("lora_scale"))
+            with gr.Row():
+                lora_note = gr.Markdown(elem_id="generate-lora-note")
+                use_lora_prompt = gr.Button("Use its training prompt", visible=False, size="sm",
+                                            elem_id="generate-use-lora-prompt")
             with gr.Row():
                 profile = gr.Dropdown(list(engine.profiles), value="default", label="Sampling profile",
                                       elem_id="generate-profile",
@@ -322,6 +337,9 @@ def build_generate_tab(engine, links: dict):
                    api_visibility="private")
     lora.change(lambda value: profile_suggestion(engine, value), lora, profile_note, queue=False,
                 api_visibility="private")
+    lora.change(lora_prompt_note, lora, [lora_note, use_lora_prompt], queue=False, api_visibility="private")
+    use_lora_prompt.click(lambda value: training_prompt(value) or gr.skip(), lora, prompt, queue=False,
+                          api_visibility="private")
 
     with sample_slot:
         sample = gr.Examples(

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import yaml
 
+from engine.lora import TRAINING_PROMPT_FILE
 from engine.train.timesteps import sample_sigmas, timestep_bucket
 from engine.train.config import TrainConfig, learning_rate_factor
 
@@ -399,6 +400,9 @@ class Trainer:
                                                   transformer_lora_adapter_metadata={"r": self.config.rank,
                                                                                      "lora_alpha": self.config.lora_alpha})
             (folder / "config.yaml").write_text(yaml.safe_dump(asdict(self.config), sort_keys=False))
+            prompts = [sample.prompt for sample in self.samples if sample.prompt]
+            if prompts:  # Generate shows it beside the LoRA: what to ask for to see what the LoRA learned
+                (folder / TRAINING_PROMPT_FILE).write_text(prompts[0] + "\n")
         self.accelerator.wait_for_everyone()
         return folder / (FULL_WEIGHTS if self.config.is_full else LORA_FILE)
 

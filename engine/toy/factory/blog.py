@@ -176,12 +176,16 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
     import json
     import shutil
 
+    from engine.lora import training_prompt
     from engine.toy.family import TOY_BLOG_LORA
 
     target = Path(target or TOY_BLOG_LORA.parent)
     target.mkdir(parents=True, exist_ok=True)
     for name, path in result.loras.items():
         shutil.copy(path, target / f"{name}.safetensors")
+        prompt = training_prompt(path)
+        if prompt:  # LORA.txt: Generate shows it beside the LoRA
+            (target / f"{name}.txt").write_text(prompt + "\n")
     (target / "blog.json").write_text(json.dumps(result.to_dict(), indent=2))
     write_grid_sample(target)
     strengths = " | ".join(f"{s:g}" for s in result.strengths)
