@@ -8,7 +8,9 @@ Under `accelerate launch`, each process takes every n-th cell and the main proce
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -58,6 +60,14 @@ class SweepOutcome:
         return [cid for cid, r in self.records.items() if r.get("status") == "failed"]
 
 
+def same_output_key(request) -> str:
+    """Requests with this key make the same video: at strength 0 a LoRA is not applied, whichever it is."""
+    fields = request.to_dict()
+    if not fields.get("lora") or not fields.get("lora_scale"):
+        fields["lora"], fields["lora_scale"] = None, 0.0
+    return json.dumps(fields, sort_keys=True, default=str)
+
+
 def format_seconds(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -85,6 +95,7 @@ class SweepRunner:
         self.cells: list[Cell] = expand(spec, engine.default_request, lora, inputs=engine.sample_inputs(),
                                         profiles=engine.profiles)
         self.process_index, self.num_processes = process_index, num_processes
+        self._made: dict[str, str] = {}  # same_output_key -> the cell of this run that made that video
 
     @property
     def my_cells(self) -> list[Cell]:
@@ -94,7 +105,8 @@ class SweepRunner:
 
     def plan(self, probe: bool = False) -> SweepPlan:
         todo = [c for c in self.cells if self.store.finished(c) is None]
-        steps = sum(self.cell_steps(c) for c in todo)
+        made = {same_output_key(c.request): c for c in todo}  # a cell another one makes is copied, not run
+        steps = sum(self.cell_steps(c) for c in made.values())
         estimate, basis = (self._probe_estimate(todo) if probe and todo else (None, "no probe"))
         return SweepPlan(len(self.cells), len(todo), len(self.cells) - len(todo), steps, estimate, basis)
 
@@ -123,7 +135,8 @@ class SweepRunner:
         inputs = {(c.request.height, c.request.width, c.request.num_frames, c.request.control_video,
                    c.request.reference, c.request.prompt): c.request for c in todo}
         once = sum(encode * size(r) for r in inputs.values())
-        return once + sum(cost(c) for c in todo), f"from a 2-step probe: {t['s_per_step']:.3f} s/step"
+        distinct = {same_output_key(c.request): c for c in todo}.values()
+        return once + sum(cost(c) for c in distinct), f"from a 2-step probe: {t['s_per_step']:.3f} s/step"
 
     # ---- running -----------------------------------------------------------------------------------
 
@@ -165,6 +178,9 @@ class SweepRunner:
 
     def run_cell(self, cell: Cell, on_step, should_stop) -> dict:
         folder = self.store.cell_dir(cell.id)
+        twin = self._made.get(same_output_key(cell.request))
+        if twin is not None:
+            return self.copy_cell(twin, cell)
         try:
             result = self.engine.generate(cell.request, on_step=on_step, should_stop=should_stop, out_dir=folder)
         except GenerationCancelled:
@@ -183,10 +199,24 @@ class SweepRunner:
             metrics.update(self.engine.family.score(result.frames, cell.request))  # e.g. the toy's ground truth
             record = {"status": "done", "timings": result.timings, "metrics": metrics,
                       "lora_sha256": result.lora_sha256, "request": cell.request.to_dict()}
+            self._made[same_output_key(cell.request)] = cell.id
         try:
             self.store.save_cell(cell, record)
         except OSError as err:
             record = {"status": "failed", "error": f"cannot save the cell: {err}"}
+        return record
+
+    def copy_cell(self, twin_id: str, cell: Cell) -> dict:
+        """A cell whose video another cell of this run already made (every checkpoint at strength 0 is the
+        base model): its video and scores, copied, not computed again."""
+        source, folder = self.store.cell_dir(twin_id), self.store.cell_dir(cell.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / "video.mp4", folder / "video.mp4")
+        made = self.store.read_cell(twin_id)
+        record = {"status": "done", "same_as": twin_id, "timings": {"total": 0.0}, "metrics": made["metrics"],
+                  "lora_sha256": made.get("lora_sha256"), "request": cell.request.to_dict()}
+        self.store.save_cell(cell, record)
+        logger.info("cell %s is cell %s's video (the same output), copied", cell.id, twin_id)
         return record
 
     # ---- after running -----------------------------------------------------------------------------

@@ -129,3 +129,19 @@ def test_an_unwritable_run_folder_is_a_clear_error(tiny_engine, tmp_path):
     runner = SweepRunner(tiny_engine, small_spec(x={"field": "seed", "values": "1"}), blocker / "run")
     with pytest.raises(ValueError, match="cannot write the run folder"):
         runner.run()
+
+
+def test_strength_zero_is_made_once_for_every_lora_and_copied(tiny_engine, tmp_path, lora_files):
+    """A checkpoint x strength sweep: at strength 0 every checkpoint is the base model, so that cell runs once."""
+    loras = [str(lora_files["diffusers"]), str(lora_files["diffusers_b"])]
+    spec = small_spec(x={"field": "lora_scale", "values": "0, 1"}, y={"field": "lora", "values": loras})
+    runner = SweepRunner(tiny_engine, spec, tmp_path)
+    assert runner.plan().summary().startswith("4 cells (0 already finished), 6 denoising steps")  # 3 made
+    outcome = runner.run()
+    copied = [record for record in outcome.records.values() if record.get("same_as")]
+    assert len(copied) == 1 and copied[0]["timings"] == {"total": 0.0}
+    source = tmp_path / "cells" / copied[0]["same_as"] / "video.mp4"
+    twin = next(cell.id for cell in runner.cells if outcome.records[cell.id] is copied[0])
+    assert (tmp_path / "cells" / twin / "video.mp4").read_bytes() == source.read_bytes()
+    at_one = [outcome.records[c.id] for c in runner.cells if c.request.lora_scale == 1]
+    assert not any(record.get("same_as") for record in at_one)  # two LoRAs at strength 1 differ
