@@ -237,7 +237,7 @@ def build_generate_tab(engine, links: dict):
             with gr.Row():
                 inspect_button = gr.Button("Inspect inputs")
                 generate_button = gr.Button("Generate", variant="primary", elem_id="generate-run")
-                stop_button = gr.Button("Stop", variant="stop")
+                stop_button = gr.Button("Stop", variant="secondary")
             first = engine.estimate(defaults, with_time=False)
             estimate = gr.Markdown(f"**Plan:** {first.text()}", elem_id="generate-estimate")
     with gr.Row():

@@ -162,7 +162,7 @@ def build_sweep_tab(engine, links: dict):
             with gr.Row():
                 plan_button = gr.Button("Plan")
                 run_button = gr.Button("Run sweep", variant="primary", elem_id="sweep-run")
-                stop_button = gr.Button("Stop", variant="stop", elem_id="sweep-stop")
+                stop_button = gr.Button("Stop", variant="secondary", elem_id="sweep-stop")
         with gr.Column(scale=3):
             plan_text = gr.Markdown(label="Plan")
             progress_text = gr.Markdown(label="Status", elem_id="sweep-progress")

@@ -140,7 +140,7 @@ def build_train_tab(engine, links):
             with gr.Row():
                 estimate_button = gr.Button("Estimate")
                 train_button = gr.Button("Train", variant="primary", elem_id="train-run")
-                stop_button = gr.Button("Stop (saves a checkpoint)", variant="stop")
+                stop_button = gr.Button("Stop (saves a checkpoint)", variant="secondary")
         with gr.Column():
             status = gr.Markdown(label="Status", elem_id="train-status")
             loss_plot = gr.Plot(label="Loss")
