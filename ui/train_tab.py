@@ -163,8 +163,10 @@ def build_train_tab(engine, links):
         validation videos to watch it happen."""
         if engine.family.name != "toy":
             folder = train_runs.make_sample_dataset()
+            gr.Info(f"Dataset '{folder.name}' chosen: one sample clip and its prompt. Train when ready.")
             return gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), *[gr.skip()] * (1 + len(shown_widgets))
         folder = train_runs.make_toy_sample_dataset()
+        gr.Info(f"Dataset '{folder.name}' chosen, with the {TOY_PRESET} recipe in the fields below. Train when ready.")
         return (gr.Dropdown(choices=train_runs.dataset_names(), value=folder.name), TOY_PRESET,
                 *toy_sample_widget_values())
 
@@ -232,7 +234,7 @@ def build_train_tab(engine, links):
         return lambda: [gr.Button(interactive=interactive)] * len(action_buttons)
 
     sample_button.click(set_actions(False), None, action_buttons, queue=False, api_visibility="private").then(
-        on_sample, None, [dataset, preset, *shown_widgets], queue=False, api_name="train_sample_dataset").then(
+        on_sample, None, [dataset, preset, *shown_widgets], api_name="train_sample_dataset").then(
         set_actions(True), None, action_buttons, queue=False, api_visibility="private")
     preset.input(user_errors(preset_widget_values), preset, shown_widgets, queue=False, api_visibility="private")
     add_button.click(on_add, [dataset_name, uploads], dataset, queue=False, api_visibility="private")
