@@ -1,4 +1,5 @@
-"""Past sweep runs: find them, reopen them, compare two cells, re-run one cell."""
+"""Past work: sweep runs (find them, reopen them, compare two cells, re-run one cell), single generations and
+training runs (find them and say what they were)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def run_title(run: Path) -> str:
     spec = manifest.get("spec", {})
     fields = " x ".join(spec[name]["field"] for name in ("x", "y", "z") if spec.get(name)) or "single cell"
     cells = len(manifest.get("cells", []))
-    when = time.strftime("%H:%M", time.localtime(Path(run).stat().st_mtime))
+    when = time.strftime("%H:%M:%S", time.localtime(Path(run).stat().st_mtime))
     day = time.strftime("%Y-%m-%d", time.localtime(Path(run).stat().st_mtime))
     today = time.strftime("%Y-%m-%d")
     status = "" if manifest.get("status") == "complete" else f", {manifest.get('status')}"
@@ -121,3 +122,78 @@ def rerun_cell(engine, run: Path, cell_id: str) -> dict:
     record = runner.run_cell(cell, on_step=None, should_stop=None)
     runner.finish(SweepOutcome(records={cell.id: record}))
     return record
+
+
+# ---- generations and training runs ---------------------------------------------------------------------
+
+
+def _when(path: Path) -> str:
+    import time
+
+    stamp = time.localtime(path.stat().st_mtime)
+    same_day = time.strftime("%Y-%m-%d", stamp) == time.strftime("%Y-%m-%d")
+    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S", stamp)
+
+
+def list_generations(root: str | Path) -> list[Path]:
+    """Generate tab outputs (folders with a video.mp4 and manifest.json) under root, newest first."""
+    root = Path(root)
+    found = [p.parent for p in root.glob("*/manifest.json") if (p.parent / "video.mp4").is_file()] if root.is_dir() else []
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def generation_title(folder: Path) -> str:
+    """'generation: "a person in a red top...", seed 1, 14:03:27'."""
+    request = _read_json(folder / "manifest.json").get("request", {})
+    prompt = (request.get("prompt") or "").strip() or "(no prompt)"
+    prompt = prompt if len(prompt) <= 40 else prompt[:37] + "..."
+    return f'generation: "{prompt}", seed {request.get("seed", "?")}, {_when(folder)}'
+
+
+def generation_summary(folder: Path) -> str:
+    manifest = _read_json(folder / "manifest.json")
+    request = manifest.get("request", {})
+    shown = ("prompt", "guidance_scale", "num_inference_steps", "seed", "lora", "lora_scale", "height", "width",
+             "num_frames")
+    rows = "\n".join(f"| {field_label(name)} | {request.get(name)} |" for name in shown if name in request)
+    return f"**Generation {folder.name}**, model {manifest.get('model', '?')}\n\n| field | value |\n|---|---|\n{rows}"
+
+
+def list_training_runs(root: str | Path) -> list[Path]:
+    """Training runs (folders with a loss.csv) under root, newest first."""
+    root = Path(root)
+    found = [p.parent for p in root.glob("*/loss.csv")] if root.is_dir() else []
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def training_title(run: Path) -> str:
+    """'training: 20261206-blog, 150 steps, 14:03:27'."""
+    return f"training: {run.name}, {_training_steps(run)} steps, {_when(run)}"
+
+
+def training_summary(run: Path) -> str:
+    record = _read_json(run / "run.json")
+    lines = [f"**Training run {run.name}**: {_training_steps(run)} steps"]
+    if record.get("dataset"):
+        lines.append(f"- dataset: {record['dataset']}")
+    if record.get("prompt"):
+        lines.append(f"- training prompt: *{record['prompt']}*")
+    checkpoints = sorted(p.parent.name for p in run.glob("checkpoint-*/pytorch_lora_weights.safetensors"))
+    if checkpoints:
+        lines.append(f"- checkpoints: {', '.join(checkpoints)}")
+    return "\n".join(lines)
+
+
+def _training_steps(run: Path) -> int:
+    import csv
+
+    with (run / "loss.csv").open(newline="", encoding="utf-8") as handle:
+        steps = [int(float(row["step"])) for row in csv.DictReader(handle) if row.get("step")]
+    return max(steps, default=0)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -153,3 +153,17 @@ def test_every_api_output_has_a_name(client):
     unnamed = {name: [r["label"] for r in endpoint["returns"] if re.fullmatch(r"value_\d+", r["label"] or "")]
                for name, endpoint in endpoints.items()}
     assert not {name: labels for name, labels in unnamed.items() if labels}
+
+
+def test_history_opens_a_generation_made_on_the_page(client):
+    client.predict(num_inference_steps=2, seed=7, api_name="/generate")
+    from ui.history_tab import other_work_choices
+
+    title, value = next((t, v) for t, v in other_work_choices() if v.startswith("generate/"))
+    assert title.startswith("generation: ") and ", seed 7, " in title
+    video, summary, files = client.predict(value, api_name="/history_open_work")
+    assert video.endswith(".mp4") and "| Seed | 7 |" in summary and len(files) == 2
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="no generation or training run '../../etc'"):
+        client.predict("../../etc", api_name="/history_open_work")

@@ -26,7 +26,7 @@ def test_runs_are_listed_and_names_stay_inside_the_root(finished_run):
     assert summary.startswith("**hist** on tiny · X: lora · 2 cells (1 done, 1 failed)")
     import re
 
-    assert re.fullmatch(r"lora, 2 cells, incomplete, \d\d:\d\d", run_title(finished_run))  # what the list shows
+    assert re.fullmatch(r"lora, 2 cells, incomplete, \d\d:\d\d:\d\d", run_title(finished_run))  # to the second
 
 
 def test_diff_shows_what_differs_between_two_cells_by_the_names_the_page_uses(finished_run):
@@ -67,3 +67,27 @@ def test_a_preview_cell_renders_in_full_at_the_models_settings(tiny_engine, tmp_
     assert clip.frames.shape[:3] == (full.num_frames, full.height, full.width)
     with pytest.raises(ValueError, match="no cell"):
         render_full(tiny_engine, tmp_path / "run", "x99")
+
+
+def test_generations_and_training_runs_are_listed_newest_first_with_what_they_were(tiny_engine, tiny_request,
+                                                                                    tmp_path):
+    import os
+
+    from services.history import (generation_summary, generation_title, list_generations, list_training_runs,
+                                  training_summary, training_title)
+
+    for name, seed in (("older", 1), ("newer", 2)):
+        tiny_engine.generate(tiny_request.replace(seed=seed), out_dir=tmp_path / "generate" / name)
+    os.utime(tmp_path / "generate" / "older", (1_700_000_000, 1_700_000_000))
+    assert [p.name for p in list_generations(tmp_path / "generate")] == ["newer", "older"]
+    title = generation_title(tmp_path / "generate" / "newer")
+    assert title.startswith('generation: "a man dancing in a studio", seed 2, ')
+    assert "| Seed | 2 |" in generation_summary(tmp_path / "generate" / "newer")
+    run = tmp_path / "loras" / "20261206-blog"
+    (run / "checkpoint-000010").mkdir(parents=True)
+    (run / "checkpoint-000010" / "pytorch_lora_weights.safetensors").write_bytes(b"")
+    (run / "loss.csv").write_text("step,loss\n1,0.5\n10,0.3\n")
+    (run / "run.json").write_text('{"dataset": "blog", "prompt": "a person dances"}')
+    assert list_training_runs(tmp_path / "loras") == [run]
+    assert training_title(run).startswith("training: 20261206-blog, 10 steps, ")
+    assert "training prompt: *a person dances*" in training_summary(run) and "checkpoint-000010" in training_summary(run)

@@ -1,11 +1,16 @@
-"""History tab: past sweep runs, their grids, what differs between two cells, and re-running a cell."""
+"""History tab: past sweep runs, their grids, what differs between two cells, and re-running a cell; past
+generations and training runs, each openable."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
-from services.history import (diff_cells, list_runs, load_manifest, render_full, rerun_cell, resolve_run,
-                                 run_summary, run_title)
+from services import train_runs
+from services.history import (diff_cells, generation_summary, generation_title, list_generations, list_runs,
+                              list_training_runs, load_manifest, render_full, rerun_cell, resolve_run, run_summary,
+                              run_title, training_summary, training_title)
 from ui.common import SWEEP_RUNS, metrics_table, outputs_dir, user_errors
 
 
@@ -20,6 +25,34 @@ def run_names() -> list[str]:
 def run_choices() -> list[tuple[str, str]]:
     """(what was swept, folder name) for each run, newest first: the list reads as what each run was."""
     return [(run_title(run), run.name) for run in list_runs(runs_root())]
+
+
+def other_work() -> dict[str, Path]:
+    """Single generations and training runs by the value the list gives them ("generate/NAME", "train/NAME")."""
+    return {**{f"generate/{folder.name}": folder for folder in list_generations(outputs_dir("generate"))},
+            **{f"train/{run.name}": run for run in list_training_runs(train_runs.runs_dir())}}
+
+
+def other_work_choices() -> list[tuple[str, str]]:
+    """(what it was, value) for each generation and training run, newest first."""
+    found = sorted(other_work().items(), key=lambda item: item[1].stat().st_mtime, reverse=True)
+    return [(generation_title(path) if value.startswith("generate/") else training_title(path), value)
+            for value, path in found]
+
+
+def show_other_work(value: str):
+    """A generation's video, settings and files, or a training run's latest validation video, summary and
+    LoRA files."""
+    path = other_work().get(value or "")
+    if path is None:
+        raise ValueError(f"no generation or training run {value!r}: refresh the list")
+    if value.startswith("generate/"):
+        files = [str(p) for p in (path / "video.mp4", path / "manifest.json") if p.is_file()]
+        return str(path / "video.mp4"), generation_summary(path), files
+    videos = sorted(path.glob("validation/step-*/video.mp4"))
+    files = [str(p) for p in [path / "loss.csv", *sorted(path.glob("**/pytorch_lora_weights.safetensors"))]
+             if p.is_file()]
+    return (str(videos[-1]) if videos else None), training_summary(path), files
 
 
 def cell_choices(manifest: dict) -> list[tuple[str, str]]:
@@ -65,6 +98,16 @@ def build_history_tab(engine, links: dict):
     full_video = gr.Video(label="Cell A at the model's full size, frames and steps", height=240)
     files = gr.File(label="Files of this run", file_count="multiple")
     shown = [summary, grid_gif, sheet, table, first, second, files]
+    with gr.Accordion("Generations and training runs", open=True):
+        with gr.Row():
+            work = gr.Dropdown(other_work_choices(), label="Generation or training run", allow_custom_value=True,
+                               elem_id="history-work", info="From the Generate and Train tabs, newest first.")
+            open_work = gr.Button("Open", elem_id="history-open-work")
+        with gr.Row():
+            work_video = gr.Video(label="Video (a training run: its latest validation video)", height=240)
+            work_summary = gr.Markdown(label="What it was")
+        work_files = gr.File(label="Its files", file_count="multiple")
+    work_shown = [work_video, work_summary, work_files]
 
     @user_errors
     def on_select(name):
@@ -96,6 +139,19 @@ def build_history_tab(engine, links: dict):
         names = [value for _, value in choices]
         return gr.Dropdown(choices=choices, value=current if current in names else (names[0] if names else None))
 
+    @user_errors
+    def on_open_work(value):
+        return show_other_work(value)
+
+    def refreshed_work(current=None):
+        choices = other_work_choices()
+        values = [value for _, value in choices]
+        return gr.Dropdown(choices=choices, value=current if current in values else (values[0] if values else None))
+
+    open_work.click(on_open_work, work, work_shown, api_name="history_open_work")
+    work.select(on_open_work, work, work_shown, api_visibility="private")
+    work.focus(lambda: gr.Dropdown(choices=other_work_choices()), None, work, queue=False, api_visibility="private")
+    refresh.click(refreshed_work, work, work, queue=False, api_visibility="private")
     refresh.click(refreshed, run, run, queue=False, api_visibility="private")
     run.focus(lambda: gr.Dropdown(choices=run_choices()), None, run, queue=False, api_visibility="private")
 
@@ -104,6 +160,7 @@ def build_history_tab(engine, links: dict):
         # so a sweep just finished is on the page without another click.
         links["tab_objects"]["history"].select(refreshed, run, run, queue=False, api_visibility="private").then(
             on_select, run, shown, api_visibility="private")
+        links["tab_objects"]["history"].select(refreshed_work, work, work, queue=False, api_visibility="private")
 
     links.setdefault("after_build", []).append(connect_refresh)
     full_button.click(on_render_full, [run, first], full_video, api_name="history_render_full", concurrency_id="model")
