@@ -1,12 +1,11 @@
 """Pilot study (issue 37): reference-conditioning designs trained from scratch on equal CPU budgets.
 
-    python -m research.reference_pilot encode --clips 1200 --out workspace/pilot          # once, shared by all
-    python -m research.reference_pilot train DESIGN --minutes 40 --out workspace/pilot    # CPU minutes
+    python -m research.reference_pilot train DESIGN --minutes 24 --clips 600 --out workspace/pilot   # CPU minutes
     python -m research.reference_pilot probe workspace/pilot/DESIGN [--clips 4] [--steps 500,1000]
     python -m research.reference_pilot table workspace/pilot/*/probe.json
 
 Every design trains on the same encoded world clips (the shipped toy's VAE and text encoder, 30% crossing the
-frame), with the same data-first recipe: 80% of prompts name only the action and the floor, the figure's latent
+frame; the first design to train encodes them into OUT/encoded.safetensors, the rest read that), with the same data-first recipe: 80% of prompts name only the action and the floor, the figure's latent
 positions weighted 10x in the loss, reference and prompt dropout 10%, AdamW 5e-4 held after 100 warm-up steps,
 batch 4. A design differs only in its transformer (engine/toy/architectures.py). Training stops at the time
 budget (CPU time, so designs that shared the machine get the same); checkpoints every 250 steps let the probes compare the designs at the same step counts too.
@@ -31,7 +30,7 @@ from pathlib import Path
 
 logger = logging.getLogger("pilot")
 
-CLIPS, TRAVEL, SCENE_SHARE, FOREGROUND = 1200, 0.3, 0.8, 10.0
+CLIPS, TRAVEL, SCENE_SHARE, FOREGROUND = 600, 0.3, 0.8, 10.0
 SIGMAS = (0.95, 0.8, 0.5, 0.2)
 
 
@@ -225,7 +224,7 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("train")
     run.add_argument("design")
-    run.add_argument("--minutes", type=float, default=20)
+    run.add_argument("--minutes", type=float, default=24, help="CPU minutes (both cores count)")
     run.add_argument("--out", type=Path, default=Path("workspace/pilot"))
     run.add_argument("--clips", type=int, default=CLIPS)
     look = commands.add_parser("probe")
