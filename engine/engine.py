@@ -27,6 +27,7 @@ from engine.lora import LoraAdapters
 from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
+from engine.sizing import give_back_memory, is_large
 from engine.families import family_of, model_spec
 from engine.spec import ModelSpec
 from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows
@@ -168,12 +169,20 @@ class Engine:
         if cached is not None:
             return cached
         conditions = build_conditions(request, key)
-        with self._lock:
-            self._condition_cache.put(key, conditions)
+        if not is_large(request):  # a large video is read again when asked again, not held between requests
+            with self._lock:
+                self._condition_cache.put(key, conditions)
         return conditions
 
     def inspect(self, request: GenerationRequest) -> Inspection:
         self.check_size(request)
+        try:
+            return self._inspect(request)
+        finally:
+            if is_large(request):
+                give_back_memory()
+
+    def _inspect(self, request: GenerationRequest) -> Inspection:
         conditions = self.prepare_conditions(request)
         indices = preview_indices(request.num_frames)
         return Inspection(
@@ -277,6 +286,18 @@ class Engine:
         """
         plan = self.window_plan(request)  # a bad window setting fails before any model work
         self.check_size(request)
+        try:
+            result = self._generate(request, plan, on_step, should_stop, on_window, out_dir)
+        finally:
+            if is_large(request):
+                if self._pipe is not None:  # the latents of a large video are not kept either
+                    self._pipe.lab_condition_store.clear()
+                give_back_memory()
+        if out_dir is not None:
+            self.save(result, request, out_dir)
+        return result
+
+    def _generate(self, request, plan, on_step, should_stop, on_window, out_dir) -> GenerationResult:
         with self._lock:
             pipe = self.load()  # not timed: loading happens once, not per request
             started = time.perf_counter()
@@ -312,8 +333,6 @@ class Engine:
                 cache_hits={"prompt": prompt_hit, "condition": pipe.lab_condition_store.last_hit},
                 lora_sha256=lora_sha,
             )
-        if out_dir is not None:
-            self.save(result, request, out_dir)
         return result
 
     def save(self, result: GenerationResult, request: GenerationRequest, out_dir) -> Path:

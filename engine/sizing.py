@@ -8,6 +8,8 @@ engine has measured a step at that size, its time.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 from dataclasses import dataclass
 
 # What a request holds at once on the host, per pixel of its video: the control video as read (uint8, 1 byte)
@@ -15,6 +17,9 @@ from dataclasses import dataclass
 # on what grows with the size; the model's own memory comes on top and is already in use once it is loaded.
 BYTES_PER_VIDEO_PIXEL = 3 * (1 + 3 * 4)
 MEMORY_SHARE = 0.8  # refuse a request whose estimate is more than this share of the memory free now
+# A request whose video needs more than this is not kept in the engine's caches, and the memory it used is
+# handed back to the system when it ends: the server returns to its idle size.
+LARGE_VIDEO_MB = 256
 
 
 @dataclass(frozen=True)
@@ -67,3 +72,17 @@ def free_memory_mb() -> float | None:
     except OSError:
         pass
     return None
+
+
+def is_large(request) -> bool:
+    return video_memory_mb(request) > LARGE_VIDEO_MB
+
+
+def give_back_memory():
+    """Hand freed memory back to the system: Python's garbage first, then glibc's free lists (malloc_trim),
+    which otherwise keep a large request's arrays as part of the process after they are freed."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps what it keeps
+        pass

@@ -30,3 +30,14 @@ def test_the_estimate_counts_windows_and_reads_time_only_once_measured(tiny_engi
     tiny_engine.generate(replace(long, num_frames=tiny_engine.native_window))  # one whole window, measured
     after = tiny_engine.estimate(long)
     assert after.seconds is not None and after.seconds > 0 and f"about {after.seconds:.0f} s" in after.text()
+
+
+def test_a_large_video_is_not_kept_in_the_engines_caches(tiny_engine, tiny_request):
+    from engine.conditioning import condition_key
+
+    large = replace(tiny_request, num_frames=241, height=448, width=448)
+    assert sizing.is_large(large) and not sizing.is_large(tiny_request)
+    tiny_engine.inspect(large)
+    assert condition_key(large) not in tiny_engine._condition_cache  # read again if asked again
+    tiny_engine.inspect(tiny_request)
+    assert condition_key(tiny_request) in tiny_engine._condition_cache  # small ones are kept for the next request
