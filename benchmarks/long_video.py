@@ -1,6 +1,6 @@
 """Long videos in sliding windows, measured on the toy world where every right answer is known.
 
-    python -m benchmarks.long_video [--model toy] [--frames 65] [--seeds 2] [--json PATH]
+    python -m benchmarks.long_video [--model toy] [--frames 65] [--seeds 2] [--only SETTING ...] [--json PATH]
 
 For held-out world clips longer than one window (the toy makes 17 frames at a time), each setting below
 generates the whole clip and reports:
@@ -83,6 +83,7 @@ def main():
     parser.add_argument("--model", default="toy", help="a model name, or a toy run's pipeline folder")
     parser.add_argument("--frames", type=int, default=65, help="4n+1, longer than the model's window")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--only", action="append", choices=list(SETTINGS), help="run only this setting (repeatable)")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -102,6 +103,8 @@ def main():
         one_window = time.perf_counter() - started
         results["one_window_s"] = one_window
         for name, changes in SETTINGS.items():
+            if args.only and name not in args.only:
+                continue
             rows = []
             for sample, fields in zip(samples, inputs):
                 request = engine.default_request(**{**fields, **changes})
