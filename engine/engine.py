@@ -27,7 +27,8 @@ from engine.lora import LoraAdapters
 from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
-from engine.sizing import give_back_memory, is_large
+from engine.sizing import (Estimate, free_memory_mb, give_back_memory, is_large, size_limit_errors,
+                           video_memory_mb)
 from engine.families import family_of, model_spec
 from engine.spec import ModelSpec
 from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows
@@ -254,8 +255,6 @@ class Engine:
     def check_size(self, request: GenerationRequest):
         """Refuse, in one line, a request past the model's size limits or one whose video cannot fit in the
         memory free now."""
-        from engine.sizing import size_limit_errors
-
         errors = size_limit_errors(request, self.spec.max_frames, self.spec.max_side)
         if errors:
             raise ValueError("; ".join(errors))
@@ -267,8 +266,6 @@ class Engine:
     def estimate(self, request: GenerationRequest, with_time: bool = True):
         """What `request` will cost (engine.sizing.Estimate): windows, steps, memory for its video and, once a
         step was measured at this size, its time."""
-        from engine.sizing import Estimate, free_memory_mb, video_memory_mb
-
         plan = self.window_plan(request)
         passes = self.passes_per_step(request) if with_time else 2.0
         steps = request.num_inference_steps if request.sigmas is None else len(request.sigmas)

@@ -68,6 +68,11 @@ def same_output_key(request) -> str:
     return json.dumps(fields, sort_keys=True, default=str)
 
 
+def distinct_videos(cells: list[Cell]) -> list[Cell]:
+    """One cell per video the cells make: a cell another one makes is copied, not run (same_output_key)."""
+    return list({same_output_key(c.request): c for c in cells}.values())
+
+
 def format_seconds(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -105,8 +110,7 @@ class SweepRunner:
 
     def plan(self, probe: bool = False) -> SweepPlan:
         todo = [c for c in self.cells if self.store.finished(c) is None]
-        made = {same_output_key(c.request): c for c in todo}  # a cell another one makes is copied, not run
-        steps = sum(self.cell_steps(c) for c in made.values())
+        steps = sum(self.cell_steps(c) for c in distinct_videos(todo))
         estimate, basis = (self._probe_estimate(todo) if probe and todo else (None, "no probe"))
         return SweepPlan(len(self.cells), len(todo), len(self.cells) - len(todo), steps, estimate, basis)
 
@@ -135,8 +139,7 @@ class SweepRunner:
         inputs = {(c.request.height, c.request.width, c.request.num_frames, c.request.control_video,
                    c.request.reference, c.request.prompt): c.request for c in todo}
         once = sum(encode * size(r) for r in inputs.values())
-        distinct = {same_output_key(c.request): c for c in todo}.values()
-        return once + sum(cost(c) for c in distinct), f"from a 2-step probe: {t['s_per_step']:.3f} s/step"
+        return once + sum(cost(c) for c in distinct_videos(todo)), f"from a 2-step probe: {t['s_per_step']:.3f} s/step"
 
     # ---- running -----------------------------------------------------------------------------------
 
