@@ -27,8 +27,8 @@ from engine.lora import LoraAdapters
 from engine.profiles import model_profiles, profile_changes
 from engine.records import package_versions, write_json
 from engine.request import GenerationRequest, GenerationResult
-from engine.sizing import (Estimate, free_memory_mb, give_back_memory, is_large, size_limit_errors,
-                           video_memory_mb)
+from engine import sizing
+from engine.sizing import Estimate, give_back_memory, is_large, size_limit_errors, video_memory_mb
 from engine.families import family_of, model_spec
 from engine.spec import ModelSpec
 from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows
@@ -271,7 +271,7 @@ class Engine:
         steps = request.num_inference_steps if request.sigmas is None else len(request.sigmas)
         measured = self._pass_seconds.get((request.height, request.width, plan[0].length)) if with_time else None
         return Estimate(windows=len(plan), steps=steps, passes=passes, memory_mb=video_memory_mb(request),
-                        free_mb=free_memory_mb(),
+                        free_mb=sizing.free_memory_mb(),  # looked up at call time: what is free now
                         seconds=len(plan) * steps * passes * measured if measured is not None else None)
 
     def generate(self, request: GenerationRequest, on_step=None, should_stop=None, out_dir=None,
