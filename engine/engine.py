@@ -203,9 +203,16 @@ class Engine:
             negative_tokens=self.count_tokens(request.negative_prompt),
             max_sequence_length=self.spec.max_sequence_length,
             uses_cfg=request.uses_cfg,
-            notes=condition_notes(request, conditions) + self.prompt_notes(
+            notes=condition_notes(request, conditions) + self._reference_token_notes(conditions) + self.prompt_notes(
                 {"prompt": request.prompt, **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})}),
         )
+
+    def _reference_token_notes(self, conditions) -> list[str]:
+        encoder = getattr(self.load(), "lab_reference_encoder", None)
+        if encoder is None or conditions.reference is None:
+            return []
+        return [f"The reference also enters as {encoder.config.num_tokens} tokens beside the prompt's, through the "
+                "model's reference encoder (engine/reference_tokens.py)."]
 
     def prompt_notes(self, texts: dict[str, str]) -> list[str]:
         """A note for each named prompt ({"prompt": ...}) this model cannot read well, said before it runs."""
@@ -263,6 +270,10 @@ class Engine:
             raise ValueError(f"this video needs about {estimate.memory_mb / 1024:.1f} GB and "
                              f"{estimate.free_mb / 1024:.1f} GB is free: use fewer frames or a smaller size")
 
+    def measured_pass_seconds(self, height: int, width: int, num_frames: int) -> float | None:
+        """Seconds one model pass took when this engine last generated at this size (a window's frames), or None."""
+        return self._pass_seconds.get((height, width, num_frames))
+
     def estimate(self, request: GenerationRequest, with_time: bool = True):
         """What `request` will cost (engine.sizing.Estimate): windows, steps, memory for its video and, once a
         step was measured at this size, its time."""
@@ -302,6 +313,7 @@ class Engine:
             conditions = self.prepare_conditions(request)
             prepared_at = time.perf_counter()
             prompt_embeds, negative_embeds, prompt_seconds, prompt_hit = self._encode_prompts(request)
+            prompt_embeds = self.with_reference_tokens(prompt_embeds, conditions.reference)
             lora_sha = self._loras.activate(pipe, request.lora, request.lora_scale)
             self._apply_scheduler(pipe, request)
             if len(plan) == 1:
@@ -376,6 +388,26 @@ class Engine:
         embeds = [self.prompt_embedding(text) for text in texts]
         negative = embeds[1] if request.uses_cfg else None
         return embeds[0], negative, time.perf_counter() - started, all(hits)
+
+    @property
+    def reads_reference_tokens(self) -> bool:
+        """Whether the model has a reference encoder (engine/reference_tokens.py)."""
+        return getattr(self.load(), "lab_reference_encoder", None) is not None
+
+    def with_reference_tokens(self, prompt_embeds, reference):
+        """The prompt's embeddings, with the reference's tokens beside them when the model has a reference
+        encoder (engine/reference_tokens.py) and there is a reference (a PIL image, letterboxed to the frame).
+        Generation gives them to the positive prompt only; training, to the clip's prompt."""
+        encoder = getattr(self.load(), "lab_reference_encoder", None)
+        if encoder is None or reference is None:
+            return prompt_embeds
+        import torch
+
+        from engine.reference_tokens import reference_pixels, with_reference_tokens
+
+        with torch.no_grad():
+            tokens = encoder(reference_pixels(reference, encoder).to(prompt_embeds.device))
+        return with_reference_tokens(prompt_embeds, tokens)
 
     def prompt_as_read(self, text: str) -> str:
         """The prompt as the model's text encoder reads it (its family may normalise it)."""

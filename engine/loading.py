@@ -39,8 +39,24 @@ def load_pipeline(spec: ModelSpec, source: str, device: str):
     apply_speed_options(pipe, spec)
     pipe.set_progress_bar_config(disable=True)
     pipe.lab_condition_store = ConditionStore()
+    pipe.lab_reference_encoder = load_reference_encoder(source, device)
     logger.info("loaded %s on %s in %.1f s", source, device, time.perf_counter() - started)
     return pipe
+
+
+def load_reference_encoder(source: str, device: str):
+    """The pipeline folder's reference encoder (engine/reference_tokens.py), or None when it has none."""
+    from pathlib import Path
+
+    folder = Path(source) / "reference_encoder"
+    if not (folder / "config.json").is_file():
+        return None
+    import torch
+
+    from engine.reference_tokens import ReferenceTokenEncoder
+
+    encoder = ReferenceTokenEncoder.from_pretrained(folder, torch_dtype=torch.float32)
+    return encoder.to(device).eval()
 
 
 def import_lab_components(source: str):

@@ -370,3 +370,28 @@ def test_warm_up_makes_one_short_video_of_the_sample_and_writes_nothing(tiny_eng
     tiny_engine.warm_up()
     assert [(r.control_video, r.num_inference_steps) for r in made] == [(tiny_engine.sample_inputs()["control_video"], 1)]
     assert sorted(workspace().rglob("*")) == before
+
+
+def test_a_reference_encoder_adds_its_tokens_to_the_prompt_and_changes_the_video(tiny_engine, tiny_request, monkeypatch):
+    """A pipeline folder with reference_encoder/ (engine/reference_tokens.py): the positive prompt gets the
+    reference's tokens, a request without a reference does not, and the video changes with them."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from engine.reference_tokens import ReferenceTokenEncoder, prompt_length
+
+    pipe = tiny_engine.load()
+    width = pipe.transformer.config.text_dim
+    before = tiny_engine.generate(tiny_request).frames
+    torch.manual_seed(0)
+    encoder = ReferenceTokenEncoder(num_tokens=4, token_dim=width, channels=8, hidden=16)
+    with torch.no_grad():
+        encoder.readout[-1].bias.fill_(3.0)  # random small weights would barely move the tiny model
+    monkeypatch.setattr(pipe, "lab_reference_encoder", encoder, raising=False)
+    embeds = tiny_engine.prompt_embedding(tiny_request.prompt)
+    image = Image.fromarray(np.full((64, 112, 3), 200, dtype=np.uint8))
+    assert prompt_length(tiny_engine.with_reference_tokens(embeds, image)) == prompt_length(embeds) + 4
+    assert tiny_engine.with_reference_tokens(embeds, None) is embeds
+    after = tiny_engine.generate(tiny_request).frames
+    assert np.abs(after.astype(np.float32) - before.astype(np.float32)).mean() > 0.5

@@ -54,6 +54,9 @@ class EncodedSample:
     loss_weight: object = None
     """Optional weight per latent position of the clip, [1, 1, f, h, w] (the reference frame not included):
     the toy world weights its figure up. None: every position counts the same."""
+    prompt_embeds_without_reference: object = None
+    """For a model with a reference encoder, whose prompt_embeds carry the reference's tokens: the prompt alone,
+    for steps that drop the reference. None: prompt_embeds has no reference in it."""
 
 
 def find_samples(data_dir: str | Path) -> list[Sample]:
@@ -188,7 +191,8 @@ class SampleEncoder:
         import torch
 
         c = self.config
-        key = sample_key(sample, c.height, c.width, c.num_frames, c.fps, self.engine.spec.name)
+        model = self.engine.spec.name + ("+reference-tokens" if self.engine.reads_reference_tokens else "")
+        key = sample_key(sample, c.height, c.width, c.num_frames, c.fps, model)
         path = self.cache / f"{key}.pt"
         pose_path = ensure_pose_video(sample, self.cache, c.height, c.width, c.num_frames, c.fps)
         if path.is_file():
@@ -205,9 +209,11 @@ class SampleEncoder:
             z = clip_latents.shape[1]
             reference_latent = with_reference[:, :z, :1]
             prompt_embeds = self.encode_prompt(sample.prompt)
+            with_tokens = self.engine.with_reference_tokens(prompt_embeds, reference)
         encoded = dict(name=sample.name, target=torch.cat([reference_latent, clip_latents], dim=2).cpu(),
                        conditioning=with_reference.cpu(), target_without_reference=clip_latents.cpu(),
-                       conditioning_without_reference=without_reference.cpu(), prompt_embeds=prompt_embeds.cpu())
+                       conditioning_without_reference=without_reference.cpu(), prompt_embeds=with_tokens.cpu(),
+                       prompt_embeds_without_reference=None if with_tokens is prompt_embeds else prompt_embeds.cpu())
         self.cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.partial")
         torch.save(encoded, partial)

@@ -214,8 +214,7 @@ class Trainer:
         target = torch.cat([s.target_without_reference if drop_reference else s.target for s in samples]).to(device)
         conditioning = torch.cat([s.conditioning_without_reference if drop_reference else s.conditioning
                                   for s in samples]).to(device)
-        prompt = torch.cat([self.empty_prompt if drop else s.prompt_embeds
-                            for s, drop in zip(samples, drop_prompts)]).to(device)
+        prompt = torch.cat([self.prompt_for(s, drop, drop_reference) for s, drop in zip(samples, drop_prompts)]).to(device)
         noise = torch.randn(target.shape, generator=generator).to(device)
         sigma = torch.tensor(sigmas, device=device, dtype=torch.float32).view(-1, 1, 1, 1, 1)
         noisy = (1 - sigma) * target + sigma * noise
@@ -294,13 +293,22 @@ class Trainer:
         return [Draw(sigma, reference < c.reference_dropout, prompt < c.prompt_dropout)
                 for sigma, (reference, prompt) in zip(sigmas, drops)]
 
+    def prompt_for(self, sample, drop_prompt: bool, drop_reference: bool):
+        """The prompt embedding a step trains on: the empty prompt when it drops the prompt, the prompt without
+        the reference's tokens when it drops the reference (engine/reference_tokens.py), else the sample's."""
+        if drop_prompt:
+            return self.empty_prompt
+        if drop_reference and getattr(sample, "prompt_embeds_without_reference", None) is not None:
+            return sample.prompt_embeds_without_reference
+        return sample.prompt_embeds
+
     def same_shape_groups(self, entries: list[tuple[int, int]], draws: list) -> list[list[tuple[int, int]]]:
         """(draw, sample) pairs of a micro-batch grouped so that each group can share one forward pass: the same
         reference drop and the same latent, conditioning and prompt shapes."""
         groups: dict[tuple, list] = {}
         for position, index in entries:
             sample, draw = self.encoded[index], draws[position]
-            prompt = self.empty_prompt if draw.drop_prompt else sample.prompt_embeds
+            prompt = self.prompt_for(sample, draw.drop_prompt, draw.drop_reference)
             key = (draw.drop_reference, tuple(sample.target.shape), tuple(sample.conditioning.shape),
                    tuple(prompt.shape))
             groups.setdefault(key, []).append((position, index))
