@@ -51,12 +51,16 @@ def add_toy_commands(commands):
                        help="train a finished run's VAE, encoder too, this many more steps so pose videos come "
                             "through it, the clips' latents held where they were; the next --more leg encodes its "
                             "clips again (an encoder leg)")
+    train.add_argument("--reference-encoder", type=int, default=None, metavar="STEPS",
+                       help="fit a reference encoder to a finished run's text encoder for this many steps, so the "
+                            "reference image speaks where the prompt's clothes words would (a reference leg)")
     train.add_argument("--decoder-noise", type=float, default=0.0, metavar="STD",
                        help="with --decoder-more: decode latents with Gaussian noise up to this many latent stds "
                             "added, so the decoder meets latents like the transformer's (default 0)")
-    train.add_argument("--learning-rate", type=float, default=3e-4,
+    train.add_argument("--learning-rate", type=float, default=None,
                        help="peak learning rate of a --more leg, or of the decoder in a --decoder-more or "
-                            "--encoder-more leg (whose encoder learns at 1e-4)")
+                            "--encoder-more leg (whose encoder learns at 1e-4): default 3e-4; of a "
+                            "--reference-encoder leg: default 1e-3")
     train.add_argument("--batch-size", type=int, default=None,
                        help="transformer samples per step (default 4; on a GPU 32 or more keep it busy)")
     train.add_argument("--scene-prompts", type=float, default=None, metavar="SHARE",
@@ -124,8 +128,8 @@ def run_toy_dataset(args) -> int:
 
 
 def run_toy_train(args) -> int:
-    from engine.toy.factory.build import (ToyRecipe, build_toy_model, extend_decoder, extend_encoder, extend_toy_model,
-                                  ship, start_from_shipped)
+    from engine.toy.factory.build import (ToyRecipe, build_toy_model, extend_decoder, extend_encoder,
+                                          extend_reference_encoder, extend_toy_model, ship, start_from_shipped)
 
     recipe = ToyRecipe()
     if args.clips:
@@ -144,15 +148,20 @@ def run_toy_train(args) -> int:
                 raise ValueError(f"{flag} is a share from 0 to 1, not {value}")
             setattr(recipe, field_name, value)
     recipe.next_word_text = args.next_word_text
-    if sum(bool(steps) for steps in (args.more, args.decoder_more, args.encoder_more)) > 1:
-        raise ValueError("--more trains the transformer, --decoder-more the VAE's decoder and --encoder-more the "
-                         "whole VAE: one leg at a time")
+    legs = (args.more, args.decoder_more, args.encoder_more, args.reference_encoder)
+    if sum(bool(steps) for steps in legs) > 1:
+        raise ValueError("--more trains the transformer, --decoder-more the VAE's decoder, --encoder-more the "
+                         "whole VAE and --reference-encoder the reference encoder: one leg at a time")
     if args.from_shipped:
-        if not (args.more or args.decoder_more or args.encoder_more):
-            raise ValueError("--from-shipped starts a leg from the shipped toy: give --more, --decoder-more or "
-                             "--encoder-more STEPS")
+        if not any(legs):
+            raise ValueError("--from-shipped starts a leg from the shipped toy: give --more, --decoder-more, "
+                             "--encoder-more or --reference-encoder STEPS")
         start_from_shipped(args.out)
-    if args.encoder_more:
+    args.learning_rate = args.learning_rate or (None if args.reference_encoder else 3e-4)
+    if args.reference_encoder:
+        final = extend_reference_encoder(args.out, args.reference_encoder, learning_rate=args.learning_rate or 1e-3,
+                                         on_log=lambda text: logger.info("%s", text))
+    elif args.encoder_more:
         final = extend_encoder(args.out, args.encoder_more, learning_rate=args.learning_rate,
                                on_log=lambda text: logger.info("%s", text))
     elif args.decoder_more:

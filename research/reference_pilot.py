@@ -90,7 +90,23 @@ def encoded(engine, out: Path, clips: int):
                             "encoded %d/%d in %.0f s", done, total, seconds))
 
 
-def train(design: str, minutes: float, out: Path, clips: int):
+def warm_started(transformer):
+    """`transformer` with every weight the shipped toy's transformer has under the same name and shape (the rest
+    keep their initialisation): the budget then goes to the reference path, not to learning the puppet world."""
+    from safetensors.torch import load_file
+
+    from engine.toy.family import TOY_DIR
+
+    own = transformer.state_dict()
+    shipped = {name: tensor for path in sorted((TOY_DIR / "transformer").glob("*.safetensors"))
+               for name, tensor in load_file(path).items()}
+    kept = {name: tensor.float() for name, tensor in shipped.items() if name in own and own[name].shape == tensor.shape}
+    transformer.load_state_dict(kept, strict=False)
+    logger.info("warm start: %d of %d tensors from the shipped toy", len(kept), len(own))
+    return transformer
+
+
+def train(design: str, minutes: float, out: Path, clips: int, warm: bool = False):
     import torch
 
     from engine.toy.factory.build import default_transformer_config
@@ -99,7 +115,8 @@ def train(design: str, minutes: float, out: Path, clips: int):
     folder = out / design
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(1)
-    write_pipeline(designs()[design](), folder / "pipeline-init")
+    model = designs()[design]()
+    write_pipeline(warm_started(model) if warm else model, folder / "pipeline-init")
     engine = engine_at(folder / "pipeline-init")
     samples = encoded(engine, out, clips)
     config = default_transformer_config().with_changes(max_steps=1_000_000, warmup_steps=100, checkpoint_every=250)
@@ -118,7 +135,8 @@ def train(design: str, minutes: float, out: Path, clips: int):
     except TrainingCancelled as stop:
         logger.info("%s: %s after %.1f CPU min", design, stop, (time.process_time() - started) / 60)
     steps = len(trainer.losses)
-    (folder / "trained.json").write_text(json.dumps({"design": design, "minutes": minutes, "steps": steps,
+    (folder / "trained.json").write_text(json.dumps({"design": design + (" (warm)" if warm else ""),
+                                                     "minutes": minutes, "steps": steps,
                                                      "seconds_per_step": budget / max(steps, 1)}))
 
 
@@ -227,6 +245,7 @@ def main(argv=None) -> int:
     run.add_argument("--minutes", type=float, default=24, help="CPU minutes (both cores count)")
     run.add_argument("--out", type=Path, default=Path("workspace/pilot"))
     run.add_argument("--clips", type=int, default=CLIPS)
+    run.add_argument("--warm", action="store_true", help="start from the shipped toy's weights where names match")
     look = commands.add_parser("probe")
     look.add_argument("folder", type=Path)
     look.add_argument("--clips", type=int, default=4)
@@ -236,7 +255,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "train":
-        train(args.design, args.minutes, args.out, args.clips)
+        train(args.design, args.minutes, args.out, args.clips, args.warm)
     elif args.command == "probe":
         probe(args.folder, args.clips, args.steps)
     else:

@@ -154,7 +154,12 @@ def random_look(rng: np.random.Generator) -> Look:
 
 def describe(look: Look, motion: str) -> str:
     """The prompt: clothes (which the reference also shows), the action, and the background (which only it shows)."""
-    return f"a person in a {look.top} top and {look.bottom_colour} {look.bottom} {_action_and_floor(look, motion)}"
+    return f"{clothes_clause(look)} {_action_and_floor(look, motion)}"
+
+
+def clothes_clause(look: Look) -> str:
+    """The part of the prompt that names the clothes: what the reference shows in words."""
+    return f"a person in a {look.top} top and {look.bottom_colour} {look.bottom}"
 
 
 def scene_prompt(look: Look, motion: str) -> str:

@@ -146,6 +146,11 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
 
     out_dir = Path(out_dir)
     log = on_log or (lambda text: logger.info("%s", text))
+    if (out_dir / "pipeline" / "reference_encoder").exists():
+        # encode_world embeds the clips' prompts without the reference's tokens: such a leg would teach the
+        # transformer to do without them.
+        raise ValueError(f"{out_dir / 'pipeline'} has a reference encoder, and a --more leg does not train with "
+                         "its tokens yet: run --more legs before the --reference-encoder leg")
     record, legs, number, before = _begin_leg(out_dir, "legs", "leg")
     trained_on = record.get("recipe", {}).get("clips", recipe.clips)
     clips = clips or trained_on
@@ -205,6 +210,34 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     return final
 
 
+def extend_reference_encoder(out_dir: str | Path, steps: int, learning_rate: float = 1e-3, on_log=None) -> Path:
+    """Fit a reference encoder to a finished run's text encoder (a "reference leg";
+    engine/toy/factory/reference_training.py) and save it into the pipeline as `reference_encoder/`, so the
+    engine adds the reference's tokens to every prompt. Nothing else changes. A leg that changes the text encoder
+    afterwards (--next-word-text) leaves this encoder fitted to the old one: run a reference leg again."""
+    from engine.engine import Engine
+    from engine.reference_tokens import FOLDER
+    from engine.toy.factory.reference_training import train_reference_encoder
+
+    out_dir = Path(out_dir)
+    final = out_dir / "pipeline"
+    log = on_log or (lambda text: logger.info("%s", text))
+    record, legs, number, _before = _begin_leg(out_dir, "reference_legs", "reference-leg")
+    engine = Engine(toy_spec(str(final), name="toy-reference-leg"))
+    started = time.perf_counter()
+    encoder, report = train_reference_encoder(engine, steps=steps, learning_rate=learning_rate, on_step=lambda
+                                              step, total, loss: step % 250 == 0 and log(
+                                                  f"reference leg {number} step {step}/{total}: loss {loss:.4f}"))
+    encoder.save_pretrained(final / FOLDER)
+    halve_weights(final / FOLDER)
+    log(f"reference leg {number}: held-out clause accuracy {report['heldout_clause_accuracy']:.3f}")
+    legs.append({**_leg_start(record), **report, "seconds": round(time.perf_counter() - started),
+                 "device": device_label("cpu"), "after_leg": len(record.get("legs", []))})
+    _write_record(out_dir, record)
+    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
+    return final
+
+
 def _vae_leg(out_dir: str | Path, kind: str, on_log, measure, describe, train, entry) -> Path:
     """What a decoder or an encoder leg share: start from a copy of the run's pipeline (_begin_leg), load its VAE
     in float32 on oneDNN's convolutions (it trains on a CPU), measure it on the 8 held-out clips before and
@@ -257,6 +290,7 @@ def _leg_start(record: dict) -> dict:
 
 
 PIPELINE_PARTS = ("model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer", "vae")
+OPTIONAL_PARTS = ("reference_encoder",)  # the engine uses it when a pipeline has one
 
 
 def start_from_shipped(out_dir: str | Path, source: Path = TOY_DIR) -> Path:
@@ -272,7 +306,7 @@ def start_from_shipped(out_dir: str | Path, source: Path = TOY_DIR) -> Path:
     if missing:
         raise FileNotFoundError(f"{source} is not a toy pipeline (missing {', '.join(missing)})")
     final.mkdir(parents=True, exist_ok=True)
-    for part in PIPELINE_PARTS:
+    for part in PIPELINE_PARTS + tuple(part for part in OPTIONAL_PARTS if (source / part).exists()):
         if (source / part).is_dir():
             shutil.copytree(source / part, final / part, dirs_exist_ok=True)
         else:

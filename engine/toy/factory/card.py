@@ -126,6 +126,13 @@ def encoder_leg_row(number: int, leg: dict) -> str:
             f" `toy train{_from_shipped(leg)} --encoder-more {leg['steps']} --learning-rate {leg['learning_rate']}` |")
 
 
+def reference_leg_row(number: int, leg: dict) -> str:
+    return (f"| reference leg {number} | reference encoder only | {leg['steps']} x {leg['batch_size']} |"
+            f" {leg['learning_rate']} | {leg['references']} references; target: the text encoder's words for their"
+            f" clothes | {_time(leg.get('seconds'))} | `toy train{_from_shipped(leg)} --reference-encoder"
+            f" {leg['steps']}` |")
+
+
 def recipe_rows(record: dict, command: str) -> list[str]:
     """Every stage in the order it ran: the first run, then the legs, each VAE leg placed by the transformer
     leg it followed (decoder legs) or came before (encoder legs)."""
@@ -136,6 +143,8 @@ def recipe_rows(record: dict, command: str) -> list[str]:
         ordered.append((leg.get("after_leg", len(record.get("legs", []))) + 0.5, decoder_leg_row(number, leg)))
     for number, leg in enumerate(record.get("encoder_legs", []), start=1):
         ordered.append((leg.get("before_leg", 1) - 0.5, encoder_leg_row(number, leg)))
+    for number, leg in enumerate(record.get("reference_legs", []), start=1):
+        ordered.append((leg.get("after_leg", len(record.get("legs", []))) + 0.75, reference_leg_row(number, leg)))
     return first_run_rows(record, command) + [row for _, row in sorted(ordered, key=lambda item: item[0])]
 
 
@@ -186,10 +195,13 @@ def evaluation_rows(record: dict, report: dict | None) -> list[str]:
         f"| figure pixels on the true silhouette, against the background the model drew | >= 0.80 |"
         f" {number('placement_precision')} |",
         f"| part colours matching the reference (limb-frames) | >= 0.80 | {number('colour_match')} |",
-        f"| recoloured reference, same prompt: clothes in the new colours | >= 0.70 |"
+        f"| identity{_clips_note(report, 'identity')}, a prompt naming no clothes: clothes in the colours of the"
+        f" reference given | >= 0.80 | {number('identity_own_reference')} |",
+        f"| ... in the colours of the other reference (the same figure in another costume) | < 0.20 |"
+        f" {number('identity_other_reference')} |",
+        f"| recoloured reference, the prompt naming the old clothes: clothes in the new colours | |"
         f" {number('recolour_follows_new_reference')} |",
-        f"| recoloured reference, same prompt: clothes still in the old colours | low |"
-        f" {number('recolour_keeps_old_colours')} |",
+        f"| ... still in the old colours | | {number('recolour_keeps_old_colours')} |",
         f"| same reference, prompt naming new clothes: clothes in the new colours | |"
         f" {number('recoloured_prompt_moves_colours')} |",
         f"| backgrounds matching the prompt | 1.0 | {number('background_within_threshold')} |",
@@ -237,6 +249,9 @@ def render_card(record: dict, report: dict | None, command: str) -> str:
         "| VAE | Wan's `AutoencoderKLWan`, compressing 4x in space (Wan's: 8x) and 4x in time |",
         "| transformer | `WanVACETransformer3DModel` on 4x4 patches of latents (Wan's: 2x2): Wan's token count |",
         "| text encoder | a small random `UMT5EncoderModel`, frozen; each word's vector mixed with its neighbour's |",
+        *(["| reference encoder | `reference_encoder/`: the reference image as 10 tokens beside the prompt's in the"
+           " cross-attention (`engine/reference_tokens.py`), fitted to say what the clothes' words say |"]
+          if record.get("reference_legs") else []),
         "| weights | float16 safetensors, loaded as float32 on a CPU |",
         "| made on | the project's CPU machine (2 cores), no GPU |",
         "",

@@ -10,6 +10,8 @@ What it measures (thresholds are stated once, in engine/toy/scoring.py, and in t
   the two the colours come from;
 - background with a prompt that names only the action and the floor (world.scene_prompt), leaving the
   clothes to the reference;
+- identity: with such a prompt, the same skeleton with references in two costumes: the clothes should match
+  the reference given and not the other;
 - guidance sweep: the top and trousers in the colours the prompt names, and the floor, at guidance 1 to 7.5;
 - steps and seeds sweeps, and an unseen walk drawn by another renderer (engine/toy/factory/walk.py);
 - the VAE alone (engine/toy/factory/round_trips.py): the true clips encoded and decoded, scored as generations are,
@@ -39,6 +41,7 @@ class ToyReport:
     clips: list = field(default_factory=list)
     recolour: dict = field(default_factory=dict)
     scene_prompt: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)
     guidance: dict = field(default_factory=dict)
     steps: dict = field(default_factory=dict)
     seeds: dict = field(default_factory=dict)
@@ -63,6 +66,8 @@ class ToyReport:
             "psnr_db": mean(lambda clip: clip.psnr),
             "scene_prompt_background_within_threshold": self.scene_prompt.get("background_within_threshold"),
             "scene_prompt_silhouette_precision": self.scene_prompt.get("silhouette_precision"),
+            "identity_own_reference": self.identity.get("own_colour_match"),
+            "identity_other_reference": self.identity.get("other_colour_match"),
             "recolour_follows_new_reference": self.recolour.get("reference_new_colour_match"),
             "recolour_keeps_old_colours": self.recolour.get("reference_old_colour_match"),
             "recoloured_prompt_moves_colours": self.recolour.get("prompt_new_colour_match"),
@@ -80,7 +85,7 @@ class ToyReport:
 
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "clips": [asdict(c) for c in self.clips], "recolour": self.recolour,
-                "scene_prompt": self.scene_prompt,
+                "scene_prompt": self.scene_prompt, "identity": self.identity,
                 "guidance": self.guidance, "steps": self.steps, "seeds": self.seeds,
                 "unseen_walk": self.unseen_walk, "vae": self.vae, "thresholds": self.thresholds, "machine": self.machine,
                 "sampling": self.sampling}
@@ -148,6 +153,7 @@ def evaluate(engine, seeds: list[int] | None = None, quick: bool = False) -> Toy
         report.vae = {**vae_round_trip(vae, samples), **pose_round_trip(vae, samples)}
         report.recolour = recolour_check(engine, samples[: 2 if quick else 4], tmp)
         report.scene_prompt = scene_prompt_check(engine, samples, tmp)
+        report.identity = identity_check(engine, samples[: 2 if quick else 4], tmp)
         report.guidance = guidance_sweep(engine, samples[: 1 if quick else 3], tmp, (1.0, 3.0, 5.0, 7.5))
         report.steps = steps_sweep(engine, samples[: 1 if quick else 3], tmp, (2, 4, 8, 20))
         report.seeds = seeds_check(engine, samples[0], tmp)
@@ -190,6 +196,25 @@ def recolour_check(engine, samples: list, tmp: Path) -> dict:
     mean = lambda values: float(np.mean(values)) if values else float("nan")  # noqa: E731
     return {f"{source}_{which}_colour_match": mean(values)
             for source, pair in scores.items() for which, values in zip(("new", "old"), pair)}
+
+
+def identity_check(engine, samples: list, tmp: Path) -> dict:
+    """Whether the figure takes its look from the reference. Each clip is generated twice with a prompt that
+    names only the action and the floor: once with its own reference, once with the same figure in another
+    costume. Scored on the clothes at the limbs' midpoints, against the reference given ("own") and the other
+    one ("other"): a model that follows its reference scores high on own and low on other."""
+    own, other = [], []
+    for sample in samples:
+        second = world.recoloured(sample, other_look(sample.look))
+        prompt = world.scene_prompt(sample.look, sample.motion)
+        for given, rival in ((sample, second), (second, sample)):
+            frames = generate(engine, given, tmp / f"identity-{sample.seed}-{given.look.top}", prompt=prompt)
+            own.extend(part_colour_checks(frames, given, parts=CLOTHING_PARTS))
+            other.extend(part_colour_checks(frames, given, clothes_colours(given.look, rival.look),
+                                            parts=CLOTHING_PARTS))
+    mean = lambda values: float(np.mean(values)) if values else float("nan")  # noqa: E731
+    return {"clips": [sample.seed for sample in samples], "own_colour_match": mean(own),
+            "other_colour_match": mean(other)}
 
 
 def scene_prompt_check(engine, samples: list, tmp: Path) -> dict:
