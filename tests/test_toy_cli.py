@@ -33,12 +33,13 @@ def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: --travel is a share from 0 to 1, not 1.5"
     assert main(["toy", "train", "--out", str(tmp_path), "--from-shipped"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == ("error: --from-shipped starts a leg from the shipped toy: "
-                                               "give --more, --decoder-more or --encoder-more STEPS")
-    for other in ("--decoder-more", "--encoder-more"):
+                                               "give --more, --decoder-more, --encoder-more or --reference-encoder "
+                                               "STEPS")
+    for other in ("--decoder-more", "--encoder-more", "--reference-encoder"):
         assert main(["toy", "train", "--out", str(tmp_path), "--more", "5", other, "5"]) == EXIT_BAD_INPUT
         assert "one leg at a time" in capsys.readouterr().err
     assert main(["toy", "train", "--out", str(tmp_path), "--decoder-more", "5", "--decoder-noise", "-1"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == "error: --decoder-noise is a number of latent stds, 0 or more, not -1.0"
-    for leg in ("--more", "--decoder-more", "--encoder-more"):  # a leg needs a finished run to go on from
+    for leg in ("--more", "--decoder-more", "--encoder-more", "--reference-encoder"):  # a leg needs a finished run
         assert main(["toy", "train", "--out", str(tmp_path / "empty"), leg, "5"]) == EXIT_BAD_INPUT
         assert capsys.readouterr().err.strip().endswith(f"run `toy train --out {tmp_path / 'empty'}` first")
