@@ -2,6 +2,7 @@
 when what it measures is wrong."""
 
 import numpy as np
+import pytest
 
 from engine.toy.factory import evaluate
 from engine.toy import scoring, world
@@ -53,3 +54,16 @@ def test_the_headline_figure_score_ranks_a_clip_with_no_figure_last():
     ranked = [scoring.score_clip(frames, sample).figure_f1 for frames in (sample.video, half, floor.copy())]
     assert ranked[0] > ranked[1] > ranked[2] == 0.0
     assert "toy_figure_f1" in scoring.TOY_METRICS and scoring.TOY_METRICS["toy_figure_f1"].headline
+
+
+def test_the_seam_ratio_sees_a_jump_where_each_latent_frame_begins():
+    from engine.toy.scoring import latent_seam_ratio
+
+    steady = np.cumsum(np.full((17, 4, 4, 3), 2.0), axis=0)
+    assert latent_seam_ratio(steady.astype(np.uint8)) == pytest.approx(1.0)
+    pulsing = np.zeros((17, 4, 4, 3))
+    level = 0.0
+    for frame in range(17):
+        level += 9.0 if frame % 4 == 1 else 3.0
+        pulsing[frame] = level
+    assert latent_seam_ratio(pulsing.astype(np.uint8)) == pytest.approx(3.0)

@@ -52,6 +52,7 @@ class ClipScores:
     colour_match: float
     background_distance: float
     psnr: float
+    seam_ratio: float = float("nan")  # latent_seam_ratio: the change where a latent frame begins / elsewhere
 
     @property
     def figure_f1(self) -> float:
@@ -163,6 +164,18 @@ def psnr(frames: np.ndarray, truth: np.ndarray) -> float:
     return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
+def latent_seam_ratio(frames: np.ndarray, frames_per_latent: int = 4) -> float:
+    """How much more the video changes where a new latent frame begins than elsewhere: the mean absolute change
+    into frames 1, 5, 9, ... (Wan's VAE codes frame 0 alone, then 4 frames a latent) over the mean change into
+    the other frames. 1: no pulse; the issue's bound is 1.5."""
+    change = np.abs(np.diff(frames.astype(np.float32), axis=0)).mean(axis=(1, 2, 3))  # change[i]: into frame i+1
+    into = np.arange(1, len(frames))
+    seams = (into - 1) % frames_per_latent == 0
+    if not seams.any() or seams.all():
+        return float("nan")
+    return float(change[seams].mean() / max(change[~seams].mean(), 1e-6))
+
+
 def score_clip(frames: np.ndarray, sample: world.ToySample) -> ClipScores:
     precision, recall = silhouette_scores(frames, sample)
     placed = placement_mask(frames, sample.background, grow(sample.parts > 0, 3))
@@ -171,7 +184,8 @@ def score_clip(frames: np.ndarray, sample: world.ToySample) -> ClipScores:
     return ClipScores(seed=sample.seed, silhouette_precision=precision, silhouette_recall=recall,
                       placement_precision=placement_precision, placement_recall=placement_recall,
                       colour_match=float(np.mean(checks)) if checks else float("nan"),
-                      background_distance=background_distance(frames, sample), psnr=psnr(frames, sample.video))
+                      background_distance=background_distance(frames, sample), psnr=psnr(frames, sample.video),
+                      seam_ratio=latent_seam_ratio(frames))
 
 
 def toy_metrics(frames: np.ndarray, request) -> dict | None:

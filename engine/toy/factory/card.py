@@ -213,6 +213,7 @@ def evaluation_rows(record: dict, report: dict | None) -> list[str]:
         f" {number('steps_psnr', '{:.1f}')} |",
         f"| ... figure pixels on the true silhouette | rises, flattens | {number('steps_silhouette_precision')} |",
         f"| ... part colours matching the reference | rises, flattens | {number('steps_colour_match')} |",
+        f"| change where a latent frame begins / elsewhere (no pulse) | <= 1.5 | {number('latent_seam_ratio', '{:.2f}')} |",
         f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
         f"| unseen stick-figure walk: figure speed / skeleton speed | 0.8-1.2 |"
         f" {number('unseen_walk_speed_ratio', '{:.2f}')} |",

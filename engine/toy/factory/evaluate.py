@@ -64,6 +64,7 @@ class ToyReport:
             "colour_match": mean(lambda clip: clip.colour_match),
             "background_within_threshold": mean(lambda clip: clip.background_distance < COLOUR_DISTANCE),
             "psnr_db": mean(lambda clip: clip.psnr),
+            "latent_seam_ratio": mean(lambda clip: clip.seam_ratio),
             "scene_prompt_background_within_threshold": self.scene_prompt.get("background_within_threshold"),
             "scene_prompt_silhouette_precision": self.scene_prompt.get("silhouette_precision"),
             "identity_own_reference": self.identity.get("own_colour_match"),
