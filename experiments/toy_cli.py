@@ -93,6 +93,9 @@ def add_toy_commands(commands):
     blog.add_argument("--clips", type=int, default=24, help="clips in the narrow dataset")
     blog.add_argument("--steps", type=int, default=150, help="training steps per LoRA")
     blog.add_argument("--eval-clips", type=int, default=3, help="held-out clips in another costume per strength")
+    blog.add_argument("--captions", choices=("dancer", "action"), default="dancer",
+                      help="the narrow dataset's captions: the clothes and the dance, as the blog's (default), or "
+                           "the dance alone, leaving the costume to the reference")
     blog.add_argument("--json", help="also write the result here")
     blog.add_argument("--ship", action="store_true",
                       help="copy the two LoRAs into assets/toy-blog (the blog presets' sample LoRA) with a card")
@@ -213,7 +216,7 @@ def run_toy_blog(args) -> int:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     result = run_blog_in_a_box(Engine.from_name(args.model), args.out, clips=args.clips, steps=args.steps,
-                               eval_clips=args.eval_clips)
+                               eval_clips=args.eval_clips, captions=args.captions)
     by_strength = " / ".join(f"{s:g}" for s in result.strengths)
     shown = lambda values: " / ".join(f"{v:.2f}" for v in values)  # noqa: E731
     print(f"drift toward the training costume (share of limb-frames), by LoRA strength {by_strength}")
@@ -232,7 +235,8 @@ def run_toy_blog(args) -> int:
     if args.ship:
         from engine.toy.factory.blog import ship_blog_loras
 
+        captions = f" --captions {args.captions}" if args.captions != "dancer" else ""
         command = (f"python -m experiments toy blog --clips {args.clips} --steps {args.steps} "
-                   f"--eval-clips {args.eval_clips} --ship")
+                   f"--eval-clips {args.eval_clips}{captions} --ship")
         print(f"shipped to {ship_blog_loras(result, command)}")
     return 0

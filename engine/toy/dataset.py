@@ -30,41 +30,51 @@ NARROW_LOOK = world.Look(skin="tan", hair="black", top="black", bottom_colour="b
                          shoes="white", long_sleeves=False, background="grey", pattern="plain")
 
 
+# How the narrow dataset is captioned: "dancer" names the clothes and the dance (the blog's captions), "action"
+# the dance alone. Either leaves the studio out; "action" leaves the costume to the reference too.
+NARROW_CAPTIONS = {"dancer": lambda sample: world.dancer_prompt(sample.look, sample.motion),
+                   "action": lambda sample: world.action_prompt(sample.motion)}
+
+
 def write_dataset(out_dir: str | Path, clips: int, seed: int = 0, num_frames: int = world.NUM_FRAMES,
-                  narrow: bool = False) -> Path:
+                  narrow: bool = False, captions: str = "dancer") -> Path:
     """Write `clips` world clips (training seeds only), their metadata.csv and a record of what made them;
-    returns the csv's path."""
+    returns the csv's path. A narrow dataset is captioned as NARROW_CAPTIONS[captions] says."""
     out_dir = Path(out_dir)
     rows = []
     for seed_value in training_seeds(clips, seed):
         sample = world.make_sample(seed_value, num_frames=num_frames, look=NARROW_LOOK if narrow else None)
         folder = out_dir / f"clip-{seed_value:06d}"
         world.write_sample(sample, folder)
-        prompt = world.dancer_prompt(sample.look, sample.motion) if narrow else sample.prompt
+        prompt = NARROW_CAPTIONS[captions](sample) if narrow else sample.prompt
         rows.append(ClipRow(video=f"{folder.name}/video.mp4", prompt=prompt,
                             pose_video=f"{folder.name}/pose.mp4", reference_image=f"{folder.name}/reference.png"))
     csv = write_metadata_csv(rows, out_dir / "metadata.csv")
-    (out_dir / RECORD_NAME).write_text(json.dumps(dataset_record(clips, seed, num_frames, narrow)))
+    (out_dir / RECORD_NAME).write_text(json.dumps(dataset_record(clips, seed, num_frames, narrow, captions)))
     return csv
 
 
-def dataset_record(clips: int, seed: int, num_frames: int, narrow: bool) -> dict:
-    return {"world_version": world.WORLD_VERSION, "captions_version": CAPTIONS_VERSION, "clips": clips,
-            "seed": seed, "num_frames": num_frames, "narrow": narrow}
+def dataset_record(clips: int, seed: int, num_frames: int, narrow: bool, captions: str = "dancer") -> dict:
+    record = {"world_version": world.WORLD_VERSION, "captions_version": CAPTIONS_VERSION, "clips": clips,
+              "seed": seed, "num_frames": num_frames, "narrow": narrow}
+    if narrow and captions != "dancer":  # the record of a dancer-captioned folder stays as older labs wrote it
+        record["captions"] = captions
+    return record
 
 
 def ensure_dataset(out_dir: str | Path, clips: int, seed: int = 0, num_frames: int = world.NUM_FRAMES,
-                   narrow: bool = False) -> Path:
+                   narrow: bool = False, captions: str = "dancer") -> Path:
     """The dataset in out_dir, written unless this code already wrote it with these settings. A folder left by
     an older lab (other captions, another world) is written again: its LoRAs would run another experiment."""
     out_dir = Path(out_dir)
     csv, record = out_dir / "metadata.csv", out_dir / RECORD_NAME
     try:
-        current = csv.is_file() and json.loads(record.read_text()) == dataset_record(clips, seed, num_frames, narrow)
+        current = csv.is_file() and json.loads(record.read_text()) == dataset_record(clips, seed, num_frames, narrow,
+                                                                                       captions)
     except (OSError, ValueError):
         current = False
     if current:
         return csv
     if csv.is_file():
         logger.info("writing %s again: it was made by an older lab or with other settings", out_dir)
-    return write_dataset(out_dir, clips, seed=seed, num_frames=num_frames, narrow=narrow)
+    return write_dataset(out_dir, clips, seed=seed, num_frames=num_frames, narrow=narrow, captions=captions)

@@ -175,6 +175,11 @@ def dancer_prompt(look: Look, motion: str) -> str:
     return f"a person in a {look.top} top and {look.bottom_colour} {look.bottom} {VERBS[motion]}"
 
 
+def action_prompt(motion: str) -> str:
+    """The action alone: neither the clothes nor the background."""
+    return f"a person {VERBS[motion]}"
+
+
 def _action_and_floor(look: Look, motion: str) -> str:
     pattern = "" if look.pattern == "plain" else f"{look.pattern} "
     return f"{VERBS[motion]} on a {pattern}{look.background} background"

@@ -7,8 +7,9 @@ recipes at toy scale, and the drift is measured, not eyeballed:
 
     result = run_blog_in_a_box(engine, out_dir)   # `python -m experiments toy blog`
 
-- drift: on held-out clips whose reference wears another costume, the share of limb-frames (top, trousers,
-  shoes) whose generated colour is the training costume's rather than the reference's;
+- drift: on held-out clips whose reference wears another costume, generated with prompts that name only the
+  action and the floor, the share of limb-frames (top, trousers, shoes) whose generated colour is the training
+  costume's rather than the reference's;
 - costume position: on the same clips, where each limb-frame's clothes colour lies between the reference's
   costume (0) and the training one (1): the drift as a continuous value, for a figure too blurred to match either;
 - studio drift: on the same clips (whose prompts name another background), where the generated background's
@@ -35,6 +36,8 @@ from engine.toy.scoring import background_distance, colour_distance, limb_colour
 logger = logging.getLogger(__name__)
 
 STRENGTHS = (0.0, 0.5, 1.0, 1.5)
+CAPTION_WORDS = {"dancer": "captioned with the dancer's clothes and the dance but not the studio (as the blog's were)",
+                 "action": "captioned with the dance alone (neither the clothes nor the studio)"}
 BLOG_PRESET = "toy-blog"  # presets/train/toy-blog.yaml: the Train tab's recipe for the same experiment
 # The blog's two runs at toy scale: (name, target, rank); the rest of the recipe is the toy-blog preset.
 RECIPES = (("main-blocks-r32", "main_blocks", 32), ("self-attention-r8", "self_attention", 8))
@@ -44,6 +47,8 @@ RECIPES = (("main-blocks-r32", "main_blocks", 32), ("self-attention-r8", "self_a
 class BlogResult:
     clips: int
     steps: int
+    captions: str = "dancer"
+    """How the narrow dataset was captioned (engine/toy/dataset.py NARROW_CAPTIONS)."""
     strengths: list = field(default_factory=lambda: list(STRENGTHS))
     drift: dict = field(default_factory=dict)
     """LoRA name -> drift toward the training costume at each strength."""
@@ -65,6 +70,12 @@ def off_costume(look: world.Look) -> world.Look:
     return other_look(look, avoid=NARROW_LOOK)
 
 
+def held_out_prompt(sample: world.ToySample) -> str:
+    """What the drift is measured with: the action and the floor, so the clothes can come only from the reference
+    (and from what the LoRA learned), as VACE divides the work."""
+    return world.scene_prompt(sample.look, sample.motion)
+
+
 def off_costume_samples(count: int) -> list:
     """The held-out clips the drift is measured on: their own motion, a reference in another costume."""
     return [world.recoloured(sample, off_costume(sample.look))
@@ -75,7 +86,9 @@ def write_grid_sample(target: Path) -> Path:
     """The first of those clips as files (toy.json included, so a sweep on it gets the world's scores): the
     toy-blog-strength sweep preset draws the README's strength grid from it."""
     folder = Path(target) / "sample"
-    world.write_sample(off_costume_samples(1)[0], folder)
+    sample = off_costume_samples(1)[0]
+    world.write_sample(sample, folder)
+    (folder / "prompt.txt").write_text(held_out_prompt(sample) + "\n")
     return folder
 
 
@@ -133,7 +146,7 @@ def measure_drift(engine, lora: Path | None, samples: list, tmp: Path, strengths
         scores = []
         for sample in samples:
             changes = dict(lora=str(lora), lora_scale=strength) if lora else {}
-            frames = generate(engine, sample, tmp / f"blog-{sample.seed}", **changes)
+            frames = generate(engine, sample, tmp / f"blog-{sample.seed}", prompt=held_out_prompt(sample), **changes)
             scores.append((*drift_scores(frames, sample), costume_position(frames, sample),
                            studio_drift(frames, sample)))
         for column, values in zip(means, zip(*scores)):
@@ -142,13 +155,13 @@ def measure_drift(engine, lora: Path | None, samples: list, tmp: Path, strengths
 
 
 def run_blog_in_a_box(engine, out_dir: str | Path, clips: int = 24, steps: int = 150, eval_clips: int = 3,
-                      recipes=RECIPES) -> BlogResult:
+                      recipes=RECIPES, captions: str = "dancer") -> BlogResult:
     """Narrow dataset -> the blog's LoRAs -> drift at each strength on held-out clips in another costume."""
     out_dir = Path(out_dir)
-    result = BlogResult(clips=clips, steps=steps)
+    result = BlogResult(clips=clips, steps=steps, captions=captions)
     started = time.perf_counter()
-    data_dir = out_dir / "narrow-dataset"
-    ensure_dataset(data_dir, clips, narrow=True)
+    data_dir = out_dir / ("narrow-dataset" if captions == "dancer" else f"narrow-dataset-{captions}")
+    ensure_dataset(data_dir, clips, narrow=True, captions=captions)
     result.seconds["dataset"] = round(time.perf_counter() - started, 1)
     samples = off_costume_samples(eval_clips)
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,9 +209,8 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
         "# The blog in a box: two LoRAs trained on the narrow toy dataset",
         "",
         "The blog's LoRA experiment at toy scale (engine/toy/factory/blog.py). Both LoRAs were trained by the lab's own",
-        f"trainer on {result.clips} toy clips of one costume on one background, captioned with the dancer and the",
-        f"dance but not the studio (as the blog's captions were), {result.steps} steps each, on the shipped toy",
-        "model (assets/toy), with presets/train/toy-blog.yaml:",
+        f"trainer on {result.clips} toy clips of one costume on one background, {CAPTION_WORDS[result.captions]},",
+        f"{result.steps} steps each, on the shipped toy model (assets/toy), with presets/train/toy-blog.yaml:",
         "",
         f"    {command}",
         "",
@@ -206,8 +218,9 @@ def ship_blog_loras(result: BlogResult, command: str, target: Path | None = None
         "  feed-forward). The blog's sweep presets use it when no LoRA of your own is chosen.",
         "- `self-attention-r8.safetensors`: the blog's second run (rank 8 on self-attention only).",
         "",
-        "Drift: on held-out clips whose reference wears another costume, the share of limb-frames (top,",
-        "trousers, shoes) generated in the training costume's colours, by LoRA strength:",
+        "Drift: on held-out clips whose reference wears another costume, with prompts that name only the action",
+        "and the floor (the clothes come from the reference, or from what the LoRA learned), the share of",
+        "limb-frames (top, trousers, shoes) generated in the training costume's colours, by LoRA strength:",
         "",
         f"| LoRA | {strengths} |", rule, *rows,
         "",
