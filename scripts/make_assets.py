@@ -118,10 +118,18 @@ TOY_SAMPLE_SEED = 1_000_594
 
 
 def make_toy_sample(folder: Path):
-    """The toy model's one-click sample: a puppet-world clip with its pose video, reference and prompt."""
-    from engine.toy import world
+    """The toy model's one-click sample: a puppet-world clip with its pose video, reference and a prompt that names
+    only the action and the floor, so the reference decides the clothes; and the same figure in another costume
+    (reference-2.png), the second sample, which shows the reference at work."""
+    from PIL import Image
 
-    world.write_sample(world.make_sample(TOY_SAMPLE_SEED), folder)
+    from engine.toy import world
+    from engine.toy.factory.evaluate import other_look
+
+    sample = world.make_sample(TOY_SAMPLE_SEED)
+    world.write_sample(sample, folder)
+    (folder / "prompt.txt").write_text(world.scene_prompt(sample.look, sample.motion) + "\n")
+    Image.fromarray(world.recoloured(sample, other_look(sample.look)).reference).save(folder / "reference-2.png")
 
 
 if __name__ == "__main__":

@@ -44,3 +44,20 @@ def test_the_shipped_blog_loras_say_what_they_were_trained_on():
     from engine.toy.family import TOY_BLOG_LORA
 
     assert training_prompt(TOY_BLOG_LORA) == "a person in a black top and blue trousers dances"
+
+
+def test_the_samples_second_reference_is_a_second_row_with_the_same_dance_and_prompt():
+    from ui.generate_tab import sample_rows
+
+    one = {"reference": "a.png", "control_video": "pose.mp4", "prompt": "p"}
+    assert sample_rows(one) == [["a.png", "pose.mp4", "p"]]
+    assert sample_rows({**one, "other_reference": "b.png"}) == [["a.png", "pose.mp4", "p"], ["b.png", "pose.mp4", "p"]]
+
+
+def test_the_toy_sample_offers_the_same_figure_in_another_costume():
+    from pathlib import Path
+
+    from engine.toy.family import ToyFamily
+
+    inputs = ToyFamily().sample_inputs()
+    assert Path(inputs["other_reference"]).is_file() and inputs["other_reference"] != inputs["reference"]

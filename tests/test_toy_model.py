@@ -3,10 +3,10 @@ retrained.
 
 What it reaches (assets/toy/README.md, `python -m experiments toy eval`) is tested with thresholds that a
 model ignoring its inputs would fail: the background follows the prompt, the figure is drawn on its own
-skeleton rather than beside it and goes with one that crosses the frame, the prompt's clothing words move
-the figure's colours, seeds differ. Where
+skeleton rather than beside it and goes with one that crosses the frame, the clothes follow the reference
+given (and the prompt's clothing words still move them), seeds differ. Where
 the issue's targets are not reached yet (the figure on the skeleton at 0.8 precision, part colours at 0.8,
-colours from the reference), the tests of the target stay, marked as expected
+identity at 0.8), the tests of the target stay, marked as expected
 failures with the numbers reached: strict, so a better model that passes them turns them red until they
 are made plain tests.
 """
@@ -139,24 +139,51 @@ def colours_moved_toward(sample, first, second, colours) -> float:
     return float(np.mean(nearer))
 
 
-IGNORES_REFERENCE = ("the shipped toy takes the clothes' colours from the prompt's words, not from the reference: "
-                     "with only the reference recoloured, clothes in the new colours 0.00 (assets/toy/README.md)")
+@pytest.fixture(scope="module")
+def two_references(toy_engine, tmp_path_factory):
+    """One held-out clip generated with a prompt that names only the action and the floor, once with its own
+    reference and once with the same figure in another costume: (reference given, the other, frames) each."""
+    folder = tmp_path_factory.mktemp("identity")
+    sample = world.make_sample(SEEDS[0])
+    second = world.recoloured(sample, evaluate.other_look(sample.look))
+    prompt = world.scene_prompt(sample.look, sample.motion)
+    return [(given, rival, evaluate.generate(toy_engine, given, folder / given.look.top, prompt=prompt))
+            for given, rival in ((sample, second), (second, sample))]
 
 
-@pytest.mark.xfail(strict=True, reason=IGNORES_REFERENCE)
-def test_a_recoloured_reference_moves_the_figures_colours_toward_it(generated, toy_engine, tmp_path):
-    """The same pose, prompt and seed with a reference in other clothes: the generated colours get nearer the
-    new reference's than the first generation's were (RGB distance units; COLOUR_DISTANCE is 60)."""
-    moved = []
-    for sample, first in generated[:1]:  # one clip: each generation costs 15-20 s on 2 cores
-        recoloured = world.recoloured(sample, evaluate.other_look(sample.look))
-        second = evaluate.generate(toy_engine, recoloured, tmp_path / str(sample.seed), prompt=sample.prompt)
-        moved.append(colours_moved_toward(sample, first, second, recoloured.look.part_colours()))
-    assert np.mean(moved) > 10, moved
+def identity_scores(two_references) -> tuple[float, float]:
+    """Clothes at the limbs' midpoints in the colours of the reference given, and of the other one."""
+    own, other = [], []
+    for given, rival, frames in two_references:
+        own += scoring.part_colour_checks(frames, given, parts=evaluate.CLOTHING_PARTS)
+        other += scoring.part_colour_checks(frames, given, evaluate.clothes_colours(given.look, rival.look),
+                                            parts=evaluate.CLOTHING_PARTS)
+    return float(np.mean(own)), float(np.mean(other))
+
+
+def test_swapping_the_reference_changes_the_video(two_references):
+    """Before the reference encoder, two references in different costumes gave videos about 1 grey level apart."""
+    (_, _, first), (_, _, second) = two_references
+    assert np.abs(first.astype(np.float32) - second.astype(np.float32)).mean() > 4
+
+
+def test_the_figure_wears_the_clothes_of_the_reference_it_is_given(two_references):
+    """With a prompt that names no clothes, the clothes follow the reference: a model that ignores it matches
+    its own and the other costume alike (the toy before its reference encoder: 0.00 and 0.00)."""
+    own, other = identity_scores(two_references)
+    assert own >= 0.35 and other <= 0.1, (own, other)
+
+
+@pytest.mark.xfail(strict=True, reason="identity on held-out clips reaches about 0.6 of limb-frames in the reference's "
+                                       "colours, as a prompt naming the clothes does, under the blur of the figure "
+                                       "(assets/toy/README.md); the issue's target is 0.8")
+def test_the_figure_wears_the_reference_clothes_at_the_issue_target(two_references):
+    own, other = identity_scores(two_references)
+    assert own >= 0.8 and other < 0.2, (own, other)
 
 
 def test_a_prompt_naming_other_clothes_moves_the_figures_colours_toward_them(generated, toy_engine, tmp_path):
-    """Where the toy does take its colours from: the same reference with a prompt naming other clothes."""
+    """The words still count: the same reference with a prompt naming other clothes."""
     moved = []
     for sample, first in generated[:1]:
         recoloured = world.recoloured(sample, evaluate.other_look(sample.look))

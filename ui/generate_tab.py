@@ -66,6 +66,13 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
     )
 
 
+def sample_rows(sample_inputs: dict) -> list[list]:
+    """The sample as Examples rows (reference, control, prompt): a second row with the other reference, if any."""
+    references = [sample_inputs["reference"]] + ([sample_inputs["other_reference"]]
+                                                 if "other_reference" in sample_inputs else [])
+    return [[image, sample_inputs["control_video"], sample_inputs["prompt"]] for image in references]
+
+
 def inputs_or_sample(engine, reference, control, prompt) -> tuple:
     """(reference, control, prompt, notes): the engine's sample stands in for what is missing, as the page's own
     defaults do, with a note for each stand-in the student did not ask for. Nothing at all is the sample; a
@@ -343,9 +350,10 @@ def build_generate_tab(engine, links: dict):
 
     with sample_slot:
         sample = gr.Examples(
-            examples=[[sample_inputs["reference"], sample_inputs["control_video"], sample_inputs["prompt"]]],
+            examples=sample_rows(sample_inputs),
             inputs=[reference, control, prompt],
-            label="Sample: one click loads a reference picture and a dancing skeleton, and generates",
+            label=("Samples: one click loads a reference picture and a dancing skeleton, and generates"
+                   + ("; the two differ only in the reference" if "other_reference" in sample_inputs else "")),
         )
     # One click on the sample fills the inputs, shows what the model receives and generates, at the sample's
     # own frame count (the Pose tab may have set another).

@@ -28,7 +28,8 @@ class ModelFamily:
         return spec.source
 
     def sample_inputs(self) -> dict:
-        """The one-click sample: control video, reference and prompt."""
+        """The one-click sample: control video, reference and prompt; optionally "other_reference", the same
+        figure dressed otherwise, a second sample that shows what the reference decides."""
         from engine.paths import ASSETS_DIR
 
         return {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),

@@ -28,10 +28,11 @@ class ToyFamily(ModelFamily):
     def banner(self, spec, device: str) -> str:
         return (f"Engine: **toy** on {device.upper()}: a small WanVACE trained in this lab on a puppet world "
                 "(flat-coloured figures on plain, striped or checked floors, 224x128, 17 frames). It draws the "
-                "prompt's floor and a blurred figure on the skeleton, in the colours the prompt names for its "
-                "clothes; it does not take the figure's look from the reference. It knows nothing else: real "
-                "photos give puppets. Its model card (assets/toy/README.md) has its scores. Use a CUDA GPU "
-                "(`--model wan-vace-1.3b`) for real videos.")
+                "prompt's floor and a blurred figure on the skeleton, dressed as the reference shows: a reference "
+                "encoder turns the picture into tokens the transformer reads beside the prompt's. Name only the "
+                "action and the floor; clothes words that disagree with the reference mix the two. It knows "
+                "nothing else: real photos give puppets. Its model card (assets/toy/README.md) has its scores. Use "
+                "a CUDA GPU (`--model wan-vace-1.3b`) for real videos.")
 
     def model_source(self, spec) -> str:
         if spec.source != "toy":
@@ -47,8 +48,11 @@ class ToyFamily(ModelFamily):
     def sample_inputs(self) -> dict:
         if not (TOY_SAMPLE_DIR / "pose.mp4").is_file():
             return super().sample_inputs()
-        return {"control_video": str(TOY_SAMPLE_DIR / "pose.mp4"), "reference": str(TOY_SAMPLE_DIR / "reference.png"),
-                "prompt": (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()}
+        inputs = {"control_video": str(TOY_SAMPLE_DIR / "pose.mp4"), "reference": str(TOY_SAMPLE_DIR / "reference.png"),
+                  "prompt": (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()}
+        if (TOY_SAMPLE_DIR / "reference-2.png").is_file():
+            inputs["other_reference"] = str(TOY_SAMPLE_DIR / "reference-2.png")
+        return inputs
 
     def sample_lora(self) -> Path | None:
         return TOY_BLOG_LORA if TOY_BLOG_LORA.is_file() else None
