@@ -99,3 +99,18 @@ def test_resume_continues_a_run_from_its_checkpoint(client, first_run):
     assert steps[-1] == 3 and steps.count(2) == 2  # step 2 again after resuming at 1, then 3
     with pytest.raises(ValueError, match="no checkpoint"):
         resolve_checkpoint("../../etc")
+
+
+def test_the_estimate_on_a_cpu_gives_this_machines_time_once_a_pass_was_measured(tiny_engine, monkeypatch):
+    from engine.train.config import TrainConfig
+    from ui.train_tab import estimate_text
+
+    config = TrainConfig.from_preset("self-attention").with_changes(height=64, width=112, num_frames=9, batch_size=2,
+                                                                    gradient_accumulation=1,
+                                                                    max_steps=100)
+    monkeypatch.setattr(type(tiny_engine), "device", property(lambda self: "cpu"))
+    assert "generate once at 112x64, 9 frames" in estimate_text(tiny_engine, config)
+    monkeypatch.setitem(tiny_engine._pass_seconds, (64, 112, 9), 0.5)
+    # 3 passes a sample x 2 samples x 0.5 s = 3 s a step; 100 steps = 5 min
+    assert "about 3.0 s a step" in estimate_text(tiny_engine, config) and "5 min for 100 steps" in estimate_text(
+        tiny_engine, config)

@@ -78,7 +78,25 @@ def estimate_text(engine, config: TrainConfig) -> str:
                              spatial_factor=spatial_factor)
     samples = config.batch_size * config.gradient_accumulation
     return (f"**Before launch** ({engine.spec.name}, {config.width}x{config.height}x{config.num_frames}, "
-            f"{samples} sample(s) per step): {estimate.summary()}.")
+            f"{samples} sample(s) per step): {estimate.summary()}.{machine_time_note(engine, config, samples)}")
+
+
+# A training step is a forward and a backward of about twice its cost (the estimate's "about three forwards").
+PASSES_PER_SAMPLE_STEP = 3
+
+
+def machine_time_note(engine, config: TrainConfig, samples: int) -> str:
+    """On a CPU, the time on this machine from a pass measured while generating at the training size (the GPU
+    floor above says nothing of a CPU); or how to get one."""
+    if engine.device != "cpu":
+        return ""
+    measured = engine.measured_pass_seconds(config.height, config.width, config.num_frames)
+    if measured is None:
+        return (f" On this CPU: generate once at {config.width}x{config.height}, {config.num_frames} frames, and "
+                "Estimate again for a time measured here; the log shows s/step as training runs.")
+    step = PASSES_PER_SAMPLE_STEP * measured * samples
+    return (f" On this CPU: about {step:.1f} s a step (3 model passes a sample at the {measured:.2f} s one took "
+            f"generating at this size), {step * config.max_steps / 60:.0f} min for {config.max_steps} steps.")
 
 
 def build_train_tab(engine, links):
