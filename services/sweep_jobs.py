@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 POLL_SECONDS = 0.5
 
@@ -38,6 +39,24 @@ class SweepResult:
     """One line: done or stopped, the GIF's size, any failed cells."""
 
 
+def cell_still(video: str | Path) -> str:
+    """A still of a finished cell for the page's gallery (its middle frame, beside the video): a gallery of videos
+    shows grey play icons until each is loaded. The video itself when no still can be made."""
+    import numpy as np
+    from PIL import Image
+
+    from engine import media
+
+    still = Path(video).with_name("still.jpg")
+    if not still.is_file():
+        try:
+            frames = media.read_video(video).frames
+            Image.fromarray(np.asarray(frames[len(frames) // 2])).save(still, quality=90)
+        except (OSError, ValueError):
+            return str(video)
+    return str(still)
+
+
 class SweepJob:
     def __init__(self, runner, should_stop=None):
         self.runner = runner
@@ -53,7 +72,7 @@ class SweepJob:
         def on_cell(cell, record, number, total):
             label = " · ".join(cell.labels.values()) or cell.id
             if record["status"] in ("done", "reused"):
-                self.progress.cells.append((str(run_dir / "cells" / cell.id / "video.mp4"), label))
+                self.progress.cells.append((cell_still(run_dir / "cells" / cell.id / "video.mp4"), label))
             else:
                 self.progress.cells.append((None, f"{label}: failed: {record.get('error')}"))
 
