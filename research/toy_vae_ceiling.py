@@ -1,0 +1,60 @@
+"""What the toy's VAE alone gives back of the identity probe's clips: the ceiling for identity and the pulse.
+
+    python -m research.toy_vae_ceiling [--clips 4] [--json PATH]
+
+The identity probe's held-out clips (each in its own costume and in another, evaluate.identity_check) are encoded
+and decoded by the shipped toy's VAE with no transformer at all, then scored as generations are: the clothes'
+colours at the limbs' midpoints, and the change where each latent frame begins over the change elsewhere
+(scoring.latent_seam_ratio), for the true clips and for their round trips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+logger = logging.getLogger("research.toy_vae_ceiling")
+
+
+def measure(clips: int) -> dict:
+    import numpy as np
+
+    from engine.engine import Engine
+    from engine.toy import world
+    from engine.toy.factory import evaluate
+    from engine.toy.factory.round_trips import decode_round_trip
+    from engine.toy.scoring import latent_seam_ratio, part_colour_checks
+
+    vae = Engine.from_name("toy").load().vae
+    clothes, seams_true, seams_vae = [], [], []
+    for seed in world.heldout_seeds(clips):
+        first = world.make_sample(seed)
+        for sample in (first, world.recoloured(first, evaluate.other_look(first.look))):
+            decoded = decode_round_trip(vae, sample.video)
+            clothes += part_colour_checks(decoded, sample, parts=evaluate.CLOTHING_PARTS)
+            seams_true.append(latent_seam_ratio(sample.video))
+            seams_vae.append(latent_seam_ratio(decoded))
+    return {"clips": clips, "vae_clothes_colour_match": float(np.mean(clothes)),
+            "seam_ratio_true_clips": float(np.mean(seams_true)), "seam_ratio_vae_round_trip": float(np.mean(seams_vae))}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=4)
+    parser.add_argument("--json", help="also write the result here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = measure(args.clips)
+    logger.info("%s", json.dumps(result, indent=1))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(result, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
