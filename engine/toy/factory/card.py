@@ -217,7 +217,7 @@ def evaluation_rows(record: dict, report: dict | None) -> list[str]:
         f"| seeds 1 vs 2: mean pixel difference | > 0 | {number('seeds_mean_abs_difference', '{:.1f}')} |",
         f"| unseen stick-figure walk: figure speed / skeleton speed | 0.8-1.2 |"
         f" {number('unseen_walk_speed_ratio', '{:.2f}')} |",
-        f"| one default generation (10 steps), this CPU | <= 15 s | {number('seconds_per_generation', '{:.1f}')} s |",
+        f"| one default generation (10 steps), this CPU | <= 8 s | {number('seconds_per_generation', '{:.1f}')} s |",
     ]
 
 
