@@ -43,7 +43,8 @@ def test_the_shipped_blog_loras_say_what_they_were_trained_on():
     from engine.lora import training_prompt
     from engine.toy.family import TOY_BLOG_LORA
 
-    assert training_prompt(TOY_BLOG_LORA) == "a person in a black top and blue trousers dances"
+    # one of its captions: the narrow dataset's costume and a dance (world.dancer_prompt)
+    assert training_prompt(TOY_BLOG_LORA).startswith("a person in a black top and blue trousers ")
 
 
 def test_the_samples_second_reference_is_a_second_row_with_the_same_dance_and_prompt():

