@@ -125,6 +125,10 @@ class Engine:
         """The one-click sample for this engine's family (control video, reference, prompt)."""
         return self.family.sample_inputs()
 
+    def other_sample_references(self) -> list[str]:
+        """More references for the sample's dance, each a one-click sample of its own (the family's, if any)."""
+        return self.family.other_sample_references()
+
     def sample_lora(self) -> Path | None:
         """The LoRA the blog's presets fall back on when none is chosen (the family's, if it has one)."""
         return self.family.sample_lora()

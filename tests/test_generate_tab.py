@@ -51,8 +51,8 @@ def test_the_samples_second_reference_is_a_second_row_with_the_same_dance_and_pr
     from ui.generate_tab import sample_rows
 
     one = {"reference": "a.png", "control_video": "pose.mp4", "prompt": "p"}
-    assert sample_rows(one) == [["a.png", "pose.mp4", "p"]]
-    assert sample_rows({**one, "other_reference": "b.png"}) == [["a.png", "pose.mp4", "p"], ["b.png", "pose.mp4", "p"]]
+    assert sample_rows(one, []) == [["a.png", "pose.mp4", "p"]]
+    assert sample_rows(one, ["b.png"]) == [["a.png", "pose.mp4", "p"], ["b.png", "pose.mp4", "p"]]
 
 
 def test_the_toy_sample_offers_the_same_figure_in_another_costume():
@@ -60,5 +60,7 @@ def test_the_toy_sample_offers_the_same_figure_in_another_costume():
 
     from engine.toy.family import ToyFamily
 
-    inputs = ToyFamily().sample_inputs()
-    assert Path(inputs["other_reference"]).is_file() and inputs["other_reference"] != inputs["reference"]
+    family = ToyFamily()
+    others = family.other_sample_references()
+    assert len(others) == 1 and Path(others[0]).is_file() and others[0] != family.sample_inputs()["reference"]
+    assert set(family.sample_inputs()) == {"control_video", "reference", "prompt"}  # request fields only

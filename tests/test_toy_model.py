@@ -196,3 +196,8 @@ def test_seeds_give_different_videos(generated, toy_engine, tmp_path):
     sample, first = generated[0]
     other = evaluate.generate(toy_engine, sample, tmp_path / "seed", seed=7)
     assert np.abs(first.astype(np.float32) - other.astype(np.float32)).mean() > 0.5
+
+
+def test_the_lab_can_warm_the_toy_up_on_its_own_sample(toy_engine):
+    """`./lab start` warms the toy up with one step of its sample: the sample must be a valid request."""
+    toy_engine.warm_up()

@@ -66,10 +66,9 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
     )
 
 
-def sample_rows(sample_inputs: dict) -> list[list]:
-    """The sample as Examples rows (reference, control, prompt): a second row with the other reference, if any."""
-    references = [sample_inputs["reference"]] + ([sample_inputs["other_reference"]]
-                                                 if "other_reference" in sample_inputs else [])
+def sample_rows(sample_inputs: dict, other_references: list[str]) -> list[list]:
+    """The sample as Examples rows (reference, control, prompt): a row more for each other reference."""
+    references = [sample_inputs["reference"], *other_references]
     return [[image, sample_inputs["control_video"], sample_inputs["prompt"]] for image in references]
 
 
@@ -350,10 +349,10 @@ def build_generate_tab(engine, links: dict):
 
     with sample_slot:
         sample = gr.Examples(
-            examples=sample_rows(sample_inputs),
+            examples=sample_rows(sample_inputs, engine.other_sample_references()),
             inputs=[reference, control, prompt],
             label=("Samples: one click loads a reference picture and a dancing skeleton, and generates"
-                   + ("; the two differ only in the reference" if "other_reference" in sample_inputs else "")),
+                   + ("; the rows differ only in the reference" if engine.other_sample_references() else "")),
         )
     # One click on the sample fills the inputs, shows what the model receives and generates, at the sample's
     # own frame count (the Pose tab may have set another).

@@ -28,12 +28,16 @@ class ModelFamily:
         return spec.source
 
     def sample_inputs(self) -> dict:
-        """The one-click sample: control video, reference and prompt; optionally "other_reference", the same
-        figure dressed otherwise, a second sample that shows what the reference decides."""
+        """The one-click sample: control video, reference and prompt (request fields, nothing else)."""
         from engine.paths import ASSETS_DIR
 
         return {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png"),
                 "prompt": SAMPLE_PROMPT}
+
+    def other_sample_references(self) -> list[str]:
+        """More references for the sample's dance (the same figure dressed otherwise, say): each is a second
+        one-click sample that shows what the reference decides."""
+        return []
 
     def sample_lora(self) -> Path | None:
         """The LoRA the blog's presets fall back on when none is chosen."""

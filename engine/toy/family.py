@@ -48,11 +48,12 @@ class ToyFamily(ModelFamily):
     def sample_inputs(self) -> dict:
         if not (TOY_SAMPLE_DIR / "pose.mp4").is_file():
             return super().sample_inputs()
-        inputs = {"control_video": str(TOY_SAMPLE_DIR / "pose.mp4"), "reference": str(TOY_SAMPLE_DIR / "reference.png"),
-                  "prompt": (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()}
-        if (TOY_SAMPLE_DIR / "reference-2.png").is_file():
-            inputs["other_reference"] = str(TOY_SAMPLE_DIR / "reference-2.png")
-        return inputs
+        return {"control_video": str(TOY_SAMPLE_DIR / "pose.mp4"), "reference": str(TOY_SAMPLE_DIR / "reference.png"),
+                "prompt": (TOY_SAMPLE_DIR / "prompt.txt").read_text().strip()}
+
+    def other_sample_references(self) -> list[str]:
+        second = TOY_SAMPLE_DIR / "reference-2.png"
+        return [str(second)] if second.is_file() and (TOY_SAMPLE_DIR / "pose.mp4").is_file() else []
 
     def sample_lora(self) -> Path | None:
         return TOY_BLOG_LORA if TOY_BLOG_LORA.is_file() else None
