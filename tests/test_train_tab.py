@@ -73,7 +73,7 @@ def first_run(app_url):
 def test_train_over_the_api_then_its_checkpoints_feed_a_sweep(client, first_run):
     estimate = client.predict(**config_values(), api_name="/train_estimate")
     assert "Before launch" in estimate and "trainable" in estimate
-    (status, plot, validation, log, files), seconds = first_run
+    (status, plot, validation, log, files, _progress), seconds = first_run
     assert status.startswith("Done"), log
     names = sorted(Path(f).name for f in files)
     assert [name.split("-")[0] for name in names] == ["config", "lora", "lora", "loss", "train"]

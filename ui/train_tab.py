@@ -160,6 +160,8 @@ def build_train_tab(engine, links):
                 train_button = gr.Button("Train", variant="primary", elem_id="train-run")
                 stop_button = gr.Button("Stop (saves a checkpoint)", variant="secondary")
         with gr.Column():
+            # The progress bar gets a strip of its own: drawn over the status, it covered the status's text.
+            progress_strip = gr.Markdown("", label="Progress", elem_id="train-progress", min_height=40)
             status = gr.Markdown(label="Status", elem_id="train-status")
             loss_plot = gr.Plot(label="Loss")
             validation = gr.Video(label="Latest validation video (fixed seed)", height=200, autoplay=True, loop=True)
@@ -207,7 +209,7 @@ def build_train_tab(engine, links):
         run = TrainingRun.new(config, preset=values[0], checkpoint=checkpoint)
         pid = run.launch(data_dir, engine.spec.name, checkpoint)
         state = {"run_dir": str(run.run_dir), "stop_file": str(run.stop_file), **run.describe(data_dir, dataset_value)}
-        yield f"Training in {run.run_dir.name} (process {pid})", None, None, "", [], state
+        yield f"Training in {run.run_dir.name} (process {pid})", None, None, "", [], state, ""
         status = run.status()
         while status.running:
             time.sleep(POLL_SECONDS)
@@ -215,11 +217,11 @@ def build_train_tab(engine, links):
             if status.step:
                 progress((status.step, config.max_steps), desc="training", unit="steps")
             yield (status.message, training_loss_figure(status.rows) if status.rows else None,
-                   run.latest_validation(), train_runs.log_tail(run.log_path), [], state)
+                   run.latest_validation(), train_runs.log_tail(run.log_path), [], state, "")
         if status.failed:
             raise gr.Error(status.message, print_exception=False)
         yield (status.message, training_loss_figure(status.rows) if status.rows else None, run.latest_validation(),
-               train_runs.log_tail(run.log_path), run.downloads(named_copy), state)
+               train_runs.log_tail(run.log_path), run.downloads(named_copy), state, "")
 
     def on_stop(state):
         if state.get("stop_file"):
@@ -265,8 +267,9 @@ def build_train_tab(engine, links):
     estimate_button.click(on_estimate, config_inputs, status, api_name="train_estimate", concurrency_id="inspect")
     resume.focus(lambda: gr.Dropdown(choices=checkpoint_choices()), None, resume, queue=False,
                  api_visibility="private")
-    train_button.click(on_train, [dataset, *config_inputs, resume], [status, loss_plot, validation, log, files, run_state],
-                       api_name="train", concurrency_id="train", concurrency_limit=1, show_progress_on=status)
+    train_button.click(on_train, [dataset, *config_inputs, resume],
+                       [status, loss_plot, validation, log, files, run_state, progress_strip], api_name="train",
+                       concurrency_id="train", concurrency_limit=1, show_progress_on=progress_strip)
     stop_button.click(on_stop, run_state, None, queue=False, api_visibility="private")
 
     def connect_sweep():  # the Sweep tab is built after this one
