@@ -16,7 +16,7 @@ def rows():
 
 def test_one_line_per_y_value_with_mean_and_spread_over_seeds():
     figure = metric_figure(rows(), "motion", "guidance_scale", "lora")
-    assert [trace.name for trace in figure.data] == ["lora none", "lora mine"]
+    assert [trace.name for trace in figure.data] == ["Pretrained", "LoRA mine"]  # as the grid labels them
     none = figure.data[0]
     assert list(none.x) == [3.0, 5.0, 7.5] and list(none.y) == [3.0, 5.0, 7.5]
     assert list(none.error_y.array) == [0.5, 0.5, 0.5]
@@ -31,3 +31,12 @@ def test_sweep_figures_use_seeds_as_spread_and_skip_without_x():
     steps = sweep_figures([{"num_inference_steps": "20", "guidance_scale": "5.0", "status": "done", "seconds": "4"}],
                           {"x": "guidance_scale", "y": "num_inference_steps"})
     assert "runtime_vs_steps" in steps
+
+
+def test_file_values_read_as_file_names_and_axes_have_their_labels():
+    data = [{"reference": f"/long/path/to/{name}.png", "lora": "/a/very/long/folder/run/lora.safetensors",
+             "status": "done", "motion": "1.0"} for name in ("first", "second")]
+    figure = metric_figure(data, "motion", "reference", "lora")
+    assert [str(x) for x in figure.data[0].x] == ["Ref: first.png", "Ref: second.png"]
+    assert "/long/path" not in figure.data[0].name and figure.layout.xaxis.title.text == "Reference image"
+    assert figure.layout.xaxis.automargin and figure.layout.yaxis.automargin

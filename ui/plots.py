@@ -23,6 +23,23 @@ def _number(value):
         return None
 
 
+def _value_name(field: str, value) -> str:
+    """A value as grids label it ('Pretrained', 'LoRA mine.safetensors', 'Ref: me.png'): a file's name, not its path."""
+    from services.axes import value_label
+
+    try:
+        return value_label(field, value)
+    except (KeyError, ValueError):  # a field the request table does not describe (a tier, a run's own column)
+        return f"{field} {value}"
+
+
+def _axis_title(field: str) -> str:
+    from engine.request import request_fields
+
+    info = request_fields().get(field)
+    return info.label if info else field
+
+
 def metric_figure(rows: list[dict], metric: str, x_field: str, y_field: str | None = None):
     """rows: one dict per cell (cells.csv); returns a plotly Figure."""
     import plotly.graph_objects as go
@@ -41,12 +58,18 @@ def metric_figure(rows: list[dict], metric: str, x_field: str, y_field: str | No
         means = [statistics.fmean(points[x]) for x in xs]
         spread = [statistics.pstdev(points[x]) if len(points[x]) > 1 else 0.0 for x in xs]
         figure.add_trace(go.Scatter(
-            x=[_number(x) if _number(x) is not None else x for x in xs], y=means, mode="lines+markers",
-            name=f"{y_field} {name}" if y_field else metric,
+            x=[_number(x) if _number(x) is not None else _value_name(x_field, x) for x in xs], y=means,
+            mode="lines+markers", name=_value_name(y_field, name) if y_field else metric,
             error_y={"type": "data", "array": spread, "visible": any(spread)},
         ))
-    figure.update_layout(title=METRICS.get(metric, metric), xaxis_title=x_field, yaxis_title=METRICS.get(metric, metric),
-                         height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    # Axis titles and a legend below the plot get the room they need: long LoRA names in a legend at the side
+    # squeezed the plot, and fixed margins clipped the axis titles.
+    figure.update_layout(title=METRICS.get(metric, metric), xaxis_title=_axis_title(x_field),
+                         yaxis_title=METRICS.get(metric, metric), height=360,
+                         margin={"l": 20, "r": 20, "t": 40, "b": 20},
+                         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
     return figure
 
 
