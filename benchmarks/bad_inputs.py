@@ -27,13 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 logger = logging.getLogger("benchmarks.bad_inputs")
 REPO = Path(__file__).resolve().parents[1]
 
-
-def resident_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from benchmarks.memory import resident_mb  # noqa: E402 - after HF_HUB_OFFLINE is set, as memory.py sets it too
 
 
 def free_port() -> int:

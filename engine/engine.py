@@ -212,7 +212,7 @@ class Engine:
         )
 
     def _reference_token_notes(self, conditions) -> list[str]:
-        encoder = getattr(self.load(), "lab_reference_encoder", None)
+        encoder = self._reference_encoder()
         if encoder is None or conditions.reference is None:
             return []
         return [f"The reference also enters as {encoder.config.num_tokens} tokens beside the prompt's, through the "
@@ -393,16 +393,20 @@ class Engine:
         negative = embeds[1] if request.uses_cfg else None
         return embeds[0], negative, time.perf_counter() - started, all(hits)
 
+    def _reference_encoder(self):
+        """The loaded pipeline's reference encoder (engine/reference_tokens.py), or None."""
+        return getattr(self.load(), "lab_reference_encoder", None)
+
     @property
     def reads_reference_tokens(self) -> bool:
         """Whether the model has a reference encoder (engine/reference_tokens.py)."""
-        return getattr(self.load(), "lab_reference_encoder", None) is not None
+        return self._reference_encoder() is not None
 
     def with_reference_tokens(self, prompt_embeds, reference):
         """The prompt's embeddings, with the reference's tokens beside them when the model has a reference
         encoder (engine/reference_tokens.py) and there is a reference (a PIL image, letterboxed to the frame).
         Generation gives them to the positive prompt only; training, to the clip's prompt."""
-        encoder = getattr(self.load(), "lab_reference_encoder", None)
+        encoder = self._reference_encoder()
         if encoder is None or reference is None:
             return prompt_embeds
         import torch
