@@ -31,6 +31,8 @@ class Conditions:
     source_size: tuple[int, int]
     padded_frames: int
     key: str
+    face_frames: np.ndarray | None = None
+    """The face video's crops (request.face_video), one per output frame, square; None without one."""
 
 
 @dataclass
@@ -78,6 +80,7 @@ def condition_key(request: GenerationRequest) -> str:
     digest = hashlib.sha256()
     digest.update(sha256_file(request.control_video).encode())
     digest.update((sha256_file(request.reference) if request.reference else "no-reference").encode())
+    digest.update((sha256_file(request.face_video) if request.face_video else "no-face").encode())
     digest.update(repr((request.height, request.width, request.num_frames, request.fps, request.control_fit)).encode())
     return digest.hexdigest()
 
@@ -91,6 +94,7 @@ def build_conditions(request: GenerationRequest, key: str) -> Conditions:
     if request.reference is not None:
         reference, box = media.letterbox(media.load_image(request.reference), request.height, request.width)
     return Conditions(
+        face_frames=read_face_frames(request) if request.face_video else None,
         control_frames=frames,
         reference=reference,
         reference_box=box,
@@ -100,6 +104,15 @@ def build_conditions(request: GenerationRequest, key: str) -> Conditions:
         padded_frames=padded,
         key=key,
     )
+
+
+def read_face_frames(request: GenerationRequest) -> np.ndarray:
+    """The face video sampled as the control is (same fps and frame count), each frame cropped to its central
+    square: face crops are square, and the model resizes them to its own face size."""
+    clip = media.read_video(request.face_video)
+    indices, _padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
+    side = min(clip.frames.shape[1:3])
+    return np.stack([media.fit_frame(clip.frames[i], side, side, "crop") for i in indices])
 
 
 def condition_notes(request: GenerationRequest, conditions: Conditions) -> list[str]:

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from engine import media
 from engine.conditioning import (Conditions, Inspection, build_conditions, condition_key, condition_notes,
@@ -31,7 +30,7 @@ from engine import sizing
 from engine.sizing import Estimate, give_back_memory, is_large, size_limit_errors, video_memory_mb
 from engine.families import family_of, model_spec
 from engine.spec import ModelSpec
-from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows
+from engine.windows import LongVideo, Window, latent_holder, make_in_windows, plan_windows, segment_plan
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +206,8 @@ class Engine:
             negative_tokens=self.count_tokens(request.negative_prompt),
             max_sequence_length=self.spec.max_sequence_length,
             uses_cfg=request.uses_cfg,
-            notes=condition_notes(request, conditions) + self._reference_token_notes(conditions) + self.prompt_notes(
+            notes=condition_notes(request, conditions) + self.family.input_notes(request, conditions)
+            + self._reference_token_notes(conditions) + self.prompt_notes(
                 {"prompt": request.prompt, **({"negative prompt": request.negative_prompt} if request.uses_cfg else {})}),
         )
 
@@ -232,6 +232,8 @@ class Engine:
     def window_plan(self, request: GenerationRequest) -> list[Window]:
         """The windows a request is made in (one, unless num_frames exceeds the window)."""
         window = request.window_frames or self.native_window
+        if self.family.segments_itself:
+            return segment_plan(request.num_frames, window, request.window_overlap)
         if request.num_frames <= window:
             return [Window(0, request.num_frames, 0, request.num_frames)]
         return plan_windows(request.num_frames, window, request.window_overlap, request.window_discard)
@@ -264,9 +266,9 @@ class Engine:
     # ---- sizes -------------------------------------------------------------------------------------
 
     def check_size(self, request: GenerationRequest):
-        """Refuse, in one line, a request past the model's size limits or one whose video cannot fit in the
-        memory free now."""
-        errors = size_limit_errors(request, self.spec.max_frames, self.spec.max_side)
+        """Refuse, in one line, a request with a field this model does not take, one past the model's size
+        limits, or one whose video cannot fit in the memory free now."""
+        errors = self.family.refusals(request) + size_limit_errors(request, self.spec.max_frames, self.spec.max_side)
         if errors:
             raise ValueError("; ".join(errors))
         estimate = self.estimate(request, with_time=False)
@@ -320,9 +322,10 @@ class Engine:
             prompt_embeds = self.with_reference_tokens(prompt_embeds, conditions.reference)
             lora_sha = self._loras.activate(pipe, request.lora, request.lora_scale)
             self._apply_scheduler(pipe, request)
-            if len(plan) == 1:
+            if len(plan) == 1 or self.family.segments_itself:  # one call (its pipeline may run segments)
                 frames, stage_times = self._run_pipeline(pipe, request, conditions, prompt_embeds, negative_embeds,
-                                                         on_step, should_stop)
+                                                         on_step, should_stop, loops=len(plan),
+                                                         segment=plan[0].length)
             else:
                 frames, stage_times = self._run_windows(pipe, request, conditions, prompt_embeds, negative_embeds,
                                                         plan, on_step, should_stop, on_window, out_dir)
@@ -360,7 +363,8 @@ class Engine:
     def manifest(self, request: GenerationRequest, result: GenerationResult) -> dict:
         return {
             "request": request.to_dict(),
-            "model": {"name": self.spec.name, "source": self.spec.source, "device": self.device,
+            "model": {"name": self.spec.name, "family": self.spec.family, "source": self.spec.source,
+                      "device": self.device,
                       # How it ran: these change speed and memory, and compiled kernels round differently.
                       "speed": {name: getattr(self.spec, name) for name in
                                 ("attention_backend", "compile_blocks", "cpu_offload", "group_offload", "vae_tiling")}},
@@ -378,8 +382,8 @@ class Engine:
         }
 
     def _check_conditioning_scale(self, pipe, request: GenerationRequest):
-        layers = len(pipe.transformer.config.vace_layers)
-        if isinstance(request.conditioning_scale, list) and len(request.conditioning_scale) != layers:
+        layers = len(pipe.transformer.config.get("vace_layers") or [])
+        if layers and isinstance(request.conditioning_scale, list) and len(request.conditioning_scale) != layers:
             raise ValueError(
                 f"conditioning_scale has {len(request.conditioning_scale)} values but this model has {layers} "
                 "VACE layers; give one value or one per layer"
@@ -493,12 +497,14 @@ class Engine:
         return GenerationCancelled(stop.step, stop.total, detail, saved)
 
     def _run_pipeline(self, pipe, request, conditions, prompt_embeds, negative_embeds, on_step, should_stop,
-                      mask=None, kept_frames=None):
+                      mask=None, kept_frames=None, loops: int = 1, segment: int | None = None):
+        """One pipeline call; `loops` denoising loops of `segment` frames run in it (a family whose pipeline
+        makes segments)."""
         import torch
 
         from engine.step_cache import apply_step_cache, remove_step_cache
 
-        total = request.num_inference_steps
+        total = request.num_inference_steps * loops  # steps are counted across the loops
         step_times: list[float] = []
         hold = None if kept_frames is None else latent_holder(pipe, kept_frames, request.seed,
                                                               first=int(conditions.reference is not None))
@@ -507,10 +513,11 @@ class Engine:
             if hold is not None:
                 callback_kwargs = hold(_pipe, step, callback_kwargs)
             step_times.append(time.perf_counter())
+            done = len(step_times)  # the step index restarts in each loop
             if on_step is not None:
-                on_step(step + 1, total)
-            if should_stop is not None and should_stop() and step + 1 < total:
-                raise GenerationCancelled(step + 1, total)
+                on_step(done, total)
+            if should_stop is not None and should_stop() and done < total:
+                raise GenerationCancelled(done, total)
             return callback_kwargs
 
         store = pipe.lab_condition_store
@@ -522,25 +529,17 @@ class Engine:
         started = time.perf_counter()
         try:
             output = pipe(
-                video=[Image.fromarray(frame) for frame in conditions.control_frames],
-                reference_images=[conditions.reference] if conditions.reference is not None else None,
-                conditioning_scale=request.conditioning_scale,
+                **self.family.pipeline_inputs(request, conditions, mask, segment),
                 prompt_embeds=prompt_embeds,
                 negative_prompt_embeds=negative_embeds,
                 guidance_scale=request.guidance_scale,
-                num_inference_steps=total,
+                num_inference_steps=request.num_inference_steps,
                 height=request.height,
                 width=request.width,
-                num_frames=request.num_frames,
                 generator=torch.Generator(device="cpu").manual_seed(request.seed),
                 output_type="np",
                 callback_on_step_end=step_end,
                 max_sequence_length=self.spec.max_sequence_length,
-                condition_key=conditions.key,
-                sigmas=request.sigmas,
-                guidance_stop=request.guidance_stop,
-                mask=None if mask is None else [Image.new("RGB", (request.width, request.height), (255,) * 3 if m
-                                                          else (0, 0, 0)) for m in mask],
             ).frames[0]
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()

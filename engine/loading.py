@@ -17,13 +17,14 @@ logger = logging.getLogger(__name__)
 
 def load_pipeline(spec: ModelSpec, source: str, device: str):
     """The lab's pipeline (engine/pipeline.py) from `source`, placed on `device` as the spec says."""
-    from engine.pipeline import ConditionStore, LabVACEPipeline
+    from engine.families import family_of
+    from engine.pipeline import ConditionStore
 
     started = time.perf_counter()
     _quiet_loading_bars()
     import_lab_components(source)
     try:
-        pipe = LabVACEPipeline.from_pretrained(source, dtype=torch_dtypes(spec, device))
+        pipe = family_of(spec).pipeline_class().from_pretrained(source, dtype=torch_dtypes(spec, device))
     except (OSError, ValueError) as err:
         raise load_error(source, err) from None
     if spec.cpu_offload and device == "cuda":

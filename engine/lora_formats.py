@@ -60,6 +60,8 @@ _DIFFUSERS_BLOCK_NAMES = set(_BLOCK_NAMES.values())
 _DIFFUSERS_TOP_NAMES = set(_TOP_NAMES.values())
 _BLOCK = re.compile(r"^(?P<branch>vace_blocks|blocks)\.(?P<index>\d+)\.(?P<rest>.+)$")
 _MUSUBI_BLOCK = re.compile(r"^(?P<branch>vace_blocks|blocks)_(?P<index>\d+)_(?P<rest>.+)$")
+# Wan2.2-Animate's face cross-attention after every few blocks (diffusers' WanAnimateTransformer3DModel).
+_FACE_ADAPTER = re.compile(r"^face_adapter\.\d+\.(to_q|to_k|to_v|to_out)$")
 
 
 @dataclass
@@ -104,7 +106,8 @@ class LoraFile:
 
     def summary(self) -> str:
         branches = sorted({"VACE branch" if m.startswith("vace_blocks.") else "main blocks" if m.startswith("blocks.")
-                           else "embeddings/head" for m in self.layers})
+                           else "face adapter" if m.startswith("face_adapter.") else "embeddings/head"
+                           for m in self.layers})
         ranks = sorted({layer.rank for layer in self.layers.values()})
         rank = str(ranks[0]) if len(ranks) == 1 else f"{ranks[0]}-{ranks[-1]}"
         return f"{self.format}: {len(self.layers)} layers ({', '.join(branches)}), rank {rank}"
@@ -241,7 +244,7 @@ def _diffusers_module(module: str):
         return None, "?"
     if module in _TOP_NAMES:
         return _TOP_NAMES[module], "original"
-    if module in _DIFFUSERS_TOP_NAMES:
+    if module in _DIFFUSERS_TOP_NAMES or _FACE_ADAPTER.match(module):
         return module, "diffusers"
     return None, "?"
 

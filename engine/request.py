@@ -118,6 +118,10 @@ class GenerationRequest:
     reference: str | None = described(
         None, "Reference image", "The subject to animate; letterboxed onto white, never cropped. Empty: pose only.",
         short="Ref:", kind="file", axis=True, optional=True)
+    face_video: str | None = described(
+        None, "Face video", "Face crops of the driving clip, one per frame (Animate models read expression from "
+        "them; `pose --for animate` makes them). Empty: a blank face, as the model's unconditional pass sees. "
+        "VACE models take none.", short="Face:", kind="file", axis=True, optional=True)
     prompt: str = described("", "Prompt", "What the video should show: subject, clothing, setting, lighting.",
                             kind="text", axis=True)
     negative_prompt: str = described(DEFAULT_NEGATIVE_PROMPT, "Negative prompt",
@@ -191,6 +195,8 @@ class GenerationRequest:
         self.control_video = str(self.control_video)
         if self.reference is not None:
             self.reference = str(self.reference)
+        if self.face_video is not None:
+            self.face_video = str(self.face_video)
         self._check_files()
         self._check_numbers()
         self._check_sampling()
@@ -205,6 +211,8 @@ class GenerationRequest:
             raise ValueError(f"control video not found: {self.control_video}")
         if self.reference is not None and not Path(self.reference).is_file():
             raise ValueError(f"reference image not found: {self.reference}")
+        if self.face_video is not None and not Path(self.face_video).is_file():
+            raise ValueError(f"face video not found: {self.face_video}")
 
     def _check_numbers(self):
         for name in ("height", "width"):

@@ -52,22 +52,54 @@ _COMMON_WORDS = (
 ).split()
 
 
-def tiny_model_dir() -> Path:
-    return workspace_dir("models") / f"tiny-v{TINY_VERSION}"
+# A WanAnimate transformer at the same scale: 2 blocks, 24-wide tokens, a 16-pixel face encoder (the 14B's is
+# 512) with 8 channels at every resolution, and face cross-attention after every block.
+TINY_ANIMATE_TRANSFORMER = dict(
+    patch_size=(1, 2, 2),
+    num_attention_heads=2,
+    attention_head_dim=12,
+    in_channels=36,
+    latent_channels=16,
+    out_channels=16,
+    text_dim=TEXT_DIM,
+    freq_dim=256,
+    ffn_dim=32,
+    num_layers=2,
+    cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads",
+    rope_max_seq_len=32,
+    image_dim=4,
+    motion_encoder_channel_sizes={"16": 8, "8": 8, "4": 8},
+    motion_encoder_size=16,
+    motion_style_dim=8,
+    motion_dim=4,
+    motion_encoder_dim=8,
+    face_encoder_hidden_dim=16,
+    face_encoder_num_heads=2,
+    inject_face_latents_blocks=1,
+)
+TINY_CLIP = dict(hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+                 intermediate_size=16, patch_size=8)
+TINY_KINDS = ("vace", "animate")
 
 
-def ensure_tiny_pipeline() -> Path:
-    """Build the tiny pipeline into the workspace once; return its folder."""
-    target = tiny_model_dir()
+def tiny_model_dir(kind: str = "vace") -> Path:
+    return workspace_dir("models") / (f"tiny-v{TINY_VERSION}" if kind == "vace" else f"tiny-{kind}-v{TINY_VERSION}")
+
+
+def ensure_tiny_pipeline(kind: str = "vace") -> Path:
+    """Build the tiny pipeline of `kind` (vace or animate) into the workspace once; return its folder."""
+    target = tiny_model_dir(kind)
     if (target / "model_index.json").is_file():
         return target
-    logger.info("building the tiny WanVACE pipeline in %s", target)
-    pipe = build_tiny_pipeline()
+    logger.info("building the tiny Wan %s pipeline in %s", kind, target)
+    pipe = build_tiny_pipeline() if kind == "vace" else build_tiny_animate_pipeline()
     # A folder of our own, renamed into place at once: a killed build leaves no half-written model, and
     # when several processes build at the same time (accelerate launch) the first one to finish wins.
     tmp = target.with_name(f"{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     pipe.save_pretrained(tmp)
-    (tmp / "lab_tiny.json").write_text(json.dumps({"version": TINY_VERSION, "transformer": TINY_TRANSFORMER}))
+    transformer = TINY_TRANSFORMER if kind == "vace" else TINY_ANIMATE_TRANSFORMER
+    (tmp / "lab_tiny.json").write_text(json.dumps({"version": TINY_VERSION, "transformer": transformer}))
     try:
         tmp.rename(target)
     except OSError:
@@ -119,3 +151,23 @@ def build_tiny_pipeline():
     return WanVACEPipeline(
         tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer, vae=vae, scheduler=scheduler
     )
+
+
+def build_tiny_animate_pipeline():
+    """A WanAnimatePipeline of the real classes with tiny random weights: the tiny VACE's tokenizer, text encoder
+    and VAE, a tiny WanAnimate transformer and a tiny CLIP vision tower for the reference's image features."""
+    import torch
+    from diffusers import UniPCMultistepScheduler, WanAnimatePipeline, WanAnimateTransformer3DModel
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+    base = build_tiny_pipeline()
+    torch.manual_seed(3)
+    transformer = WanAnimateTransformer3DModel(**TINY_ANIMATE_TRANSFORMER)
+    torch.manual_seed(4)
+    image_encoder = CLIPVisionModel(CLIPVisionConfig(**TINY_CLIP))
+    image_processor = CLIPImageProcessor(crop_size=TINY_CLIP["image_size"], size=TINY_CLIP["image_size"])
+    # Wan2.2-Animate's sampler: UniPC on flow sigmas, shift 5 (the lab's request sets the shift it runs at).
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0)
+    return WanAnimatePipeline(tokenizer=base.tokenizer, text_encoder=base.text_encoder, vae=base.vae,
+                              scheduler=scheduler, image_processor=image_processor, image_encoder=image_encoder,
+                              transformer=transformer)

@@ -38,6 +38,27 @@ class Window:
         return self.keep_to - self.keep_from
 
 
+def segment_plan(num_frames: int, segment: int, carried: int) -> list[Window]:
+    """The segments a pipeline that segments by itself (WanAnimatePipeline) makes `num_frames` in: each
+    `segment` frames long (never longer than the video), each after the first starting with the last `carried`
+    frames of the one before. The pipeline pads the pose to whole segments and trims the output to the video."""
+    segment = min(segment, num_frames)
+    if num_frames <= segment:
+        return [Window(0, num_frames, 0, num_frames)]
+    if not 0 < carried < segment - carried:  # the pipeline counts its segments as if so
+        raise ValueError(f"window_overlap must be at least 1 and under half the segment ({segment} frames), "
+                         f"got {carried}")
+    step = segment - carried
+    windows, start = [], 0
+    while True:
+        keep_from = 0 if start == 0 else carried
+        keep_to = min(segment, num_frames - start)
+        windows.append(Window(start, segment, keep_from, keep_to))
+        if start + segment >= num_frames:
+            return windows
+        start += step
+
+
 @dataclass
 class LongVideo:
     """A long video being made: its frames, filled in as each window finishes (so a stopped video keeps the

@@ -16,7 +16,7 @@ PACKAGES = ("engine", "services", "experiments", "ui", "benchmarks", "research")
 # The generation core: what every model family runs through.
 CORE = ("engine", "request", "spec", "pipeline", "conditioning", "lora", "lora_formats", "windows", "step_cache",
         "media", "records", "paths", "loading", "latents", "metrics", "profiles", "presets", "lru", "cpu_conv")
-FAMILY_NAMES = ("toy", "tiny")
+FAMILY_NAMES = ("toy", "tiny", "animate")
 
 
 def module_name(path: Path) -> str:

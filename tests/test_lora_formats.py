@@ -101,3 +101,12 @@ def lora_files_state(path):
     from safetensors.torch import load_file
 
     return load_file(str(path))
+
+
+def test_animates_face_adapter_layers_are_lora_layers(tmp_path):
+    state = {f"transformer.face_adapter.0.{name}.lora_{part}.weight": torch.zeros(4, 4)
+             for name in ("to_q", "to_k", "to_v", "to_out") for part in "AB"}
+    save_file(state, tmp_path / "face.safetensors")
+    lora = read_lora_file(tmp_path / "face.safetensors")
+    assert sorted(lora.layers) == [f"face_adapter.0.{name}" for name in ("to_k", "to_out", "to_q", "to_v")]
+    assert "face adapter" in lora.summary()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.windows import (LongVideo, Window, add_context_noise, make_in_windows, crossfade, lab_to_rgb, match_colors, plan_windows, rgb_to_lab,
+from engine.windows import (LongVideo, Window, add_context_noise, make_in_windows, crossfade, lab_to_rgb, match_colors, plan_windows, rgb_to_lab, segment_plan,
                             round_up_to_window_length, seam_positions, window_control)
 
 
@@ -129,3 +129,20 @@ def test_with_latent_context_later_windows_get_the_pose_and_the_made_frames_apar
     assert first_mask is None and first_kept is None and mask is None
     np.testing.assert_array_equal(control, pose[plan[1].start: plan[1].start + plan[1].length])
     assert kept.shape == (plan[1].keep_from, 8, 8, 3) and (kept == 200).all()  # the first window's frames
+
+
+@pytest.mark.parametrize("num_frames, segment, carried", [(77, 77, 1), (81, 77, 1), (161, 77, 5), (21, 9, 1),
+                                                            (33, 17, 5), (200, 77, 1), (9, 17, 1)])
+def test_a_segment_plan_has_as_many_segments_as_animates_pipeline_runs(num_frames, segment, carried):
+    plan = segment_plan(num_frames, segment, carried)
+    # WanAnimatePipeline pads the pose to whole segments past the first frames carried, then counts them.
+    step = min(segment, num_frames) - carried
+    padded = num_frames + (-(num_frames - carried) % step)
+    assert len(plan) == (1 if num_frames <= segment else padded // step)
+    assert sum(w.new_frames for w in plan) == num_frames
+    assert all(w.length == min(segment, num_frames) for w in plan)
+
+
+def test_a_segment_that_carries_half_its_frames_or_more_is_refused():
+    with pytest.raises(ValueError, match="under half the segment"):
+        segment_plan(81, 17, 9)

@@ -23,14 +23,14 @@ WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "gui
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
                  "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
                  "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade",
-                 "window_context", "guidance_stop")
+                 "window_context", "guidance_stop", "face_video")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
                   window_color_match=0.0, window_discard=0, window_crossfade=0,
-                  window_context=None, guidance_stop=None) -> GenerationRequest:
+                  window_context=None, guidance_stop=None, face_video=None) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value); what is missing comes from
     the engine's sample (inputs_or_sample)."""
     reference, control, prompt, _ = inputs_or_sample(engine, reference, control, prompt)
@@ -63,6 +63,8 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         # Not given (an older API call): the model's own default, latents for the toy, control for Wan.
         **({"window_context": window_context} if window_context else {}),
         **({"guidance_stop": float(guidance_stop)} if guidance_stop is not None else {}),
+        # Only a model that reads face crops has the widget; an API call that sends one to another is refused.
+        **({"face_video": face_video} if face_video else {}),
     )
 
 
@@ -177,6 +179,9 @@ def build_generate_tab(engine, links: dict):
             reference = gr.Image(**described("reference", with_info=False), type="filepath", sources=["upload"], height=300,
                                      elem_id="generate-reference")
             control = gr.Video(**described("control_video", with_info=False), sources=["upload"], height=300)
+            # Animate models read expression from face crops (the Pose tab makes them); VACE models take none.
+            face_video = gr.Video(**described("face_video", with_info=False), sources=["upload"], height=160,
+                                  visible=engine.family.takes_face_video, elem_id="generate-face")
         with gr.Column():
             prompt = gr.Textbox(**described("prompt"), lines=4)
             with gr.Row():
@@ -263,7 +268,7 @@ def build_generate_tab(engine, links: dict):
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
                sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade,
-               window_context, guidance_stop]
+               window_context, guidance_stop, face_video]
 
     @user_errors
     def check_inputs(*values):

@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 FAMILY_MODULES = {
     "wan-vace": "engine.families.base",
     "tiny": "engine.families.tiny",
+    "wan-animate": "engine.families.animate",
+    "tiny-animate": "engine.families.tiny_animate",
     "toy": "engine.toy.family",
 }
 

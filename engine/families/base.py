@@ -19,6 +19,47 @@ class ModelFamily:
     warm_up_on_start = False
     """Make one 1-step video as the app starts, so the first click does not pay a CPU's one-off set-up."""
 
+    takes_face_video = False
+    """Whether it reads face crops (request.face_video) beside the pose."""
+    segments_itself = False
+    """Its pipeline makes a video longer than one window in segments of its own, in one call (window_frames a
+    segment, window_overlap the frames each carries over), so the engine runs no windows of its own."""
+
+    def pipeline_class(self):
+        """The diffusers pipeline class this family loads (the lab's subclass of it)."""
+        from engine.pipeline import LabVACEPipeline
+
+        return LabVACEPipeline
+
+    def pipeline_inputs(self, request, conditions, mask=None, segment=None) -> dict:
+        """The family's own arguments to its pipeline's call: the conditioning. The engine adds what every
+        family shares (prompt embeddings, guidance, steps, size, seed, progress). `mask` marks a window's frames
+        to make (1) and to keep (0) when a long video continues in the control; `segment` is the segment length
+        of a family whose pipeline segments itself."""
+        from PIL import Image
+
+        return dict(
+            video=[Image.fromarray(frame) for frame in conditions.control_frames],
+            reference_images=[conditions.reference] if conditions.reference is not None else None,
+            conditioning_scale=request.conditioning_scale,
+            num_frames=request.num_frames,
+            condition_key=conditions.key,
+            sigmas=request.sigmas,
+            guidance_stop=request.guidance_stop,
+            mask=None if mask is None else [Image.new("RGB", (request.width, request.height),
+                                                      (255,) * 3 if m else (0, 0, 0)) for m in mask],
+        )
+
+    def refusals(self, request) -> list[str]:
+        """One line for each request field this family does not take that is set: never silently ignored."""
+        if request.face_video is not None and not self.takes_face_video:
+            return ["a face video is for Animate models; VACE models read the face from the pose: leave it empty"]
+        return []
+
+    def input_notes(self, request, conditions) -> list[str]:
+        """Notes on how this family reads the inputs, for Inspect."""
+        return []
+
     def banner(self, spec, device: str) -> str:
         """One paragraph for the top of the page: what this engine is and what its videos can show."""
         return f"Engine: **{spec.name}** ({spec.source}) on {device.upper()}."
