@@ -82,6 +82,8 @@ class PoseRequest:
     """WxH of the frames the keypoints were measured on, when neither the file nor a video says."""
     camera: int | None = None
     """AIST++ camera (1-9) when the keypoints hold all nine views; default: the video name's cNN."""
+    face_crops: bool = False
+    """Also write face.mp4, a square crop of the face per frame for Animate models (engine/pose/face_crops.py)."""
 
     def __post_init__(self):
         if not self.video and not self.keypoints:
@@ -137,6 +139,7 @@ class PoseResult:
     fit_preview: Path | None = None
     fit: SkeletonFit | None = None
     fitted_photo: Path | None = None
+    face_video: Path | None = None
 
     @property
     def reference_for_generation(self) -> Path:
@@ -205,6 +208,8 @@ def extract_pose(request: PoseRequest, out_dir: str | Path, on_progress=None, sh
     overlay_frames = np.stack([overlay(frame, skeleton) for frame, skeleton in zip(frames, pose_frames)])
 
     paths = write_outputs(out_dir, request, frames, pose_frames, overlay_frames, drawn)
+    if request.face_crops:
+        result_extras["face_video"] = write_face_video(out_dir, request, frames, track, notes)
     aist = try_parse_aist_name(request.video or request.keypoints)
     result = PoseResult(
         out_dir=out_dir, diagnostics=diagnostics, notes=notes, timings=timings, backend=backend_name,
@@ -390,6 +395,19 @@ def write_outputs(out_dir: Path, request: PoseRequest, frames, pose_frames, over
     }
 
 
+def write_face_video(out_dir: Path, request: PoseRequest, frames, track, notes: list[str]) -> Path | None:
+    """face.mp4 for Animate models, or a note when no frame shows a face."""
+    from engine.pose.face_crops import FACE_SIZE, face_crops
+
+    crops = face_crops(frames, track, request.threshold)
+    if crops is None:
+        notes.append("No face or head found in any frame: face.mp4 was not written (Animate then gets a blank face).")
+        return None
+    notes.append(f"face.mp4: the face cropped from each frame (box grown 1.3x), {FACE_SIZE}x{FACE_SIZE}, for Animate "
+                 "models.")
+    return media.write_mp4(crops, out_dir / "face.mp4", request.fps)
+
+
 def pose_manifest(request: PoseRequest, result: PoseResult, source: SourceInfo) -> dict:
     return {
         "kind": "pose",
@@ -398,7 +416,8 @@ def pose_manifest(request: PoseRequest, result: PoseResult, source: SourceInfo) 
         "source": asdict(source),
         "aist": dict(result.aist),
         "outputs": {name: getattr(result, name).name for name in
-                    ("pose_video", "overlay_video", "first_frame", "keypoints")},
+                    ("pose_video", "overlay_video", "first_frame", "keypoints", "face_video")
+                    if getattr(result, name) is not None},
         "diagnostics": result.diagnostics.to_json(),
         "diagnostics_before_smoothing": result.raw_diagnostics.to_json() if result.raw_diagnostics else None,
         "fit": result.fit.to_json() if result.fit else None,
