@@ -1,7 +1,7 @@
 """The headless command line. Every command exits non-zero with a one-line reason on bad input.
 
     python -m experiments generate --reference IMG --control VIDEO --prompt TEXT --out DIR
-                                   [--model M] [--lora FILE] [--set field=value]...
+                                   [--face VIDEO] [--model M] [--lora FILE] [--set field=value]...
     python -m experiments pose VIDEO --out DIR [--backend dwpose|mediapipe] [--fps 16] [--frames 81] [--size WxH]
     python -m experiments train PRESET.yaml --data DIR --out DIR [--model M] [--set field=value]...
     python -m experiments toy sample|dataset|train|eval ...   (experiments/toy_cli.py)
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen = commands.add_parser("generate", help="generate one video from a reference image and a control video")
     gen.add_argument("--control", required=True, help="control (pose) video: mp4, mov, webm, avi, gif")
     gen.add_argument("--reference", help="reference image of the subject (letterboxed, never cropped)")
+    gen.add_argument("--face", help="face crops of the driving clip, for Animate models (`pose CLIP --for animate` "
+                     "makes them); VACE models take none")
     gen.add_argument("--prompt", required=True, help="what the video should show")
     gen.add_argument("--negative-prompt", help="default: Wan's standard negative prompt")
     gen.add_argument("--out", required=True, help="folder for video.mp4 and manifest.json")
@@ -58,13 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# pose --for: the family -> its pose video's default (fps, frames)
+FOR_MODELS = {"vace": (16, 81), "animate": (30, 77)}
+
+
 def add_pose_command(commands):
     pose = commands.add_parser("pose", help="a DWPose-style skeleton video (+ overlay, first frame) from a driving video")
     pose.add_argument("video", nargs="?", help="driving video: mp4, mov, webm, avi, gif (optional with --keypoints)")
     pose.add_argument("--out", required=True, help="folder for pose.mp4, overlay.mp4, first_frame.png, keypoints.json")
     pose.add_argument("--backend", default="auto", help="dwpose, mediapipe or auto (DWPose where its models are on disk)")
-    pose.add_argument("--fps", type=int, default=16, help="frame rate of the pose video (Wan-VACE: 16)")
-    pose.add_argument("--frames", type=int, default=81, help="frames in the pose video, 4n+1")
+    pose.add_argument("--for", dest="target", choices=FOR_MODELS, default="vace",
+                      help="the model family it is for: vace draws body and face; animate draws body and hands, "
+                           "writes face.mp4 (the face cropped from each frame, 512x512) and defaults to 77 frames "
+                           "at 30 fps, as Wan2.2-Animate")
+    pose.add_argument("--fps", type=int, default=None, help="frame rate of the pose video (default: VACE 16, "
+                                                             "Animate 30)")
+    pose.add_argument("--frames", type=int, default=None, help="frames in the pose video, 4n+1 (default: VACE 81, "
+                                                                "Animate 77)")
     pose.add_argument("--size", default="832x480", help="WxH of the pose video")
     pose.add_argument("--start", type=float, default=0.0, help="seconds into the video where the clip starts")
     pose.add_argument("--fit", choices=("pad", "crop"), default="pad", help="pad with black bars, or crop to fill")
@@ -146,6 +158,8 @@ def add_sweep_command(commands):
     add_model_arguments(sweep)
     sweep.add_argument("--reference", help="reference image (default: the sample in assets/)")
     sweep.add_argument("--control", help="control video (default: the sample in assets/)")
+    sweep.add_argument("--face", help="face crops for Animate models (`pose CLIP --for animate`); on a model axis "
+                       "only the models that take them get them")
     sweep.add_argument("--lora", help="the LoRA a preset's $lora stands for")
     sweep.add_argument("--prompt-set", help="a prompt set (a name saved in the Prompts tab, or a .yaml/.json file "
                                             "from `prompts variants --json`), swept by name on a free axis")
@@ -295,6 +309,8 @@ def run_generate(args) -> int:
 
     fields = parse_overrides(args.overrides)
     fields.update(control_video=args.control, reference=args.reference, prompt=args.prompt)
+    if args.face:
+        fields["face_video"] = args.face
     if args.negative_prompt is not None:
         fields["negative_prompt"] = args.negative_prompt
     if args.lora:
@@ -331,10 +347,13 @@ def pose_request_from_args(args):
     from engine.pose.extract import PoseRequest, parse_size
 
     width, height = parse_size(args.size)
+    animate = getattr(args, "target", "vace") == "animate"
+    fps, frames = FOR_MODELS[getattr(args, "target", "vace")]
     return PoseRequest(
-        video=args.video, start=args.start, fps=args.fps, num_frames=args.frames, width=width, height=height,
-        fit=args.fit, reference_frame=args.reference_frame, backend=args.backend, person=args.person,
-        body=not args.no_body, hands=args.hands, face=not args.no_face, threshold=args.threshold,
+        video=args.video, start=args.start, fps=args.fps or fps, num_frames=args.frames or frames, width=width,
+        height=height, fit=args.fit, reference_frame=args.reference_frame, backend=args.backend, person=args.person,
+        body=not args.no_body, hands=args.hands or animate, face=not (args.no_face or animate), face_crops=animate,
+        threshold=args.threshold,
         smoothing=args.smooth, fit_to_reference=args.fit_mode if args.fit_to else "off",
         reference_image=args.fit_to, keypoints=args.keypoints, keypoints_fps=args.keypoints_fps,
         keypoints_size=args.keypoints_size, camera=args.camera,
@@ -378,6 +397,8 @@ def sweep_spec_from_args(args, family: str):
         base["reference"] = args.reference
     if args.control:
         base["control_video"] = args.control
+    if args.face:
+        base["face_video"] = args.face
     axes = {axis: getattr(args, axis) for axis in ("x", "y", "z") if getattr(args, axis)}
     changes = {"max_cells": args.max_cells} if args.max_cells else {}
     spec = spec.with_changes(axes=axes, base=base, **changes)

@@ -22,10 +22,11 @@ from engine.request import request_fields
 # a named sampling profile of the model.
 TIER = "tier"
 PROFILE = "profile"  # a sampling profile of the model (engine/profiles.py): sampler, steps, sigmas, CFG, shift
+MODEL = "model"  # a model preset (presets/models): each cell runs on its model, with that model's defaults
 NUMERIC_FIELDS = {name: info.type for name, info in request_fields().items()
                   if info.axis and info.kind in ("number", "scales")}
 TEXT_FIELDS = (*(name for name, info in request_fields().items() if info.axis and name not in NUMERIC_FIELDS), TIER,
-               PROFILE)
+               PROFILE, MODEL)
 AXIS_FIELDS = (*NUMERIC_FIELDS, *TEXT_FIELDS)
 MAX_VALUES = 100
 
@@ -117,4 +118,6 @@ def value_label(field: str, value) -> str:
         return str(value)
     if field == PROFILE:
         return f"Profile {value}"
+    if field == MODEL:
+        return f"Model {value}"
     return request_fields()[field].header(value)

@@ -60,17 +60,51 @@ class SweepOutcome:
         return [cid for cid, r in self.records.items() if r.get("status") == "failed"]
 
 
-def same_output_key(request) -> str:
-    """Requests with this key make the same video: at strength 0 a LoRA is not applied, whichever it is."""
+def same_output_key(request, model: str | None = None) -> str:
+    """Requests with this key make the same video on the same model: at strength 0 a LoRA is not applied,
+    whichever it is."""
     fields = request.to_dict()
     if not fields.get("lora") or not fields.get("lora_scale"):
         fields["lora"], fields["lora_scale"] = None, 0.0
-    return json.dumps(fields, sort_keys=True, default=str)
+    return json.dumps({**fields, "model": model}, sort_keys=True, default=str)
 
 
 def distinct_videos(cells: list[Cell]) -> list[Cell]:
     """One cell per video the cells make: a cell another one makes is copied, not run (same_output_key)."""
-    return list({same_output_key(c.request): c for c in cells}.values())
+    return list({same_output_key(c.request, c.model): c for c in cells}.values())
+
+
+class Engines:
+    """The sweep's engine, and the other models a 'model' axis names: one pipeline in memory at a time. Moving
+    to another model frees the one before (its next cell loads it again) and says so."""
+
+    def __init__(self, engine):
+        self.base = engine
+        self._by_name = {engine.spec.name: engine}
+        self._loaded = engine
+
+    def spec_of(self, name: str):
+        return self.get(name).spec
+
+    def get(self, name: str | None):
+        """The engine for a model name (None: the sweep's own), made on first use without loading it."""
+        if name is None:
+            return self.base
+        if name not in self._by_name:
+            from engine import Engine
+
+            self._by_name[name] = Engine.from_name(name, device=self.base.device)
+        return self._by_name[name]
+
+    def for_cell(self, cell: Cell):
+        """The cell's engine, ready to run: the engine before it gives its model back first."""
+        engine = self.get(cell.model)
+        if engine is not self._loaded:
+            logger.info("sweep: swapping model %s -> %s (one model in memory at a time)", self._loaded.spec.name,
+                        engine.spec.name)
+            self._loaded.clear()
+            self._loaded = engine
+        return engine
 
 
 def format_seconds(seconds: float) -> str:
@@ -94,13 +128,26 @@ class SweepRunner:
     def __init__(self, engine, spec: SweepSpec, out_dir, lora: str | None = None,
                  process_index: int = 0, num_processes: int = 1):
         self.engine = engine
+        self.engines = Engines(engine)
         self.spec = spec
         self.store = RunStore(out_dir)
         self.lora = lora
         self.cells: list[Cell] = expand(spec, engine.default_request, lora, inputs=engine.sample_inputs(),
-                                        profiles=engine.profiles)
+                                        profiles=engine.profiles,
+                                        model_requests=self._request_maker)
         self.process_index, self.num_processes = process_index, num_processes
         self._made: dict[str, str] = {}  # same_output_key -> the cell of this run that made that video
+
+    def _request_maker(self, name: str):
+        """make_request for one model of a model axis: its own defaults, and only the inputs it takes (the face
+        video goes to the models that read one)."""
+        engine = self.engines.get(name)
+
+        def make(**fields):
+            if not engine.family.takes_face_video:
+                fields.pop("face_video", None)
+            return engine.default_request(**fields)
+        return make
 
     @property
     def my_cells(self) -> list[Cell]:
@@ -116,23 +163,25 @@ class SweepRunner:
 
     def cell_steps(self, cell: Cell) -> int:
         """Denoising steps a cell runs: its steps in each window of a long video (engine/windows.py)."""
-        return cell.request.num_inference_steps * len(self.engine.window_plan(cell.request))
+        return cell.request.num_inference_steps * len(self.engines.get(cell.model).window_plan(cell.request))
 
     def _probe_estimate(self, todo: list[Cell]) -> tuple[float, str]:
-        """Time a 2-step run of the first cell, then scale per cell by steps, tokens and guidance."""
+        """Time a 2-step run of the first cell, then scale per cell by steps, tokens and guidance (on a model
+        axis, every model is taken to cost what the first cell's does)."""
         first = todo[0].request.replace(num_inference_steps=2)
-        self.engine.clear_caches()  # time the encodes too
-        t = self.engine.generate(first).timings
+        probe_engine = self.engines.for_cell(todo[0])
+        probe_engine.clear_caches()  # time the encodes too
+        t = probe_engine.generate(first).timings
         encode = t["condition_encode"] + t["prompt_encode"] + t["condition_prepare"]
 
         def size(r):
             return (r.height * r.width * r.num_frames) / (first.height * first.width * first.num_frames)
 
-        probe_passes = self.engine.passes_per_step(first)
+        probe_passes = probe_engine.passes_per_step(first)
 
         def cost(cell):
             r = cell.request
-            passes = self.engine.passes_per_step(r) / probe_passes  # guidance, and where it stops
+            passes = self.engines.get(cell.model).passes_per_step(r) / probe_passes  # guidance, and where it stops
             return (t["decode"] + r.num_inference_steps * t["s_per_step"] * passes) * size(r)
 
         # Encodes run once per distinct input (the engine caches them), not once per cell.
@@ -181,11 +230,12 @@ class SweepRunner:
 
     def run_cell(self, cell: Cell, on_step, should_stop) -> dict:
         folder = self.store.cell_dir(cell.id)
-        twin = self._made.get(same_output_key(cell.request))
+        twin = self._made.get(same_output_key(cell.request, cell.model))
         if twin is not None:
             return self.copy_cell(twin, cell)
         try:
-            result = self.engine.generate(cell.request, on_step=on_step, should_stop=should_stop, out_dir=folder)
+            engine = self.engines.for_cell(cell)
+            result = engine.generate(cell.request, on_step=on_step, should_stop=should_stop, out_dir=folder)
         except GenerationCancelled:
             raise
         except (ValueError, RuntimeError, OSError) as err:
@@ -193,16 +243,16 @@ class SweepRunner:
             record = {"status": "failed", "error": str(err).splitlines()[0][:300]}
             logger.warning("cell %s failed: %s", cell.id, record["error"])
         else:
-            reference = self.engine.prepare_conditions(cell.request).reference
+            reference = engine.prepare_conditions(cell.request).reference
             metrics = video_metrics(result.frames, np.asarray(reference) if reference is not None else None)
             metrics["peak_memory_mb"] = result.peak_memory_mb
             adherence = pose_adherence_or_none(result.frames, cell.request)
             if adherence is not None:
                 metrics["pose_adherence"] = adherence
-            metrics.update(self.engine.family.score(result.frames, cell.request))  # e.g. the toy's ground truth
+            metrics.update(engine.family.score(result.frames, cell.request))  # e.g. the toy's ground truth
             record = {"status": "done", "timings": result.timings, "metrics": metrics,
                       "lora_sha256": result.lora_sha256, "request": cell.request.to_dict()}
-            self._made[same_output_key(cell.request)] = cell.id
+            self._made[same_output_key(cell.request, cell.model)] = cell.id
         try:
             self.store.save_cell(cell, record)
         except OSError as err:
@@ -249,7 +299,7 @@ class SweepRunner:
             "status": "cancelled" if cancelled else ("complete" if all(
                 records.get(c.id, {}).get("status") in ("done", "reused") for c in self.cells) else "incomplete"),
             "model": {"name": self.engine.spec.name, "source": self.engine.spec.source, "device": self.engine.device},
-            "cells": [{"id": c.id, "position": c.position, "values": c.values, "labels": c.labels, "key": c.key,
+            "cells": [{"id": c.id, **({"model": c.model} if c.model else {}), "position": c.position, "values": c.values, "labels": c.labels, "key": c.key,
                        "request": c.request.to_dict(), **{k: v for k, v in records.get(c.id, {"status": "not run"}).items()
                                                           if k in ("status", "error", "timings", "metrics", "lora_sha256")}}
                       for c in self.cells],
@@ -298,7 +348,9 @@ class SweepRunner:
         varied = {axis.field for axis in self.spec.axes().values()}
         if "profile" in varied:  # each profile sets these per cell
             varied |= {"num_inference_steps", "guidance_scale", "flow_shift", "sampler"}
-        parts = [f"model {self.engine.spec.name}"]
+        # Fields that differ between the grid's cells (each model's own defaults, say) are not one setting.
+        varied |= {name for name in LEGEND_FIELDS if len({getattr(c.request, name) for c in cells}) > 1}
+        parts = [] if "model" in varied else [f"model {self.engine.spec.name}"]
         # The same words as the grid's headers (the field table): "CFG 5" in a header is "CFG 5" here.
         parts += [value_label(name, getattr(r, name)) for name in LEGEND_FIELDS if name not in varied]
         if "tier" not in varied:

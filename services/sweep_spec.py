@@ -209,11 +209,14 @@ class Cell:
     labels: dict
     """Header text per axis: {'x': 'CFG 5.0'}."""
     request: GenerationRequest
+    model: str | None = None
+    """The model preset this cell runs on (a 'model' axis); None: the sweep's engine."""
 
     @property
     def key(self) -> str:
-        """Hash of the full request: a finished cell is reused only if nothing about it changed."""
-        text = json.dumps(self.request.to_dict(), sort_keys=True, default=str)
+        """Hash of the full request and model: a finished cell is reused only if nothing about it changed."""
+        text = json.dumps({**self.request.to_dict(), **({"model": self.model} if self.model else {})},
+                          sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -245,10 +248,12 @@ def preset_names() -> list[str]:
 
 
 def expand(spec: SweepSpec, make_request, lora: str | None = None, inputs: dict | None = None,
-           profiles: dict | None = None) -> list[Cell]:
+           profiles: dict | None = None, model_requests=None) -> list[Cell]:
     """Every cell of the grid, cost-ordered. make_request(**fields) builds a request with model defaults;
     `inputs` (control_video, reference) fill in what the spec does not say (default: the shipped sample);
-    `profiles` are the model's sampling profiles, which a 'profile' axis picks from."""
+    `profiles` are the model's sampling profiles, which a 'profile' axis picks from. On a 'model' axis,
+    model_requests(name) gives that model's make_request: each cell gets its own model's defaults where the
+    sweep sets nothing."""
     axes = spec.axes()
     inputs = inputs or {"control_video": str(ASSETS_DIR / "pose.mp4"), "reference": str(ASSETS_DIR / "reference.png")}
     base = {"control_video": inputs["control_video"], "reference": inputs["reference"], **spec.base}
@@ -259,11 +264,16 @@ def expand(spec: SweepSpec, make_request, lora: str | None = None, inputs: dict 
         position = dict(zip(axes, indices))
         values = {axes[name].field: axes[name].values[i] for name, i in position.items()}
         fields = dict(base)
+        model = values.get("model")
         for field_name, value in values.items():
-            fields.update(_cell_fields(spec, field_name, value, lora, profiles or {}))
+            if field_name != "model":
+                fields.update(_cell_fields(spec, field_name, value, lora, profiles or {}))
         cell_id = "-".join(f"{name}{i:02d}" for name, i in position.items()) or "single"
         labels = {name: axes[name].label(_shown_value(axes[name].values[i], lora)) for name, i in position.items()}
-        cells.append(Cell(cell_id, position, values, labels, make_request(**fields)))
+        if model is not None and model_requests is None:
+            raise ValueError("a model axis needs the lab's engines: run it from the Sweep tab or the CLI")
+        request = (model_requests(model) if model is not None else make_request)(**fields)
+        cells.append(Cell(cell_id, position, values, labels, request, model))
     return sorted(cells, key=_switch_cost_order)
 
 
@@ -296,8 +306,8 @@ def _cell_fields(spec: SweepSpec, field_name: str, value, lora: str | None, prof
 
 def _switch_cost_order(cell: Cell):
     r = cell.request
-    # Most expensive switch first: loading a LoRA, then resizing (new conditioning encode), then inputs.
-    return (r.lora or "", r.height, r.width, r.num_frames, r.control_video, r.reference or "", cell.id)
+    # Most expensive switch first: loading a model, a LoRA, then resizing (new conditioning encode), then inputs.
+    return (cell.model or "", r.lora or "", r.height, r.width, r.num_frames, r.control_video, r.reference or "", cell.id)
 
 
 def lora_or_fallback(spec: SweepSpec, lora: str | None, shipped_lora: Path | None = None) -> tuple[SweepSpec, str | None, str]:

@@ -196,3 +196,48 @@ def test_train_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, message)
 def test_train_with_no_clips_fails_before_loading_a_model(tmp_path, capsys):
     code = main(["train", "self-attention", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model", "tiny"])
     assert code == 2 and "no metadata.csv and no video clips" in capsys.readouterr().err
+
+
+def test_pose_for_animate_then_generate_with_its_face_video(tmp_path, capsys):
+    pose = tmp_path / "pose"
+    assert main(["pose", str(REPO / "assets" / "person.mp4"), "--out", str(pose), "--for", "animate",
+                 "--backend", "mediapipe", "--frames", "5", "--size", "320x192"]) == 0
+    face = media.read_video(pose / "face.mp4")
+    assert face.frames.shape == (5, 512, 512, 3) and face.fps == pytest.approx(30)  # Animate's own fps
+    manifest = json.loads((pose / "manifest.json").read_text())
+    assert manifest["outputs"]["face_video"] == "face.mp4"
+    assert (manifest["request"]["hands"], manifest["request"]["face"]) == (True, False)  # Animate's skeleton
+    out = tmp_path / "video"
+    assert main(["generate", "--model", "tiny-animate", "--control", str(pose / "pose.mp4"), "--face",
+                 str(pose / "face.mp4"), "--reference", str(pose / "first_frame.png"), "--prompt", "a person",
+                 "--out", str(out), "--set", "num_inference_steps=1", "--set", "num_frames=5",
+                 "--set", "height=64", "--set", "width=112"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"]["family"] == "tiny-animate" and manifest["request"]["face_video"].endswith("face.mp4")
+    assert media.read_video(out / "video.mp4").frames.shape == (5, 64, 112, 3)
+
+
+def test_a_face_video_for_a_vace_model_exits_2_with_one_line(pose_mp4, reference_png, tmp_path, capsys):
+    assert main(generate_args(pose_mp4, reference_png, tmp_path, "--face", str(pose_mp4))) == 2
+    err = capsys.readouterr().err
+    assert "face video is for Animate models" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_axis_sweep_gives_one_cell_per_family_each_with_the_inputs_it_takes(pose_mp4, tmp_path, capsys,
+                                                                                     caplog):
+    out = tmp_path / "run"
+    with caplog.at_level("INFO"):
+        assert main(["sweep", "--out", str(out), "--model", "tiny", "--x", "model=tiny,tiny-animate",
+                     "--face", str(pose_mp4),
+                     "--set", "num_inference_steps=1", "--set", "num_frames=5", "--set", "height=64",
+                     "--set", "width=112"]) == 0
+    assert "swapping model tiny -> tiny-animate" in caplog.text
+    with open(out / "cells.csv") as handle:
+        rows = handle.read().splitlines()
+    assert rows[0].startswith("id,model,status") and [row.split(",")[1] for row in rows[1:]] == ["tiny", "tiny-animate"]
+    cells = json.loads((out / "manifest.json").read_text())["cells"]
+    assert [cell["model"] for cell in cells] == ["tiny", "tiny-animate"]
+    assert [cell["request"]["guidance_scale"] for cell in cells] == [5.0, 1.0]  # each family's own default
+    assert [cell["request"]["face_video"] for cell in cells] == [None, str(pose_mp4)]
+    for cell in ("x00", "x01"):
+        assert media.read_video(out / "cells" / cell / "video.mp4").frames.shape == (5, 64, 112, 3)

@@ -203,3 +203,18 @@ def test_the_command_lines_prompt_set_reads_the_variants_json_without_its_unbuil
                               max_cells=None, prompt_set=str(path))
     spec = sweep_spec_from_args(args, "toy")
     assert (spec.x.field, spec.x.values) == ("prompt", ["Toy: floor only"])
+
+
+def test_a_model_axis_gives_each_cell_its_models_own_defaults_unless_the_sweep_sets_them():
+    from functools import partial
+
+    defaults = {"vace": {"guidance_scale": 5.0}, "animate": {"guidance_scale": 1.0, "flow_shift": 5.0}}
+    spec = SweepSpec.from_dict({"name": "t", "x": "model=vace,animate", "base": {"flow_shift": 3.0}})
+    cells = expand(spec, make_request, model_requests=lambda name: partial(make_request, **defaults[name]))
+    by_model = {cell.model: cell for cell in cells}
+    assert by_model["animate"].request.guidance_scale == 1.0 and by_model["vace"].request.guidance_scale == 5.0
+    assert by_model["animate"].request.flow_shift == 3.0  # the sweep's own setting wins
+    assert by_model["animate"].labels == {"x": "Model animate"}
+    assert by_model["vace"].key != by_model["vace"].__class__(**{**by_model["vace"].__dict__, "model": "other"}).key
+    with pytest.raises(ValueError, match="a model axis needs the lab's engines"):
+        expand(spec, make_request)
