@@ -31,6 +31,15 @@ def test_bad_widget_values_name_the_problem(changes, reason):
         build_pose_request(**widget_values("clip.mp4", **changes))
 
 
+def test_face_crops_for_animate_are_offered_with_the_pose_and_listed_as_a_download(client):
+    from gradio_client import handle_file
+
+    result = client.predict(**widget_values(handle_file(str(ASSETS_DIR / "person.mp4")), face_crops=True),
+                            api_name="/pose")
+    assert "person-16fps-9f-face.mp4" in [name.rsplit("/", 1)[-1] for name in result[-1]]
+    assert "face.mp4: the face cropped from each frame" in result[4]
+
+
 def test_aist_names_show_their_table():
     table = aist_table("/uploads/gBR_sBM_c01_d04_mBR0_ch01.mp4")
     assert "Break (gBR)" in table and "Front view" in table

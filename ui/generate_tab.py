@@ -368,4 +368,5 @@ def build_generate_tab(engine, links: dict):
         render_inspection, checked, inspected, api_visibility="private", queue=False).success(
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
         concurrency_id="model", show_progress_on=timings)
-    return {"prompt": prompt, "reference": reference, "control": control, "num_frames": num_frames}
+    return {"prompt": prompt, "reference": reference, "control": control, "num_frames": num_frames,
+            "face_video": face_video}

@@ -23,7 +23,7 @@ PERSON_CHOICES = ["largest", "all", "0", "1", "2", "3"]
 
 def build_pose_request(video, start, fps, num_frames, width, height, fit, reference_frame, backend, person,
                        body, hands, face, threshold, smoothing, fit_mode, fit_photo, keypoints, keypoints_fps,
-                       keypoints_size, camera) -> PoseRequest:
+                       keypoints_size, camera, face_crops=False) -> PoseRequest:
     """Widget values -> a validated PoseRequest (ValueError names the bad value)."""
     if not video and not keypoints:
         raise ValueError("upload a driving video first (or keypoints to import)")
@@ -35,7 +35,7 @@ def build_pose_request(video, start, fps, num_frames, width, height, fit, refere
         body=bool(body), hands=bool(hands), face=bool(face), threshold=float(threshold), smoothing=float(smoothing),
         fit_to_reference=fit_mode, reference_image=fit_photo if fit_mode != "off" else None,
         keypoints=keypoints or None, keypoints_fps=float(keypoints_fps) if keypoints_fps else None,
-        keypoints_size=keypoints_size or None, camera=int(camera) if camera else None,
+        keypoints_size=keypoints_size or None, camera=int(camera) if camera else None, face_crops=bool(face_crops),
     )
     return request
 
@@ -104,10 +104,16 @@ def build_pose_tab(engine, links):
                                            "else MediaPipe (offline)")
                 person = gr.Dropdown(PERSON_CHOICES, value="largest", label="Person", allow_custom_value=True,
                                      info="whom to draw: the largest, everyone, or an index from the left")
+            # An Animate model's skeletons are body and hands, its face comes as crops (Wan2.2's preprocessing).
+            animate = engine.family.takes_face_video
             with gr.Row():
                 body = gr.Checkbox(True, label="Body", info="OpenPose-18 limbs")
-                hands = gr.Checkbox(False, label="Hands", info="VACE's own annotator draws body + face")
-                face = gr.Checkbox(True, label="Face", info="68 face points")
+                hands = gr.Checkbox(animate, label="Hands", info="VACE's own annotator draws body + face; "
+                                                                  "Animate's, body + hands")
+                face = gr.Checkbox(not animate, label="Face", info="68 face points")
+                face_crops = gr.Checkbox(animate, label="Face crops", elem_id="pose-face-crops",
+                                         info="also face.mp4, the face cropped from each frame (512x512), which "
+                                              "Animate models read for expression")
             with gr.Row():
                 threshold = gr.Slider(0, 1, 0.3, step=0.05, label="Confidence threshold",
                                       info="points below it are not drawn")
@@ -139,14 +145,15 @@ def build_pose_tab(engine, links):
             diagnostics = gr.Markdown(label="Diagnostics", elem_id="pose-diagnostics")
             detection_plot = gr.Plot(label="Detection rate")
             before_after = gr.Video(label="Smoothing: before | after", height=200, autoplay=True, loop=True)
-            files = gr.File(label="pose.mp4, overlay.mp4, first_frame.png, keypoints.json, manifest.json",
+            files = gr.File(label="pose.mp4, overlay.mp4, first_frame.png, keypoints.json, manifest.json (and face.mp4)",
                             file_count="multiple")
             with gr.Row():
                 to_generate = gr.Button("Use in Generate")
                 to_sweep = gr.Button("Use in Sweep", elem_id="pose-to-sweep")
 
     widgets = [video, start, fps, num_frames, width, height, fit, reference_frame, backend, person, body, hands,
-               face, threshold, smoothing, fit_mode, fit_photo, keypoints, keypoints_fps, keypoints_size, camera]
+               face, threshold, smoothing, fit_mode, fit_photo, keypoints, keypoints_fps, keypoints_size, camera,
+               face_crops]
     result_outputs = [pose_video, overlay_video, first_frame, fit_preview, diagnostics, detection_plot,
                       before_after, files, outputs_state]
 
@@ -170,8 +177,10 @@ def build_pose_tab(engine, links):
                      named_copy(result.first_frame, f"{stem}-first-frame.png"),
                      named_copy(result.keypoints, f"{stem}-keypoints.json"),
                      named_copy(result.manifest, f"{stem}-pose-manifest.json")]
+        if result.face_video:
+            downloads.append(named_copy(result.face_video, f"{stem}-face.mp4"))
         sent = {"control": str(result.pose_video), "reference": str(result.reference_for_generation),
-                "num_frames": request.num_frames}
+                "num_frames": request.num_frames, "face": str(result.face_video) if result.face_video else None}
         return (str(result.pose_video), str(result.overlay_video), str(result.first_frame),
                 str(result.fit_preview) if result.fit_preview else None, render_diagnostics(result),
                 detection_figure(result), str(result.before_after_video) if result.before_after_video else None,
@@ -189,7 +198,8 @@ def build_pose_tab(engine, links):
         when they are more than the model's window (otherwise Generate would use only its first window). Its
         prompt is kept, or, when empty, filled with the sample's, which the student can then edit."""
         return (*sent_to("generate")(sent), sent.get("num_frames", model.num_frames),
-                prompt if (prompt or "").strip() else engine.sample_inputs()["prompt"])
+                prompt if (prompt or "").strip() else engine.sample_inputs()["prompt"],
+                sent.get("face") if engine.family.takes_face_video else None)
 
     video.change(aist_table, video, aist, queue=False, api_visibility="private")
     with_named_inputs(on_extract, list(inspect.signature(build_pose_request).parameters), widgets, extra=("cancel",),
@@ -199,7 +209,7 @@ def build_pose_tab(engine, links):
     stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
     to_generate.click(send_to_generate, [outputs_state, links["generate"]["prompt"]],
                       [links["generate"]["reference"], links["generate"]["control"], links["tabs"],
-                       links["generate"]["num_frames"], links["generate"]["prompt"]],
+                       links["generate"]["num_frames"], links["generate"]["prompt"], links["generate"]["face_video"]],
                       api_visibility="private")
 
     def connect_sweep():  # the Sweep tab is built after this one
