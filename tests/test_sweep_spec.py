@@ -19,7 +19,8 @@ def test_every_sweep_preset_loads_and_expands(lora_files):
     profiles = model_profiles(ModelSpec.from_preset("toy"))  # the toy presets sweep the toy's profiles
     for name in preset_names():
         spec = SweepSpec.from_preset(name)
-        cells = expand(spec, make_request, lora=str(lora_files["diffusers"]), profiles=profiles)
+        cells = expand(spec, make_request, lora=str(lora_files["diffusers"]), profiles=profiles,
+                       model_requests=lambda name: make_request)
         assert len(cells) == spec.num_cells
 
 
@@ -199,7 +200,7 @@ def test_the_command_lines_prompt_set_reads_the_variants_json_without_its_unbuil
 
     path = tmp_path / "set.json"
     path.write_text(json.dumps({"Toy: floor only": "a person dances on a grey background", "Detailed Default": ""}))
-    args = argparse.Namespace(preset=None, overrides=[], reference=None, control=None, x=None, y=None, z=None,
+    args = argparse.Namespace(preset=None, overrides=[], reference=None, control=None, face=None, x=None, y=None, z=None,
                               max_cells=None, prompt_set=str(path))
     spec = sweep_spec_from_args(args, "toy")
     assert (spec.x.field, spec.x.values) == ("prompt", ["Toy: floor only"])
