@@ -57,6 +57,9 @@ def add_toy_commands(commands):
     train.add_argument("--decoder-noise", type=float, default=0.0, metavar="STD",
                        help="with --decoder-more: decode latents with Gaussian noise up to this many latent stds "
                             "added, so the decoder meets latents like the transformer's (default 0)")
+    train.add_argument("--decoder-temporal", type=float, default=0.0, metavar="WEIGHT",
+                       help="with --decoder-more: add an L1 loss on the change from frame to frame at this weight, "
+                            "against the jump where each latent frame begins (default 0)")
     train.add_argument("--learning-rate", type=float, default=None,
                        help="peak learning rate of a --more leg, or of the decoder in a --decoder-more or "
                             "--encoder-more leg (whose encoder learns at 1e-4): default 3e-4; of a "
@@ -171,7 +174,8 @@ def run_toy_train(args) -> int:
         if args.decoder_noise < 0:
             raise ValueError(f"--decoder-noise is a number of latent stds, 0 or more, not {args.decoder_noise}")
         final = extend_decoder(args.out, args.decoder_more, learning_rate=args.learning_rate,
-                               latent_noise=args.decoder_noise, on_log=lambda text: logger.info("%s", text))
+                               latent_noise=args.decoder_noise, temporal_weight=args.decoder_temporal,
+                               on_log=lambda text: logger.info("%s", text))
     elif args.more:
         final = extend_toy_model(args.out, args.more, clips=args.clips, learning_rate=args.learning_rate,
                                  recipe=recipe, on_log=lambda text: logger.info("%s", text))

@@ -173,7 +173,7 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
 
 
 def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4, latent_noise: float = 0.0,
-                   on_log=None) -> Path:
+                   temporal_weight: float = 0.0, on_log=None) -> Path:
     """Train a finished run's VAE decoder `steps` more, its encoder frozen (a "decoder leg"; see
     vae_training.train_decoder): the transformer and the latents it learned on stay valid. The pipeline it
     started from is kept beside it, and the record lists the leg with the VAE's round trip on held-out clips
@@ -181,8 +181,10 @@ def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
     return _vae_leg(
         out_dir, "decoder", on_log, measure=vae_round_trip, describe=round_trip_text,
         train=lambda vae, folder, number, on_step: train_decoder(vae, folder, steps, learning_rate, leg=number,
-                                                                 latent_noise=latent_noise, on_log=on_step),
+                                                                 latent_noise=latent_noise,
+                                                                 temporal_weight=temporal_weight, on_log=on_step),
         entry=lambda record: {"steps": steps, "learning_rate": learning_rate, "latent_noise": latent_noise,
+                              "temporal_weight": temporal_weight,
                               "after_leg": len(record.get("legs", []))})
 
 

@@ -24,7 +24,8 @@ def vae_round_trip(vae, samples: list) -> dict:
             by_frame[t].append(bool(colour_distance(colour, colours[part]) < COLOUR_DISTANCE))
     mean = lambda name: float(np.mean([getattr(score, name) for score in scores]))  # noqa: E731
     return {"silhouette_precision": mean("silhouette_precision"), "colour_match": mean("colour_match"),
-            "psnr": mean("psnr"), "colour_match_by_frame": [round(float(np.mean(f)), 3) if f else None for f in by_frame]}
+            "psnr": mean("psnr"), "seam_ratio": mean("seam_ratio"),
+            "colour_match_by_frame": [round(float(np.mean(f)), 3) if f else None for f in by_frame]}
 
 
 def decode_round_trip(vae, frames: np.ndarray) -> np.ndarray:
@@ -58,6 +59,6 @@ def pose_round_trip(vae, samples: list) -> dict:
 def round_trip_text(measured: dict) -> str:
     """vae_round_trip's scores in words, for logs and the model card."""
     return (f"silhouette precision {measured['silhouette_precision']:.3f}, part colours {measured['colour_match']:.3f},"
-            f" PSNR {measured['psnr']:.2f} dB")
+            f" PSNR {measured['psnr']:.2f} dB, seam ratio {measured.get('seam_ratio', float('nan')):.2f}")
 
 

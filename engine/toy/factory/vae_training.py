@@ -66,6 +66,11 @@ class VaeTrainConfig:
     each channel's latent std. The transformer's latents are never exactly the encoder's: a toy generation's lie
     about 0.5 of a std (RMS) from what its own video encodes to. A decoder trained on clean latents alone turns
     that gap into grain on the floor. Only with the latent statistics set (a decoder leg)."""
+    temporal_weight: float = 0.0
+    """Weight of an L1 loss on the change from each frame to the next (reconstruction's against the clip's). The
+    causal decoder starts each latent frame's 4 frames afresh, and a loss on frames alone let the video jump where
+    one begins (2.4x the change elsewhere in round trips of clips that change evenly: research/toy_vae_ceiling.py).
+    Only with clips of more than one frame."""
     seed: int = 0
     checkpoint_every: int = 250
     stats_clips: int = 64
@@ -116,10 +121,10 @@ def training_clip(rng: np.random.Generator, config: VaeTrainConfig, frames: int)
 
 
 def vae_loss(vae, batch, latent_l2: float, weights=None, encoder_frozen: bool = False, latent_noise: float = 0.0,
-             generator=None):
-    """Weighted L1 + MSE (the weights normalised to mean 1) plus the latent L2; returns (loss, plain MSE).
-    With the encoder frozen it runs without gradients, a third of a step's time saved; `latent_noise` (see
-    VaeTrainConfig) is drawn from `generator`."""
+             generator=None, temporal_weight: float = 0.0):
+    """Weighted L1 + MSE (the weights normalised to mean 1) plus the latent L2 and the frame-change L1 (see
+    VaeTrainConfig.temporal_weight); returns (loss, plain MSE). With the encoder frozen it runs without gradients,
+    a third of a step's time saved; `latent_noise` (see VaeTrainConfig) is drawn from `generator`."""
     import torch
 
     with torch.set_grad_enabled(not encoder_frozen and torch.is_grad_enabled()):
@@ -133,6 +138,10 @@ def vae_loss(vae, batch, latent_l2: float, weights=None, encoder_frozen: bool = 
     error = reconstruction - batch
     weights = weights / weights.mean() if weights is not None else 1.0
     loss = (weights * (error.abs() + error ** 2)).mean()
+    if temporal_weight and batch.shape[2] > 1:
+        change_error = (reconstruction.diff(dim=2) - batch.diff(dim=2)).abs()
+        into = weights[:, :, 1:] / weights[:, :, 1:].mean() if torch.is_tensor(weights) else 1.0  # the figure's
+        loss = loss + temporal_weight * (into * change_error).mean()
     return loss + latent_l2 * latents.pow(2).mean(), (error ** 2).mean()
 
 
@@ -171,7 +180,7 @@ def train_vae(out_dir: str | Path, config: VaeTrainConfig = VaeTrainConfig(), re
 
 def train_decoder(vae, out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
                   config: VaeTrainConfig = VaeTrainConfig(), leg: int = 1, resume: bool = True, on_log=None,
-                  latent_noise: float = 0.0):
+                  latent_noise: float = 0.0, temporal_weight: float = 0.0):
     """A decoder leg: train a trained VAE's decoder `steps` more on a fresh cosine schedule, its encoder frozen.
 
     The encoder's latents stay exactly as they were, so the latent statistics, the transformer trained on them
@@ -184,7 +193,7 @@ def train_decoder(vae, out_dir: str | Path, steps: int, learning_rate: float = 3
         parameter.requires_grad_(False)
     groups = [([*vae.decoder.parameters(), *vae.post_quant_conv.parameters()], learning_rate)]
     config = replace(config, steps=steps, warmup_steps=min(config.warmup_steps, max(1, steps // 10)),
-                     latent_noise=latent_noise)
+                     latent_noise=latent_noise, temporal_weight=temporal_weight)
     _train_steps(vae, groups, config, steps, out_dir / "decoder-checkpoint.pt", out_dir / "decoder_loss.csv",
                  draws=(config.seed, 10**7, leg), resume=resume, on_log=on_log, encoder_frozen=True)
     vae.eval()
@@ -294,7 +303,8 @@ def _train_steps(vae, groups: list, config: VaeTrainConfig, steps: int, checkpoi
             group["lr"] = rate * factor
         if step_loss is None:
             value, mse = vae_loss(vae, batch, config.latent_l2, weights, encoder_frozen=encoder_frozen,
-                                  latent_noise=config.latent_noise, generator=generator)
+                                  latent_noise=config.latent_noise, generator=generator,
+                                  temporal_weight=config.temporal_weight)
         else:
             value, mse = step_loss(step, rng)
         value.backward()
