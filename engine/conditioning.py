@@ -76,9 +76,15 @@ class Inspection:
         return lines + self.notes
 
 
+def control_source(request: GenerationRequest) -> str:
+    """The video the model reads as its control: the driving clip when one is given (only families that read
+    one accept it: ModelFamily.reads_driving_video), else the control video."""
+    return request.driving_video or request.control_video
+
+
 def condition_key(request: GenerationRequest) -> str:
     digest = hashlib.sha256()
-    digest.update(sha256_file(request.control_video).encode())
+    digest.update(sha256_file(control_source(request)).encode())
     digest.update((sha256_file(request.reference) if request.reference else "no-reference").encode())
     digest.update((sha256_file(request.face_video) if request.face_video else "no-face").encode())
     digest.update(repr((request.height, request.width, request.num_frames, request.fps, request.control_fit)).encode())
@@ -86,7 +92,7 @@ def condition_key(request: GenerationRequest) -> str:
 
 
 def build_conditions(request: GenerationRequest, key: str) -> Conditions:
-    clip = media.read_video(request.control_video)
+    clip = media.read_video(control_source(request))
     indices, padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
     frames = np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
                        for i in indices])

@@ -87,6 +87,7 @@ class Engine:
         """Load the pipeline once; later calls return it."""
         with self._lock:
             if self._pipe is None:
+                self.family.check_device(self.spec, self.device)
                 self._pipe = load_pipeline(self.spec, self.model_source(), self.device)
                 self._tokenizer = self._pipe.tokenizer
             return self._pipe

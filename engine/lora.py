@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from engine.lora_formats import LoraFile, check_lora_fits, read_lora_file
+from engine.lora_formats import LoraFile, check_lora_fits, for_transformer, read_lora_file
 from engine.lru import LRU
 from engine.paths import lora_dirs
 from engine.records import sha256_file
@@ -71,7 +71,7 @@ def read_lora_state_dict(path: str | Path) -> dict:
 
 
 def read_fitting_lora(path: Path, transformer, model_name: str) -> LoraFile:
-    lora = read_lora_file(path)
+    lora = for_transformer(read_lora_file(path), transformer)
     check_lora_fits(lora, transformer, model_name)
     return lora
 

@@ -21,6 +21,7 @@ so every converted file means exactly what it meant in the tool that wrote it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -57,6 +58,14 @@ _TOP_NAMES = {"head.head": "proj_out", "time_projection.1": "condition_embedder.
               "time_embedding.0": "condition_embedder.time_embedder.linear_1",
               "time_embedding.2": "condition_embedder.time_embedder.linear_2"}
 _DIFFUSERS_BLOCK_NAMES = set(_BLOCK_NAMES.values())
+# Wan-Animate-2's transformer (diffusers' WanAnimate2Transformer3DModel) keeps the original block and top names
+# but diffusers' attention projections: its own name -> diffusers' WanTransformer name, and back when a LoRA is
+# loaded into it (for_transformer).
+_ANIMATE2_BLOCK_NAMES = {f"{original}.{projection}": f"{diffusers_name}.{projection}"
+                         for original, diffusers_name in (("self_attn", "attn1"), ("cross_attn", "attn2"))
+                         for projection in ("to_q", "to_k", "to_v", "to_out.0")}
+_ANIMATE2_BLOCK_NAMES.update({"cross_attn.add_k_proj": "attn2.add_k_proj", "cross_attn.add_v_proj": "attn2.add_v_proj",
+                              "ffn.0": "ffn.net.0.proj", "ffn.2": "ffn.net.2"})
 _DIFFUSERS_TOP_NAMES = set(_TOP_NAMES.values())
 _BLOCK = re.compile(r"^(?P<branch>vace_blocks|blocks)\.(?P<index>\d+)\.(?P<rest>.+)$")
 _MUSUBI_BLOCK = re.compile(r"^(?P<branch>vace_blocks|blocks)_(?P<index>\d+)_(?P<rest>.+)$")
@@ -239,6 +248,8 @@ def _diffusers_module(module: str):
         rest = block["rest"]
         if rest in _DIFFUSERS_BLOCK_NAMES:
             return module, "diffusers"
+        if rest in _ANIMATE2_BLOCK_NAMES and rest not in _BLOCK_NAMES:
+            return f"{block['branch']}.{block['index']}.{_ANIMATE2_BLOCK_NAMES[rest]}", "animate-2"
         if rest in _BLOCK_NAMES:
             return f"{block['branch']}.{block['index']}.{_BLOCK_NAMES[rest]}", "original"
         return None, "?"
@@ -263,6 +274,8 @@ def _refuse_mixed_formats(name: str, families: dict, styles: set):
     named = {f: k for f, k in families.items() if f != "?"}
     if "diffsynth" in named:
         named.pop("original", None)  # DiffSynth files are original names plus an adapter name
+    if "animate-2" in named:
+        named.pop("original", None)  # Wan-Animate-2's own names are the original ones outside its attention
     if len(named) > 1:
         examples = "; ".join(f"{_FAMILY_LABELS[f]}: {k}" for f, k in named.items())
         raise ValueError(f"{name}: mixes LoRA formats in one file ({examples}); convert it to one format first")
@@ -279,11 +292,30 @@ def _format_name(families: dict, styles: set) -> str:
         return MUSUBI
     if "diffsynth" in families:
         return DIFFSYNTH
+    if "animate-2" in families:
+        return DIFFUSERS
     if "lora_down" in styles or "lora_up" in styles:
         return COMFYUI
     if "original" in families:
         return ORIGINAL
     return DIFFUSERS
+
+
+def for_transformer(lora: LoraFile, transformer) -> LoraFile:
+    """The LoRA with its layers named as `transformer` names them: diffusers' WanTransformer names (what
+    parse_lora_state gives) for VACE and Animate, Wan-Animate-2's own for its transformer."""
+    modules = dict(transformer.named_modules())
+    if "blocks.0.attn1" in modules or "blocks.0.self_attn" not in modules:
+        return lora
+    to_animate2 = {diffusers_name: own for own, diffusers_name in _ANIMATE2_BLOCK_NAMES.items()}
+    top = {diffusers_name: original for original, diffusers_name in _TOP_NAMES.items()}
+    renamed = {}
+    for module, layer in lora.layers.items():
+        block = _BLOCK.match(module)
+        if block and block["rest"] in to_animate2:
+            module = f"{block['branch']}.{block['index']}.{to_animate2[block['rest']]}"
+        renamed[top.get(module, module)] = layer
+    return dataclasses.replace(lora, layers=renamed)
 
 
 def check_lora_fits(lora: LoraFile, transformer, model_name: str):

@@ -42,6 +42,12 @@ class ConditionStore:
         self.last_seconds = self.finished_at - start
         return latents
 
+    def mark_encoded(self, started: float):
+        """Record an encode stage that ran from `started` until now without this store (a pipeline that
+        encodes its conditioning itself)."""
+        self.finished_at = time.perf_counter()
+        self.last_seconds, self.last_hit = self.finished_at - started, False
+
     def clear(self):
         self._latents.clear()
 

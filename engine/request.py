@@ -122,6 +122,10 @@ class GenerationRequest:
         None, "Face video", "Face crops of the driving clip, one per frame (Animate models read expression from "
         "them; `pose --for animate` makes them). Empty: a blank face, as the model's unconditional pass sees. "
         "VACE models take none.", short="Face:", kind="file", axis=True, optional=True)
+    driving_video: str | None = described(
+        None, "Driving video", "The raw driving clip, read in place of the control video by models that take motion "
+        "from a video itself (Animate-2), so one grid can give each model its own input. Empty: they read the "
+        "control video. Other models take none.", short="Drive:", kind="file", axis=True, optional=True)
     prompt: str = described("", "Prompt", "What the video should show: subject, clothing, setting, lighting.",
                             kind="text", axis=True)
     negative_prompt: str = described(DEFAULT_NEGATIVE_PROMPT, "Negative prompt",
@@ -197,6 +201,8 @@ class GenerationRequest:
             self.reference = str(self.reference)
         if self.face_video is not None:
             self.face_video = str(self.face_video)
+        if self.driving_video is not None:
+            self.driving_video = str(self.driving_video)
         self._check_files()
         self._check_numbers()
         self._check_sampling()
@@ -213,6 +219,8 @@ class GenerationRequest:
             raise ValueError(f"reference image not found: {self.reference}")
         if self.face_video is not None and not Path(self.face_video).is_file():
             raise ValueError(f"face video not found: {self.face_video}")
+        if self.driving_video is not None and not Path(self.driving_video).is_file():
+            raise ValueError(f"driving video not found: {self.driving_video}")
 
     def _check_numbers(self):
         for name in ("height", "width"):

@@ -13,9 +13,9 @@ logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16")
 # Request fields a model preset may give defaults for (a small model wants small sizes on a CPU; a model never
-# trained on VACE's extension task continues long videos through latents).
+# trained on VACE's extension task continues long videos through latents; Animate-2 samples with Euler).
 DEFAULTABLE_FIELDS = ("height", "width", "num_frames", "num_inference_steps", "flow_shift", "fps", "guidance_scale",
-                      "guidance_stop", "negative_prompt", "window_context", "window_overlap")
+                      "guidance_stop", "negative_prompt", "window_context", "window_overlap", "sampler")
 
 
 @dataclass

@@ -80,7 +80,17 @@ TINY_ANIMATE_TRANSFORMER = dict(
 )
 TINY_CLIP = dict(hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
                  intermediate_size=16, patch_size=8)
-TINY_KINDS = ("vace", "animate")
+# A Wan-Animate-2 transformer at the same scale. Its image projection takes CLIP's 1280-wide features (fixed in
+# diffusers' class), so the tiny CLIP tower for it is 1280 wide, one layer deep, on 32-pixel patches.
+TINY_ANIMATE2_TRANSFORMER = dict(
+    patch_size=(1, 2, 2), text_len=512, in_dim=36, dim=24, ffn_dim=32, freq_dim=16, text_dim=TEXT_DIM,
+    out_dim=16, num_heads=2, num_layers=2,
+)
+TINY_CLIP_1280 = dict(hidden_size=1280, projection_dim=4, num_hidden_layers=1, num_attention_heads=2,
+                      image_size=224, intermediate_size=16, patch_size=32)
+TINY_KINDS = ("vace", "animate", "animate-2")
+TINY_TRANSFORMERS = {"vace": TINY_TRANSFORMER, "animate": TINY_ANIMATE_TRANSFORMER,
+                     "animate-2": TINY_ANIMATE2_TRANSFORMER}
 
 
 def tiny_model_dir(kind: str = "vace") -> Path:
@@ -88,18 +98,19 @@ def tiny_model_dir(kind: str = "vace") -> Path:
 
 
 def ensure_tiny_pipeline(kind: str = "vace") -> Path:
-    """Build the tiny pipeline of `kind` (vace or animate) into the workspace once; return its folder."""
+    """Build the tiny pipeline of `kind` (TINY_KINDS) into the workspace once; return its folder."""
     target = tiny_model_dir(kind)
     if (target / "model_index.json").is_file():
         return target
     logger.info("building the tiny Wan %s pipeline in %s", kind, target)
-    pipe = build_tiny_pipeline() if kind == "vace" else build_tiny_animate_pipeline()
+    builders = {"vace": build_tiny_pipeline, "animate": build_tiny_animate_pipeline,
+                "animate-2": build_tiny_animate2_pipeline}
+    pipe = builders[kind]()
     # A folder of our own, renamed into place at once: a killed build leaves no half-written model, and
     # when several processes build at the same time (accelerate launch) the first one to finish wins.
     tmp = target.with_name(f"{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     pipe.save_pretrained(tmp)
-    transformer = TINY_TRANSFORMER if kind == "vace" else TINY_ANIMATE_TRANSFORMER
-    (tmp / "lab_tiny.json").write_text(json.dumps({"version": TINY_VERSION, "transformer": transformer}))
+    (tmp / "lab_tiny.json").write_text(json.dumps({"version": TINY_VERSION, "transformer": TINY_TRANSFORMERS[kind]}))
     try:
         tmp.rename(target)
     except OSError:
@@ -171,3 +182,23 @@ def build_tiny_animate_pipeline():
     return WanAnimatePipeline(tokenizer=base.tokenizer, text_encoder=base.text_encoder, vae=base.vae,
                               scheduler=scheduler, image_processor=image_processor, image_encoder=image_encoder,
                               transformer=transformer)
+
+
+def build_tiny_animate2_pipeline():
+    """Wan-Animate-2's modular pipeline (engine/families/animate2_pipeline.py) of the real classes with tiny random
+    weights: the tiny VACE's tokenizer, text encoder and VAE, a tiny WanAnimate2 transformer and a CLIP tower."""
+    import torch
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanAnimate2Transformer3DModel
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    from engine.families.animate2_pipeline import LabAnimate2Pipeline
+
+    base = build_tiny_pipeline()
+    torch.manual_seed(5)
+    transformer = WanAnimate2Transformer3DModel(**TINY_ANIMATE2_TRANSFORMER)
+    torch.manual_seed(6)
+    image_encoder = CLIPVisionModel(CLIPVisionConfig(**TINY_CLIP_1280))
+    # Its segment loop passes a generator to the scheduler's step: flow-match Euler, at Animate's shift of 5.
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=5.0)
+    return LabAnimate2Pipeline(text_encoder=base.text_encoder, tokenizer=base.tokenizer, image_encoder=image_encoder,
+                               vae=base.vae, transformer=transformer, scheduler=scheduler)

@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="generate one video from a reference image and a control video")
-    gen.add_argument("--control", required=True, help="control (pose) video: mp4, mov, webm, avi, gif")
+    gen.add_argument("--control", required=True, help="control video: the pose video for VACE and Animate, the raw "
+                     "driving clip for Animate-2 (mp4, mov, webm, avi, gif)")
     gen.add_argument("--reference", help="reference image of the subject (letterboxed, never cropped)")
     gen.add_argument("--face", help="face crops of the driving clip, for Animate models (`pose CLIP --for animate` "
                      "makes them); VACE models take none")
@@ -160,6 +161,8 @@ def add_sweep_command(commands):
     sweep.add_argument("--control", help="control video (default: the sample in assets/)")
     sweep.add_argument("--face", help="face crops for Animate models (`pose CLIP --for animate`); on a model axis "
                        "only the models that take them get them")
+    sweep.add_argument("--driving", help="the raw driving clip, for Animate-2 models in place of --control; on a "
+                       "model axis only they get it, the others keep the pose video")
     sweep.add_argument("--lora", help="the LoRA a preset's $lora stands for")
     sweep.add_argument("--prompt-set", help="a prompt set (a name saved in the Prompts tab, or a .yaml/.json file "
                                             "from `prompts variants --json`), swept by name on a free axis")
@@ -399,6 +402,8 @@ def sweep_spec_from_args(args, family: str):
         base["control_video"] = args.control
     if args.face:
         base["face_video"] = args.face
+    if args.driving:
+        base["driving_video"] = args.driving
     axes = {axis: getattr(args, axis) for axis in ("x", "y", "z") if getattr(args, axis)}
     changes = {"max_cells": args.max_cells} if args.max_cells else {}
     spec = spec.with_changes(axes=axes, base=base, **changes)

@@ -140,12 +140,14 @@ class SweepRunner:
 
     def _request_maker(self, name: str):
         """make_request for one model of a model axis: its own defaults, and only the inputs it takes (the face
-        video goes to the models that read one)."""
+        video and the raw driving clip go to the models that read them)."""
         engine = self.engines.get(name)
 
         def make(**fields):
             if not engine.family.takes_face_video:
                 fields.pop("face_video", None)
+            if not engine.family.reads_driving_video:
+                fields.pop("driving_video", None)
             return engine.default_request(**fields)
         return make
 

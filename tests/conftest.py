@@ -59,6 +59,15 @@ def tiny_animate_engine():
     return engine
 
 
+@pytest.fixture(scope="session")
+def tiny_animate2_engine():
+    from engine import Engine
+
+    engine = Engine.from_name("tiny-animate-2")
+    engine.load()
+    return engine
+
+
 @pytest.fixture
 def tiny_request(tiny_engine, pose_mp4, reference_png):
     """A fast request: 9 frames at 64x112, 3 steps."""

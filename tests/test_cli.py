@@ -7,7 +7,7 @@ import pytest
 
 from engine import media
 from experiments.cli import main
-from tests.conftest import REPO
+from tests.conftest import ASSETS, REPO
 
 
 def generate_args(pose_mp4, reference_png, out, *extra):
@@ -226,18 +226,21 @@ def test_a_face_video_for_a_vace_model_exits_2_with_one_line(pose_mp4, reference
 def test_a_model_axis_sweep_gives_one_cell_per_family_each_with_the_inputs_it_takes(pose_mp4, tmp_path, capsys,
                                                                                      caplog):
     out = tmp_path / "run"
+    driving = ASSETS / "person.mp4"
     with caplog.at_level("INFO"):
-        assert main(["sweep", "--out", str(out), "--model", "tiny", "--x", "model=tiny,tiny-animate",
-                     "--face", str(pose_mp4),
+        assert main(["sweep", "--out", str(out), "--model", "tiny", "--x", "model=tiny,tiny-animate,tiny-animate-2",
+                     "--face", str(pose_mp4), "--driving", str(driving),
                      "--set", "num_inference_steps=1", "--set", "num_frames=5", "--set", "height=64",
                      "--set", "width=112"]) == 0
     assert "swapping model tiny -> tiny-animate" in caplog.text
     with open(out / "cells.csv") as handle:
         rows = handle.read().splitlines()
-    assert rows[0].startswith("id,model,status") and [row.split(",")[1] for row in rows[1:]] == ["tiny", "tiny-animate"]
+    families = ["tiny", "tiny-animate", "tiny-animate-2"]
+    assert rows[0].startswith("id,model,status") and [row.split(",")[1] for row in rows[1:]] == families
     cells = json.loads((out / "manifest.json").read_text())["cells"]
-    assert [cell["model"] for cell in cells] == ["tiny", "tiny-animate"]
-    assert [cell["request"]["guidance_scale"] for cell in cells] == [5.0, 1.0]  # each family's own default
-    assert [cell["request"]["face_video"] for cell in cells] == [None, str(pose_mp4)]
-    for cell in ("x00", "x01"):
+    assert [cell["model"] for cell in cells] == families
+    assert [cell["request"]["guidance_scale"] for cell in cells] == [5.0, 1.0, 3.0]  # each family's own default
+    assert [cell["request"]["face_video"] for cell in cells] == [None, str(pose_mp4), None]
+    assert [cell["request"]["driving_video"] for cell in cells] == [None, None, str(driving)]
+    for cell in ("x00", "x01", "x02"):
         assert media.read_video(out / "cells" / cell / "video.mp4").frames.shape == (5, 64, 112, 3)

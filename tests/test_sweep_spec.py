@@ -200,8 +200,8 @@ def test_the_command_lines_prompt_set_reads_the_variants_json_without_its_unbuil
 
     path = tmp_path / "set.json"
     path.write_text(json.dumps({"Toy: floor only": "a person dances on a grey background", "Detailed Default": ""}))
-    args = argparse.Namespace(preset=None, overrides=[], reference=None, control=None, face=None, x=None, y=None, z=None,
-                              max_cells=None, prompt_set=str(path))
+    args = argparse.Namespace(preset=None, overrides=[], reference=None, control=None, face=None, driving=None,
+                              x=None, y=None, z=None, max_cells=None, prompt_set=str(path))
     spec = sweep_spec_from_args(args, "toy")
     assert (spec.x.field, spec.x.values) == ("prompt", ["Toy: floor only"])
 

@@ -23,14 +23,14 @@ WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "gui
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
                  "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
                  "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade",
-                 "window_context", "guidance_stop", "face_video")
+                 "window_context", "guidance_stop", "face_video", "driving_video")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
                   window_color_match=0.0, window_discard=0, window_crossfade=0,
-                  window_context=None, guidance_stop=None, face_video=None) -> GenerationRequest:
+                  window_context=None, guidance_stop=None, face_video=None, driving_video=None) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value); what is missing comes from
     the engine's sample (inputs_or_sample)."""
     reference, control, prompt, _ = inputs_or_sample(engine, reference, control, prompt)
@@ -65,6 +65,7 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         **({"guidance_stop": float(guidance_stop)} if guidance_stop is not None else {}),
         # Only a model that reads face crops has the widget; an API call that sends one to another is refused.
         **({"face_video": face_video} if face_video else {}),
+        **({"driving_video": driving_video} if driving_video else {}),
     )
 
 
@@ -182,6 +183,9 @@ def build_generate_tab(engine, links: dict):
             # Animate models read expression from face crops (the Pose tab makes them); VACE models take none.
             face_video = gr.Video(**described("face_video", with_info=False), sources=["upload"], height=160,
                                   visible=engine.family.takes_face_video, elem_id="generate-face")
+            # Animate-2 reads a raw driving clip; shown for it only, in place of the control when given.
+            driving_video = gr.Video(**described("driving_video", with_info=False), sources=["upload"], height=160,
+                                     visible=engine.family.reads_driving_video, elem_id="generate-driving")
         with gr.Column():
             prompt = gr.Textbox(**described("prompt"), lines=4)
             with gr.Row():
@@ -268,7 +272,7 @@ def build_generate_tab(engine, links: dict):
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
                sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade,
-               window_context, guidance_stop, face_video]
+               window_context, guidance_stop, face_video, driving_video]
 
     @user_errors
     def check_inputs(*values):

@@ -22,6 +22,9 @@ FAMILY_MODULES = {
     "tiny": "engine.families.tiny",
     "wan-animate": "engine.families.animate",
     "tiny-animate": "engine.families.tiny_animate",
+    "wan-animate-2": "engine.families.animate2",
+    "wan-animate-2-distilled": "engine.families.animate2_distilled",
+    "tiny-animate-2": "engine.families.tiny_animate2",
     "toy": "engine.toy.family",
 }
 

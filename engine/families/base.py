@@ -21,6 +21,8 @@ class ModelFamily:
 
     takes_face_video = False
     """Whether it reads face crops (request.face_video) beside the pose."""
+    reads_driving_video = False
+    """Whether it reads a raw driving clip (request.driving_video) in place of the control video."""
     segments_itself = False
     """Its pipeline makes a video longer than one window in segments of its own, in one call (window_frames a
     segment, window_overlap the frames each carries over), so the engine runs no windows of its own."""
@@ -52,9 +54,16 @@ class ModelFamily:
 
     def refusals(self, request) -> list[str]:
         """One line for each request field this family does not take that is set: never silently ignored."""
+        lines = []
         if request.face_video is not None and not self.takes_face_video:
-            return ["a face video is for Animate models; VACE models read the face from the pose: leave it empty"]
-        return []
+            lines.append("a face video is for Animate models; VACE models read the face from the pose: leave it empty")
+        if request.driving_video is not None and not self.reads_driving_video:
+            lines.append("a driving video is for Animate-2 models; this model reads the control (pose) video: leave "
+                         "it empty")
+        return lines
+
+    def check_device(self, spec, device: str):
+        """Raise one line when this family's model cannot run on `device`, before anything loads."""
 
     def input_notes(self, request, conditions) -> list[str]:
         """Notes on how this family reads the inputs, for Inspect."""
