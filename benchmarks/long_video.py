@@ -6,6 +6,8 @@ For held-out world clips longer than one window (the toy makes 17 frames at a ti
 generates the whole clip and reports:
 - seam jump: the mean frame-to-frame change at the seams between windows over the median change elsewhere
   (1 means a seam is as smooth as any other frame step);
+- pulse jump: the same ratio for the frames inside windows where a new latent frame begins (the VAE's pulse,
+  scoring.latent_seam_ratio): a seam no higher than the pulse adds nothing of its own;
 - colour drift: per window, the Lab distance of its mean colour from the first window's (the true clips keep
   one background and one costume, so drift is the model's);
 - pose following: per window, silhouette precision and recall against the true figure;
@@ -54,6 +56,24 @@ def seam_jump(frames: np.ndarray, seams: list[int]) -> float:
     at_seams = [changes[s - 1] for s in seams]
     elsewhere = np.delete(changes, [s - 1 for s in seams])
     return float(np.mean(at_seams) / max(np.median(elsewhere), 1e-6))
+
+
+def latent_starts(plan) -> list[int]:
+    """Output frames inside the windows' kept parts where a new latent frame begins (1, 5, 9, ... of a window)."""
+    starts = []
+    for window in plan:
+        for local in range(max(1, window.keep_from), window.keep_to):
+            if (local - 1) % 4 == 0:
+                starts.append(window.start + local)
+    return starts
+
+
+def pulse_jump(frames: np.ndarray, seams: list[int], plan) -> float:
+    """Mean change into latent starts that are not seams, over the median change into neither."""
+    changes = frame_changes(frames)
+    pulses = [s for s in latent_starts(plan) if s not in seams]
+    ordinary = np.delete(changes, [s - 1 for s in set(pulses) | set(seams)])
+    return float(np.mean([changes[s - 1] for s in pulses]) / max(np.median(ordinary), 1e-6))
 
 
 def window_scores(frames: np.ndarray, sample, plan) -> list[dict]:
@@ -115,10 +135,12 @@ def main():
                 rows.append({"seed": sample.seed, "windows": len(plan), "seconds": seconds,
                              "seconds_per_window": result.timings["windows"],
                              "seam_jump": seam_jump(result.frames, seam_positions(plan)),
+                             "pulse_jump": pulse_jump(result.frames, seam_positions(plan), plan),
                              "per_window": window_scores(result.frames, sample, plan)})
             results["settings"][name] = rows
             summary = summarise(rows, one_window)
             print(f"{name:38s} windows {summary['windows']}  seam jump {summary['seam_jump']:.2f}  "
+                  f"pulse jump {summary['pulse_jump']:.2f}  "
                   f"drift (last window) {summary['last_drift']:.1f}  precision first/last "
                   f"{summary['precision_first']:.2f}/{summary['precision_last']:.2f}  recall first/last "
                   f"{summary['recall_first']:.2f}/{summary['recall_last']:.2f}  time / one window "
@@ -132,6 +154,7 @@ def summarise(rows: list[dict], one_window: float) -> dict:
     return {
         "windows": rows[0]["windows"],
         "seam_jump": mean([r["seam_jump"] for r in rows]),
+        "pulse_jump": mean([r["pulse_jump"] for r in rows]),
         "last_drift": mean([r["per_window"][-1]["colour_drift_lab"] for r in rows]),
         "precision_first": mean([r["per_window"][0]["silhouette_precision"] for r in rows]),
         "precision_last": mean([r["per_window"][-1]["silhouette_precision"] for r in rows]),
