@@ -20,17 +20,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 logger = logging.getLogger("research.toy_vae_ceiling")
 
 
-def measure(clips: int) -> dict:
+def measure(clips: int, vae=None) -> dict:
+    """The ceiling of `vae` (the shipped toy's when None) on the identity probe's held-out clips."""
     import numpy as np
 
     from engine.engine import Engine
     from engine.toy import world
     from engine.toy.factory import evaluate
     from engine.toy.factory.round_trips import decode_round_trip
-    from engine.toy.scoring import latent_seam_ratio, part_colour_checks
+    from engine.toy.scoring import latent_seam_ratio, part_colour_checks, psnr
 
-    vae = Engine.from_name("toy").load().vae
-    clothes, seams_true, seams_vae = [], [], []
+    vae = vae if vae is not None else Engine.from_name("toy").load().vae
+    clothes, seams_true, seams_vae, psnrs = [], [], [], []
     for seed in world.heldout_seeds(clips):
         first = world.make_sample(seed)
         for sample in (first, world.recoloured(first, evaluate.other_look(first.look))):
@@ -38,8 +39,10 @@ def measure(clips: int) -> dict:
             clothes += part_colour_checks(decoded, sample, parts=evaluate.CLOTHING_PARTS)
             seams_true.append(latent_seam_ratio(sample.video))
             seams_vae.append(latent_seam_ratio(decoded))
+            psnrs.append(psnr(decoded, sample.video))
     return {"clips": clips, "vae_clothes_colour_match": float(np.mean(clothes)),
-            "seam_ratio_true_clips": float(np.mean(seams_true)), "seam_ratio_vae_round_trip": float(np.mean(seams_vae))}
+            "seam_ratio_true_clips": float(np.mean(seams_true)), "seam_ratio_vae_round_trip": float(np.mean(seams_vae)),
+            "round_trip_psnr_db": float(np.mean(psnrs))}
 
 
 def main(argv=None) -> int:

@@ -91,10 +91,11 @@ def build_tokenizer():
     return T5Tokenizer(vocab=pieces, extra_ids=0)
 
 
-def build_vae():
+def build_vae(**changes):
+    """The toy's VAE, untrained; `changes` override VAE_CONFIG (research pilots of other geometries)."""
     from diffusers import AutoencoderKLWan
 
-    return AutoencoderKLWan(**VAE_CONFIG)
+    return AutoencoderKLWan(**{**VAE_CONFIG, **changes})
 
 
 def load_cpu_vae(folder):

@@ -159,14 +159,16 @@ def unit_scale_latents(vae, config: VaeTrainConfig):
         vae.quant_conv.bias[:z_dim] = (vae.quant_conv.bias[:z_dim] - mean) / std
 
 
-def train_vae(out_dir: str | Path, config: VaeTrainConfig = VaeTrainConfig(), resume: bool = True, on_log=None):
-    """Train, checkpointing to out_dir/vae-checkpoint; returns the trained VAE with its statistics set."""
+def train_vae(out_dir: str | Path, config: VaeTrainConfig = VaeTrainConfig(), resume: bool = True, on_log=None,
+              architecture: dict | None = None):
+    """Train, checkpointing to out_dir/vae-checkpoint; returns the trained VAE with its statistics set.
+    `architecture` overrides the VAE's config (model.VAE_CONFIG) for a pilot of another geometry."""
     import torch
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    vae = build_vae()
+    vae = build_vae(**(architecture or {}))
     use_onednn_conv3d(vae)  # on a CPU: PyTorch would pick its slow reference kernel for these convolutions
     unit_scale_latents(vae, config)
     groups = [([*vae.encoder.parameters(), *vae.quant_conv.parameters()], config.encoder_learning_rate),
