@@ -33,6 +33,9 @@ class Conditions:
     key: str
     face_frames: np.ndarray | None = None
     """The face video's crops (request.face_video), one per output frame, square; None without one."""
+    background_frames: np.ndarray | None = None
+    """Replace mode's background and mask videos, sampled and fitted as the control is; None without them."""
+    mask_frames: np.ndarray | None = None
 
 
 @dataclass
@@ -87,6 +90,8 @@ def condition_key(request: GenerationRequest) -> str:
     digest.update(sha256_file(control_source(request)).encode())
     digest.update((sha256_file(request.reference) if request.reference else "no-reference").encode())
     digest.update((sha256_file(request.face_video) if request.face_video else "no-face").encode())
+    for path in (request.background_video, request.mask_video):
+        digest.update((sha256_file(path) if path else "none").encode())
     digest.update(repr((request.height, request.width, request.num_frames, request.fps, request.control_fit)).encode())
     return digest.hexdigest()
 
@@ -101,6 +106,8 @@ def build_conditions(request: GenerationRequest, key: str) -> Conditions:
         reference, box = media.letterbox(media.load_image(request.reference), request.height, request.width)
     return Conditions(
         face_frames=read_face_frames(request) if request.face_video else None,
+        background_frames=read_like_control(request.background_video, request) if request.background_video else None,
+        mask_frames=read_like_control(request.mask_video, request) if request.mask_video else None,
         control_frames=frames,
         reference=reference,
         reference_box=box,
@@ -110,6 +117,14 @@ def build_conditions(request: GenerationRequest, key: str) -> Conditions:
         padded_frames=padded,
         key=key,
     )
+
+
+def read_like_control(path: str, request: GenerationRequest) -> np.ndarray:
+    """Another video of the driving clip (replace mode's background or mask), sampled and fitted as the control."""
+    clip = media.read_video(path)
+    indices, _padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
+    return np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
+                     for i in indices])
 
 
 def read_face_frames(request: GenerationRequest) -> np.ndarray:

@@ -122,6 +122,15 @@ class GenerationRequest:
         None, "Face video", "Face crops of the driving clip, one per frame (Animate models read expression from "
         "them; `pose --for animate` makes them). Empty: a blank face, as the model's unconditional pass sees. "
         "VACE models take none.", short="Face:", kind="file", axis=True, optional=True)
+    background_video: str | None = described(
+        None, "Background video", "Animate's replace mode: the driving clip with the person taken out (`pose --for "
+        "animate --replace` makes it), given with a mask video; the character is drawn into this scene. Empty: "
+        "animate mode, the scene from the reference. Other models take none.", short="Bg:", kind="file",
+        axis=True, optional=True)
+    mask_video: str | None = described(
+        None, "Mask video", "Animate's replace mode: white where the character is drawn, black where the background "
+        "video stays (`pose --for animate --replace` makes it); given with a background video.", short="Mask:",
+        kind="file", axis=True, optional=True)
     driving_video: str | None = described(
         None, "Driving video", "The raw driving clip, read in place of the control video by models that take motion "
         "from a video itself (Animate-2), so one grid can give each model its own input. Empty: they read the "
@@ -201,8 +210,9 @@ class GenerationRequest:
             self.reference = str(self.reference)
         if self.face_video is not None:
             self.face_video = str(self.face_video)
-        if self.driving_video is not None:
-            self.driving_video = str(self.driving_video)
+        for name in ("driving_video", "background_video", "mask_video"):
+            if getattr(self, name) is not None:
+                setattr(self, name, str(getattr(self, name)))
         self._check_files()
         self._check_numbers()
         self._check_sampling()
@@ -219,8 +229,12 @@ class GenerationRequest:
             raise ValueError(f"reference image not found: {self.reference}")
         if self.face_video is not None and not Path(self.face_video).is_file():
             raise ValueError(f"face video not found: {self.face_video}")
-        if self.driving_video is not None and not Path(self.driving_video).is_file():
-            raise ValueError(f"driving video not found: {self.driving_video}")
+        for name in ("driving_video", "background_video", "mask_video"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).is_file():
+                raise ValueError(f"{name.replace('_', ' ')} not found: {value}")
+        if (self.background_video is None) != (self.mask_video is None):
+            raise ValueError("replace mode takes a background video and a mask video together: give both or neither")
 
     def _check_numbers(self):
         for name in ("height", "width"):

@@ -1,7 +1,8 @@
 """The headless command line. Every command exits non-zero with a one-line reason on bad input.
 
     python -m experiments generate --reference IMG --control VIDEO --prompt TEXT --out DIR
-                                   [--face VIDEO] [--model M] [--lora FILE] [--set field=value]...
+                                   [--face VIDEO] [--background VIDEO --mask VIDEO] [--model M] [--lora FILE]
+                                   [--set field=value]...
     python -m experiments pose VIDEO --out DIR [--backend dwpose|mediapipe] [--fps 16] [--frames 81] [--size WxH]
     python -m experiments train PRESET.yaml --data DIR --out DIR [--model M] [--set field=value]...
     python -m experiments toy sample|dataset|train|eval ...   (experiments/toy_cli.py)
@@ -33,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--reference", help="reference image of the subject (letterboxed, never cropped)")
     gen.add_argument("--face", help="face crops of the driving clip, for Animate models (`pose CLIP --for animate` "
                      "makes them); VACE models take none")
+    gen.add_argument("--background", help="Animate's replace mode: the clip with the person taken out (`pose CLIP "
+                     "--for animate --replace` makes it); with --mask")
+    gen.add_argument("--mask", help="Animate's replace mode: white where the character is drawn; with --background")
     gen.add_argument("--prompt", required=True, help="what the video should show")
     gen.add_argument("--negative-prompt", help="default: Wan's standard negative prompt")
     gen.add_argument("--out", required=True, help="folder for video.mp4 and manifest.json")
@@ -74,6 +78,9 @@ def add_pose_command(commands):
                       help="the model family it is for: vace draws body and face; animate draws body and hands, "
                            "writes face.mp4 (the face cropped from each frame, 512x512) and defaults to 77 frames "
                            "at 30 fps, as Wan2.2-Animate")
+    pose.add_argument("--replace", action="store_true",
+                      help="with --for animate: also write background.mp4 (the clip with the person taken out) and "
+                           "mask.mp4 (where the person is), for Animate's replace mode")
     pose.add_argument("--fps", type=int, default=None, help="frame rate of the pose video (default: VACE 16, "
                                                              "Animate 30)")
     pose.add_argument("--frames", type=int, default=None, help="frames in the pose video, 4n+1 (default: VACE 81, "
@@ -314,6 +321,8 @@ def run_generate(args) -> int:
     fields.update(control_video=args.control, reference=args.reference, prompt=args.prompt)
     if args.face:
         fields["face_video"] = args.face
+    if args.background or args.mask:
+        fields.update(background_video=args.background, mask_video=args.mask)
     if args.negative_prompt is not None:
         fields["negative_prompt"] = args.negative_prompt
     if args.lora:
@@ -356,7 +365,7 @@ def pose_request_from_args(args):
         video=args.video, start=args.start, fps=args.fps or fps, num_frames=args.frames or frames, width=width,
         height=height, fit=args.fit, reference_frame=args.reference_frame, backend=args.backend, person=args.person,
         body=not args.no_body, hands=args.hands or animate, face=not (args.no_face or animate), face_crops=animate,
-        threshold=args.threshold,
+        replace_inputs=getattr(args, "replace", False), threshold=args.threshold,
         smoothing=args.smooth, fit_to_reference=args.fit_mode if args.fit_to else "off",
         reference_image=args.fit_to, keypoints=args.keypoints, keypoints_fps=args.keypoints_fps,
         keypoints_size=args.keypoints_size, camera=args.camera,
@@ -367,6 +376,8 @@ def run_pose(args) -> int:
     from engine.pose.extract import extract_pose
 
     request = pose_request_from_args(args)
+    if request.replace_inputs and args.target != "animate":
+        raise ValueError("--replace makes Animate's replace-mode inputs: add --for animate")
     last = [0.0]
 
     def report(fraction, text):

@@ -148,6 +148,9 @@ class SweepRunner:
                 fields.pop("face_video", None)
             if not engine.family.reads_driving_video:
                 fields.pop("driving_video", None)
+            if not engine.family.takes_replace_inputs:
+                fields.pop("background_video", None)
+                fields.pop("mask_video", None)
             return engine.default_request(**fields)
         return make
 

@@ -67,6 +67,27 @@ def test_a_field_animate_does_not_take_is_refused_in_one_line(tiny_animate_engin
     assert "\n" not in str(caught.value)
 
 
+def test_replace_mode_draws_into_the_background_video_where_the_mask_is(tiny_animate_engine, animate_request,
+                                                                        tmp_path):
+    frames = media.read_video(animate_request.control_video).frames
+    mask = np.zeros_like(frames)
+    mask[:, :, frames.shape[2] // 3: 2 * frames.shape[2] // 3] = 255
+    background = media.write_mp4(np.full_like(frames, 90), tmp_path / "background.mp4", 16)
+    replace = animate_request.replace(background_video=str(background),
+                                      mask_video=str(media.write_mp4(mask, tmp_path / "mask.mp4", 16)))
+    assert any("Replace mode" in note for note in tiny_animate_engine.inspect(replace).notes)
+    a = tiny_animate_engine.generate(animate_request).frames.astype(int)
+    b = tiny_animate_engine.generate(replace).frames.astype(int)
+    assert b.shape == (9, 64, 112, 3) and np.abs(a - b).mean() > 0.1
+    with pytest.raises(ValueError, match="background video and a mask video together"):
+        animate_request.replace(background_video=str(background))
+
+
+def test_a_vace_model_refuses_replace_inputs(tiny_engine, tiny_request, pose_mp4):
+    with pytest.raises(ValueError, match="replace mode"):
+        tiny_engine.inspect(tiny_request.replace(background_video=str(pose_mp4), mask_video=str(pose_mp4)))
+
+
 def test_a_vace_model_refuses_a_face_video(tiny_engine, tiny_request, pose_mp4):
     with pytest.raises(ValueError, match="face video is for Animate models"):
         tiny_engine.inspect(tiny_request.replace(face_video=str(pose_mp4)))

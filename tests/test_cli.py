@@ -198,10 +198,12 @@ def test_train_with_no_clips_fails_before_loading_a_model(tmp_path, capsys):
     assert code == 2 and "no metadata.csv and no video clips" in capsys.readouterr().err
 
 
-def test_pose_for_animate_then_generate_with_its_face_video(tmp_path, capsys):
+def test_pose_for_animate_then_generate_with_its_face_and_replace_mode_videos(tmp_path, capsys):
     pose = tmp_path / "pose"
-    assert main(["pose", str(REPO / "assets" / "person.mp4"), "--out", str(pose), "--for", "animate",
+    assert main(["pose", str(REPO / "assets" / "person.mp4"), "--out", str(pose), "--for", "animate", "--replace",
                  "--backend", "mediapipe", "--frames", "5", "--size", "320x192"]) == 0
+    for name in ("background", "mask"):
+        assert media.read_video(pose / f"{name}.mp4").frames.shape == (5, 192, 320, 3)
     face = media.read_video(pose / "face.mp4")
     assert face.frames.shape == (5, 512, 512, 3) and face.fps == pytest.approx(30)  # Animate's own fps
     manifest = json.loads((pose / "manifest.json").read_text())
@@ -209,12 +211,20 @@ def test_pose_for_animate_then_generate_with_its_face_video(tmp_path, capsys):
     assert (manifest["request"]["hands"], manifest["request"]["face"]) == (True, False)  # Animate's skeleton
     out = tmp_path / "video"
     assert main(["generate", "--model", "tiny-animate", "--control", str(pose / "pose.mp4"), "--face",
-                 str(pose / "face.mp4"), "--reference", str(pose / "first_frame.png"), "--prompt", "a person",
+                 str(pose / "face.mp4"), "--background", str(pose / "background.mp4"), "--mask",
+                 str(pose / "mask.mp4"), "--reference", str(pose / "first_frame.png"), "--prompt", "a person",
                  "--out", str(out), "--set", "num_inference_steps=1", "--set", "num_frames=5",
                  "--set", "height=64", "--set", "width=112"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"]["family"] == "tiny-animate" and manifest["request"]["face_video"].endswith("face.mp4")
+    assert manifest["request"]["mask_video"].endswith("mask.mp4")
     assert media.read_video(out / "video.mp4").frames.shape == (5, 64, 112, 3)
+
+
+def test_replace_inputs_without_animate_exit_2_with_one_line(tmp_path, capsys):
+    assert main(["pose", str(REPO / "assets" / "person.mp4"), "--out", str(tmp_path), "--replace"]) == 2
+    err = capsys.readouterr().err
+    assert "add --for animate" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_face_video_for_a_vace_model_exits_2_with_one_line(pose_mp4, reference_png, tmp_path, capsys):

@@ -137,7 +137,7 @@ def test_every_field_goes_through_set_sweep_axes_headers_and_the_manifest(files,
 
     infos = request_fields()
     for name, info in infos.items():
-        if name in ("control_video", "reference", "face_video", "driving_video"):
+        if name in ("control_video", "reference", "face_video", "driving_video", "background_video", "mask_video"):
             continue  # files: checked with real paths below
         text, parsed = SAMPLE_VALUES[name]
         assert GenerationRequest.parse_field(name, text) == parsed, name  # --set and the settings box
@@ -148,8 +148,9 @@ def test_every_field_goes_through_set_sweep_axes_headers_and_the_manifest(files,
             assert value_label(name, value) == info.header(value)  # grid headers and legends
         else:
             assert name not in AXIS_FIELDS, name
-    files = {**files, "face_video": files["control_video"], "driving_video": files["control_video"]}
-    for name in ("control_video", "reference", "face_video", "driving_video"):
+    files = {**files, **{name: files["control_video"] for name in
+                         ("face_video", "driving_video", "background_video", "mask_video")}}
+    for name in ("control_video", "reference", "face_video", "driving_video", "background_video", "mask_video"):
         assert value_label(name, files[name]) == f"{infos[name].short} {files[name].rsplit('/', 1)[-1]}"
     # sigmas need a matching step count and no step cache: checked in their own test
     changes = {name: parsed for name, (_, parsed) in SAMPLE_VALUES.items() if name not in ("lora", "sigmas")}

@@ -23,14 +23,15 @@ WIDGET_FIELDS = ("reference", "control_video", "prompt", "negative_prompt", "gui
                  "seed", "lora", "lora_scale", "height", "width", "num_frames", "fps", "flow_shift",
                  "conditioning_scale", "control_fit", "step_cache", "sampler", "sigmas", "window_frames",
                  "window_overlap", "window_noise", "window_color_match", "window_discard", "window_crossfade",
-                 "window_context", "guidance_stop", "face_video", "driving_video")
+                 "window_context", "guidance_stop", "face_video", "driving_video", "background_video", "mask_video")
 
 
 def build_request(engine, reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                   height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit,
                   step_cache=0, sampler="unipc", sigmas="", window_frames=None, window_overlap=5, window_noise=0.0,
                   window_color_match=0.0, window_discard=0, window_crossfade=0,
-                  window_context=None, guidance_stop=None, face_video=None, driving_video=None) -> GenerationRequest:
+                  window_context=None, guidance_stop=None, face_video=None, driving_video=None,
+                  background_video=None, mask_video=None) -> GenerationRequest:
     """Widget values -> a validated request (raises ValueError naming the bad value); what is missing comes from
     the engine's sample (inputs_or_sample)."""
     reference, control, prompt, _ = inputs_or_sample(engine, reference, control, prompt)
@@ -66,6 +67,8 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         # Only a model that reads face crops has the widget; an API call that sends one to another is refused.
         **({"face_video": face_video} if face_video else {}),
         **({"driving_video": driving_video} if driving_video else {}),
+        **({"background_video": background_video} if background_video else {}),
+        **({"mask_video": mask_video} if mask_video else {}),
     )
 
 
@@ -186,6 +189,12 @@ def build_generate_tab(engine, links: dict):
             # Animate-2 reads a raw driving clip; shown for it only, in place of the control when given.
             driving_video = gr.Video(**described("driving_video", with_info=False), sources=["upload"], height=160,
                                      visible=engine.family.reads_driving_video, elem_id="generate-driving")
+            # Animate's replace mode: both or neither (the Pose tab's CLI twin, `pose --for animate --replace`).
+            with gr.Row(visible=engine.family.takes_replace_inputs):
+                background_video = gr.Video(**described("background_video", with_info=False), sources=["upload"],
+                                            height=160, elem_id="generate-background")
+                mask_video = gr.Video(**described("mask_video", with_info=False), sources=["upload"], height=160,
+                                      elem_id="generate-mask")
         with gr.Column():
             prompt = gr.Textbox(**described("prompt"), lines=4)
             with gr.Row():
@@ -272,7 +281,7 @@ def build_generate_tab(engine, links: dict):
     widgets = [reference, control, prompt, negative, guidance, steps, seed, lora, lora_scale,
                height, width, num_frames, fps, flow_shift, conditioning_scale, control_fit, step_cache, sampler,
                sigmas, window_frames, window_overlap, window_noise, window_color_match, window_discard, window_crossfade,
-               window_context, guidance_stop, face_video, driving_video]
+               window_context, guidance_stop, face_video, driving_video, background_video, mask_video]
 
     @user_errors
     def check_inputs(*values):
@@ -373,4 +382,4 @@ def build_generate_tab(engine, links: dict):
         on_generate, widgets + [cancel_flag, last_result], [video, timings, files, last_result], api_visibility="private",
         concurrency_id="model", show_progress_on=timings)
     return {"prompt": prompt, "reference": reference, "control": control, "num_frames": num_frames,
-            "face_video": face_video}
+            "face_video": face_video, "background_video": background_video, "mask_video": mask_video}

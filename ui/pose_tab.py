@@ -23,7 +23,7 @@ PERSON_CHOICES = ["largest", "all", "0", "1", "2", "3"]
 
 def build_pose_request(video, start, fps, num_frames, width, height, fit, reference_frame, backend, person,
                        body, hands, face, threshold, smoothing, fit_mode, fit_photo, keypoints, keypoints_fps,
-                       keypoints_size, camera, face_crops=False) -> PoseRequest:
+                       keypoints_size, camera, face_crops=False, replace_inputs=False) -> PoseRequest:
     """Widget values -> a validated PoseRequest (ValueError names the bad value)."""
     if not video and not keypoints:
         raise ValueError("upload a driving video first (or keypoints to import)")
@@ -36,6 +36,7 @@ def build_pose_request(video, start, fps, num_frames, width, height, fit, refere
         fit_to_reference=fit_mode, reference_image=fit_photo if fit_mode != "off" else None,
         keypoints=keypoints or None, keypoints_fps=float(keypoints_fps) if keypoints_fps else None,
         keypoints_size=keypoints_size or None, camera=int(camera) if camera else None, face_crops=bool(face_crops),
+        replace_inputs=bool(replace_inputs),
     )
     return request
 
@@ -114,6 +115,11 @@ def build_pose_tab(engine, links):
                 face_crops = gr.Checkbox(animate, label="Face crops", elem_id="pose-face-crops",
                                          info="also face.mp4, the face cropped from each frame (512x512), which "
                                               "Animate models read for expression")
+                replace_inputs = gr.Checkbox(False, label="Replace-mode inputs", elem_id="pose-replace-inputs",
+                                             visible=engine.family.takes_replace_inputs,
+                                             info="also background.mp4 (the clip without the person) and mask.mp4 "
+                                                  "(where the person is): Animate's replace mode puts the "
+                                                  "character into this clip's scene")
             with gr.Row():
                 threshold = gr.Slider(0, 1, 0.3, step=0.05, label="Confidence threshold",
                                       info="points below it are not drawn")
@@ -145,15 +151,15 @@ def build_pose_tab(engine, links):
             diagnostics = gr.Markdown(label="Diagnostics", elem_id="pose-diagnostics")
             detection_plot = gr.Plot(label="Detection rate")
             before_after = gr.Video(label="Smoothing: before | after", height=200, autoplay=True, loop=True)
-            files = gr.File(label="pose.mp4, overlay.mp4, first_frame.png, keypoints.json, manifest.json (and face.mp4)",
-                            file_count="multiple")
+            files = gr.File(label="pose.mp4, overlay.mp4, first_frame.png, keypoints.json, manifest.json "
+                                  "(and the Animate videos asked for)", file_count="multiple")
             with gr.Row():
                 to_generate = gr.Button("Use in Generate")
                 to_sweep = gr.Button("Use in Sweep", elem_id="pose-to-sweep")
 
     widgets = [video, start, fps, num_frames, width, height, fit, reference_frame, backend, person, body, hands,
                face, threshold, smoothing, fit_mode, fit_photo, keypoints, keypoints_fps, keypoints_size, camera,
-               face_crops]
+               face_crops, replace_inputs]
     result_outputs = [pose_video, overlay_video, first_frame, fit_preview, diagnostics, detection_plot,
                       before_after, files, outputs_state]
 
@@ -177,10 +183,14 @@ def build_pose_tab(engine, links):
                      named_copy(result.first_frame, f"{stem}-first-frame.png"),
                      named_copy(result.keypoints, f"{stem}-keypoints.json"),
                      named_copy(result.manifest, f"{stem}-pose-manifest.json")]
-        if result.face_video:
-            downloads.append(named_copy(result.face_video, f"{stem}-face.mp4"))
+        for name, extra in (("face", result.face_video), ("background", result.background_video),
+                            ("mask", result.mask_video)):
+            if extra:
+                downloads.append(named_copy(extra, f"{stem}-{name}.mp4"))
         sent = {"control": str(result.pose_video), "reference": str(result.reference_for_generation),
-                "num_frames": request.num_frames, "face": str(result.face_video) if result.face_video else None}
+                "num_frames": request.num_frames, "face": str(result.face_video) if result.face_video else None,
+                "background": str(result.background_video) if result.background_video else None,
+                "mask": str(result.mask_video) if result.mask_video else None}
         return (str(result.pose_video), str(result.overlay_video), str(result.first_frame),
                 str(result.fit_preview) if result.fit_preview else None, render_diagnostics(result),
                 detection_figure(result), str(result.before_after_video) if result.before_after_video else None,
@@ -199,7 +209,8 @@ def build_pose_tab(engine, links):
         prompt is kept, or, when empty, filled with the sample's, which the student can then edit."""
         return (*sent_to("generate")(sent), sent.get("num_frames", model.num_frames),
                 prompt if (prompt or "").strip() else engine.sample_inputs()["prompt"],
-                sent.get("face") if engine.family.takes_face_video else None)
+                sent.get("face") if engine.family.takes_face_video else None,
+                *((sent.get("background"), sent.get("mask")) if engine.family.takes_replace_inputs else (None, None)))
 
     video.change(aist_table, video, aist, queue=False, api_visibility="private")
     with_named_inputs(on_extract, list(inspect.signature(build_pose_request).parameters), widgets, extra=("cancel",),
@@ -209,7 +220,8 @@ def build_pose_tab(engine, links):
     stop_button.click(request_stop, cancel_flag, cancel_flag, queue=False, api_visibility="private")
     to_generate.click(send_to_generate, [outputs_state, links["generate"]["prompt"]],
                       [links["generate"]["reference"], links["generate"]["control"], links["tabs"],
-                       links["generate"]["num_frames"], links["generate"]["prompt"], links["generate"]["face_video"]],
+                       links["generate"]["num_frames"], links["generate"]["prompt"], links["generate"]["face_video"],
+                       links["generate"]["background_video"], links["generate"]["mask_video"]],
                       api_visibility="private")
 
     def connect_sweep():  # the Sweep tab is built after this one

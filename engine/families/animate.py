@@ -34,6 +34,7 @@ _NOT_TAKEN = {
 class AnimateFamily(ModelFamily):
     name = "wan-animate"
     takes_face_video = True
+    takes_replace_inputs = True
     segments_itself = True
 
     def pipeline_class(self):
@@ -44,17 +45,21 @@ class AnimateFamily(ModelFamily):
     def pipeline_inputs(self, request, conditions, mask=None, segment=None) -> dict:
         from PIL import Image
 
+        replace = conditions.background_frames is not None
         return dict(
             image=conditions.reference,
             pose_video=[Image.fromarray(frame) for frame in conditions.control_frames],
             face_video=face_images(conditions),
-            mode="animate",
+            # replace: the character drawn into the driving clip's own scene where the mask is white
+            mode="replace" if replace else "animate",
+            background_video=[Image.fromarray(f) for f in conditions.background_frames] if replace else None,
+            mask_video=[Image.fromarray(f) for f in conditions.mask_frames] if replace else None,
             segment_frame_length=segment or request.num_frames,
             prev_segment_conditioning_frames=request.window_overlap,
         )
 
     def refusals(self, request) -> list[str]:
-        lines = []
+        lines = super().refusals(request)
         if request.reference is None:
             lines.append("Animate models animate a reference image: give one")
         for name, (unused, why) in _NOT_TAKEN.items():
@@ -64,11 +69,14 @@ class AnimateFamily(ModelFamily):
         return lines
 
     def input_notes(self, request, conditions) -> list[str]:
+        notes = []
+        if conditions.background_frames is not None:
+            notes.append("Replace mode: the character is drawn into the background video where the mask is white.")
         if conditions.face_frames is None:
-            return ["No face video: Animate gets a blank face, as its unconditional pass does, so expression is "
+            return notes + ["No face video: Animate gets a blank face, as its unconditional pass does, so expression is "
                     "its own guess (`python -m experiments pose CLIP --for animate` makes face crops)."]
         side = conditions.face_frames.shape[1]
-        return [f"Face video: {len(conditions.face_frames)} crops of {side}x{side}; the model resizes them to its "
+        return notes + [f"Face video: {len(conditions.face_frames)} crops of {side}x{side}; the model resizes them to its "
                 "face encoder's size."]
 
     def sample_inputs(self) -> dict:

@@ -21,6 +21,8 @@ class ModelFamily:
 
     takes_face_video = False
     """Whether it reads face crops (request.face_video) beside the pose."""
+    takes_replace_inputs = False
+    """Whether it takes replace mode's background and mask videos (request.background_video, mask_video)."""
     reads_driving_video = False
     """Whether it reads a raw driving clip (request.driving_video) in place of the control video."""
     segments_itself = False
@@ -57,6 +59,9 @@ class ModelFamily:
         lines = []
         if request.face_video is not None and not self.takes_face_video:
             lines.append("a face video is for Animate models; VACE models read the face from the pose: leave it empty")
+        if request.background_video is not None and not self.takes_replace_inputs:
+            lines.append("background and mask videos are for Animate's replace mode; this model does not take them: "
+                         "leave them empty")
         if request.driving_video is not None and not self.reads_driving_video:
             lines.append("a driving video is for Animate-2 models; this model reads the control (pose) video: leave "
                          "it empty")

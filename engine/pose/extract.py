@@ -84,6 +84,9 @@ class PoseRequest:
     """AIST++ camera (1-9) when the keypoints hold all nine views; default: the video name's cNN."""
     face_crops: bool = False
     """Also write face.mp4, a square crop of the face per frame for Animate models (engine/pose/face_crops.py)."""
+    replace_inputs: bool = False
+    """Also write background.mp4 and mask.mp4 for Animate's replace mode: the clip with the person taken out, and
+    where the person is (engine/pose/person_mask.py)."""
 
     def __post_init__(self):
         if not self.video and not self.keypoints:
@@ -140,6 +143,8 @@ class PoseResult:
     fit: SkeletonFit | None = None
     fitted_photo: Path | None = None
     face_video: Path | None = None
+    background_video: Path | None = None
+    mask_video: Path | None = None
 
     @property
     def reference_for_generation(self) -> Path:
@@ -210,6 +215,8 @@ def extract_pose(request: PoseRequest, out_dir: str | Path, on_progress=None, sh
     paths = write_outputs(out_dir, request, frames, pose_frames, overlay_frames, drawn)
     if request.face_crops:
         result_extras["face_video"] = write_face_video(out_dir, request, frames, track, notes)
+    if request.replace_inputs:
+        result_extras.update(write_replace_inputs(out_dir, request, frames, notes, should_stop))
     aist = try_parse_aist_name(request.video or request.keypoints)
     result = PoseResult(
         out_dir=out_dir, diagnostics=diagnostics, notes=notes, timings=timings, backend=backend_name,
@@ -408,6 +415,24 @@ def write_face_video(out_dir: Path, request: PoseRequest, frames, track, notes: 
     return media.write_mp4(crops, out_dir / "face.mp4", request.fps)
 
 
+def write_replace_inputs(out_dir: Path, request: PoseRequest, frames, notes: list[str], should_stop=None) -> dict:
+    """background.mp4 and mask.mp4 for Animate's replace mode, at the pose video's size and frame rate."""
+    from engine.pose.person_mask import person_masks, replace_inputs
+
+    if not request.video:
+        notes.append("Replace-mode inputs need the driving video itself, not keypoints: none were written.")
+        return {}
+    try:
+        masks = person_masks(frames, should_stop)
+    except InterruptedError:
+        raise PoseCancelled("stopped while finding the person for replace mode") from None
+    background, mask = replace_inputs(frames, masks)
+    notes.append(f"background.mp4 and mask.mp4 for Animate's replace mode: the person covers {masks.mean():.0%} of "
+                 "the frame on average; the mask is grown so a new character fits inside it.")
+    return {"background_video": media.write_mp4(background, out_dir / "background.mp4", request.fps),
+            "mask_video": media.write_mp4(mask, out_dir / "mask.mp4", request.fps)}
+
+
 def pose_manifest(request: PoseRequest, result: PoseResult, source: SourceInfo) -> dict:
     return {
         "kind": "pose",
@@ -416,7 +441,8 @@ def pose_manifest(request: PoseRequest, result: PoseResult, source: SourceInfo) 
         "source": asdict(source),
         "aist": dict(result.aist),
         "outputs": {name: getattr(result, name).name for name in
-                    ("pose_video", "overlay_video", "first_frame", "keypoints", "face_video")
+                    ("pose_video", "overlay_video", "first_frame", "keypoints", "face_video", "background_video",
+                     "mask_video")
                     if getattr(result, name) is not None},
         "diagnostics": result.diagnostics.to_json(),
         "diagnostics_before_smoothing": result.raw_diagnostics.to_json() if result.raw_diagnostics else None,
