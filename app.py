@@ -31,7 +31,8 @@ def build_app(engine):
     import gradio as gr
 
     with gr.Blocks(title="VACE Lab") as demo:
-        gr.Markdown("# VACE Lab\nPose-driven video generation with Wan2.1-VACE: see what the model gets, then what it makes.")
+        gr.Markdown("# VACE Lab\nPose-driven video generation with Wan2.1-VACE, Wan2.2-Animate and Wan-Animate-2: "
+                    "see what the model gets, then what it makes.")
         gr.Markdown(engine.banner(), elem_id="engine-banner")
         with gr.Tabs() as tabs:
             links = {"tabs": tabs}

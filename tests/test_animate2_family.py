@@ -135,3 +135,15 @@ def test_a_lora_loads_on_animate2_and_strength_zero_is_the_pretrained_video(tiny
     tiny_animate2_engine.generate(animate2_request)  # leaves the LoRA off for the tests after this one
     assert np.array_equal(base, zero)
     assert np.abs(base - full).mean() > 0.5
+
+
+def test_the_page_says_animate2_needs_no_pose_step_and_shows_its_driving_widget(tiny_animate2_engine):
+    import gradio as gr
+
+    from app import build_app
+
+    demo = build_app(tiny_animate2_engine)
+    assert [block.visible for block in demo.blocks.values() if getattr(block, "elem_id", None) == "generate-driving"] \
+        == [True]
+    texts = [block.value for block in demo.blocks.values() if isinstance(block, gr.Markdown)]
+    assert any("needs no pose step" in (text or "") for text in texts)

@@ -73,6 +73,10 @@ def build_pose_tab(engine, links):
     gr.Markdown(
         "Turn any driving video into the skeleton video Wan-VACE expects: DWPose / OpenPose limbs and colours "
         "on black, at the model's frame rate, frame count and size. The first frame comes out as a reference.")
+    if engine.family.reads_driving_video:
+        gr.Markdown("**This model needs no pose step.** Animate-2 reads the raw driving clip: give the clip itself to "
+                    "Generate as its control. A skeleton made here is for VACE or Animate, say beside Animate-2 in a "
+                    "sweep's model axis (`--driving` gives Animate-2 the clip there).", elem_id="pose-not-needed")
     cancel_flag = new_cancel_flag(links)
     outputs_state = gr.State({})
     # The model's own size and window: a skeleton drawn at another size is scaled on the way in and reaches the
