@@ -123,13 +123,13 @@ class GenerationRequest:
         "them; `pose --for animate` makes them). Empty: a blank face, as the model's unconditional pass sees. "
         "VACE models take none.", short="Face:", kind="file", axis=True, optional=True)
     background_video: str | None = described(
-        None, "Background video", "Animate's replace mode: the driving clip with the person taken out (`pose --for "
-        "animate --replace` makes it), given with a mask video; the character is drawn into this scene. Empty: "
-        "animate mode, the scene from the reference. Other models take none.", short="Bg:", kind="file",
+        None, "Background video", "Animate's replace mode: the driving clip with the person taken out (the pose "
+        "command's --replace makes it), given with a mask video; the character is drawn into this scene. Empty: "
+        "the usual mode, the scene from the reference. Other models take none.", short="Bg:", kind="file",
         axis=True, optional=True)
     mask_video: str | None = described(
         None, "Mask video", "Animate's replace mode: white where the character is drawn, black where the background "
-        "video stays (`pose --for animate --replace` makes it); given with a background video.", short="Mask:",
+        "video stays (the pose command's --replace makes it); given with a background video.", short="Mask:",
         kind="file", axis=True, optional=True)
     driving_video: str | None = described(
         None, "Driving video", "The raw driving clip, read in place of the control video by models that take motion "
