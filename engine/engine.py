@@ -268,7 +268,9 @@ class Engine:
 
     def check_size(self, request: GenerationRequest):
         """Refuse, in one line, a request with a field this model does not take, one past the model's size
-        limits, or one whose video cannot fit in the memory free now."""
+        limits, or one whose video cannot fit in the memory free now (and a model this machine cannot run, before
+        anything is read or downloaded)."""
+        self.family.check_device(self.spec, self.device)
         errors = self.family.refusals(request) + size_limit_errors(request, self.spec.max_frames, self.spec.max_side)
         if errors:
             raise ValueError("; ".join(errors))

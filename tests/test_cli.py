@@ -254,3 +254,15 @@ def test_a_model_axis_sweep_gives_one_cell_per_family_each_with_the_inputs_it_ta
     assert [cell["request"]["driving_video"] for cell in cells] == [None, None, str(driving)]
     for cell in ("x00", "x01", "x02"):
         assert media.read_video(out / "cells" / cell / "video.mp4").frames.shape == (5, 64, 112, 3)
+
+
+def test_animate2_14b_without_cuda_fails_with_one_line_before_any_download(pose_mp4, reference_png, tmp_path,
+                                                                          capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("with CUDA the 14B is not refused: it would load (and download) the real weights")
+    code = main(["generate", "--model", "wan-animate-2-14b", "--control", str(pose_mp4), "--reference",
+                 str(reference_png), "--prompt", "a person", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code != 0 and "needs a CUDA GPU" in err and len(err.strip().splitlines()) == 1
