@@ -46,17 +46,16 @@ def build_on_meta(preset: str):
         return spec, WanAnimate2Transformer3DModel()
 
 
-def video_tokens(height: int, width: int, frames: int) -> int:
-    """Tokens of one window: Wan's VAE compresses 8x in space and 4x in time, the patch is 1x2x2."""
-    return ((frames - 1) // 4 + 1) * (height // 16) * (width // 16)
-
-
 def measure(preset: str) -> dict:
+    from engine.train.estimate import count_tokens
+
     spec, transformer = build_on_meta(preset)
     parameters = sum(p.numel() for p in transformer.parameters())
     defaults = spec.defaults
-    tokens = video_tokens(defaults["height"], defaults["width"], defaults["num_frames"])
     config = transformer.config
+    # One window's or segment's video tokens (Wan's VAE: 8x in space, 4x in time), the reference not counted.
+    tokens = count_tokens(config, defaults["height"], defaults["width"], defaults["num_frames"],
+                          with_reference=False)
     width = config.get("dim") or config["num_attention_heads"] * config["attention_head_dim"]
     layers = config["num_layers"]
     row = {

@@ -98,16 +98,14 @@ def condition_key(request: GenerationRequest) -> str:
 
 def build_conditions(request: GenerationRequest, key: str) -> Conditions:
     clip = media.read_video(control_source(request))
-    indices, padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
-    frames = np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
-                       for i in indices])
+    frames, padded = sample_like_control(clip, request)
     reference, box = None, None
     if request.reference is not None:
         reference, box = media.letterbox(media.load_image(request.reference), request.height, request.width)
     return Conditions(
         face_frames=read_face_frames(request) if request.face_video else None,
-        background_frames=read_like_control(request.background_video, request) if request.background_video else None,
-        mask_frames=read_like_control(request.mask_video, request) if request.mask_video else None,
+        background_frames=read_like_control(request.background_video, request),
+        mask_frames=read_like_control(request.mask_video, request),
         control_frames=frames,
         reference=reference,
         reference_box=box,
@@ -119,12 +117,19 @@ def build_conditions(request: GenerationRequest, key: str) -> Conditions:
     )
 
 
-def read_like_control(path: str, request: GenerationRequest) -> np.ndarray:
-    """Another video of the driving clip (replace mode's background or mask), sampled and fitted as the control."""
-    clip = media.read_video(path)
-    indices, _padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
-    return np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
-                     for i in indices])
+def sample_like_control(clip, request: GenerationRequest) -> tuple[np.ndarray, int]:
+    """A clip's frames resampled to the request's fps and frame count and fitted to its size, as the control is;
+    with the number of frames padded at the end (the clip ran out)."""
+    indices, padded = media.resample_indices(len(clip.frames), clip.fps, request.fps, request.num_frames)
+    frames = np.stack([media.fit_frame(clip.frames[i], request.height, request.width, request.control_fit)
+                       for i in indices])
+    return frames, padded
+
+
+def read_like_control(path: str | None, request: GenerationRequest) -> np.ndarray | None:
+    """Another video of the driving clip (replace mode's background or mask), sampled and fitted as the control;
+    None without one."""
+    return sample_like_control(media.read_video(path), request)[0] if path else None
 
 
 def read_face_frames(request: GenerationRequest) -> np.ndarray:

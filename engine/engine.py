@@ -81,13 +81,15 @@ class Engine:
         return self.family.banner(self.spec, self.device)
 
     def model_source(self) -> str:
+        """Where the weights are; first, refuse a model this machine cannot run, before anything is downloaded
+        (loading the pipeline and the tokenizer both start here)."""
+        self.family.check_device(self.spec, self.device)
         return self.family.model_source(self.spec)
 
     def load(self):
         """Load the pipeline once; later calls return it."""
         with self._lock:
             if self._pipe is None:
-                self.family.check_device(self.spec, self.device)
                 self._pipe = load_pipeline(self.spec, self.model_source(), self.device)
                 self._tokenizer = self._pipe.tokenizer
             return self._pipe
@@ -268,9 +270,7 @@ class Engine:
 
     def check_size(self, request: GenerationRequest):
         """Refuse, in one line, a request with a field this model does not take, one past the model's size
-        limits, or one whose video cannot fit in the memory free now (and a model this machine cannot run, before
-        anything is read or downloaded)."""
-        self.family.check_device(self.spec, self.device)
+        limits, or one whose video cannot fit in the memory free now."""
         errors = self.family.refusals(request) + size_limit_errors(request, self.spec.max_frames, self.spec.max_side)
         if errors:
             raise ValueError("; ".join(errors))

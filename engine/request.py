@@ -22,6 +22,8 @@ DEFAULT_NEGATIVE_PROMPT = (
 )
 
 CONTROL_FITS = ("pad", "crop", "stretch")
+# Optional input videos beside the control (each read by some families only: engine/families/base.py).
+OPTIONAL_VIDEOS = ("face_video", "background_video", "mask_video", "driving_video")
 SAMPLERS = ("unipc", "euler")
 WINDOW_CONTEXTS = ("control", "latents")
 SIZE_MULTIPLE = 16  # VAE downsamples by 8 and the transformer patches 2x2
@@ -208,9 +210,7 @@ class GenerationRequest:
         self.control_video = str(self.control_video)
         if self.reference is not None:
             self.reference = str(self.reference)
-        if self.face_video is not None:
-            self.face_video = str(self.face_video)
-        for name in ("driving_video", "background_video", "mask_video"):
+        for name in OPTIONAL_VIDEOS:
             if getattr(self, name) is not None:
                 setattr(self, name, str(getattr(self, name)))
         self._check_files()
@@ -227,9 +227,7 @@ class GenerationRequest:
             raise ValueError(f"control video not found: {self.control_video}")
         if self.reference is not None and not Path(self.reference).is_file():
             raise ValueError(f"reference image not found: {self.reference}")
-        if self.face_video is not None and not Path(self.face_video).is_file():
-            raise ValueError(f"face video not found: {self.face_video}")
-        for name in ("driving_video", "background_video", "mask_video"):
+        for name in OPTIONAL_VIDEOS:
             value = getattr(self, name)
             if value is not None and not Path(value).is_file():
                 raise ValueError(f"{name.replace('_', ' ')} not found: {value}")

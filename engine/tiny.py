@@ -88,9 +88,9 @@ TINY_ANIMATE2_TRANSFORMER = dict(
 )
 TINY_CLIP_1280 = dict(hidden_size=1280, projection_dim=4, num_hidden_layers=1, num_attention_heads=2,
                       image_size=224, intermediate_size=16, patch_size=32)
-TINY_KINDS = ("vace", "animate", "animate-2")
 TINY_TRANSFORMERS = {"vace": TINY_TRANSFORMER, "animate": TINY_ANIMATE_TRANSFORMER,
                      "animate-2": TINY_ANIMATE2_TRANSFORMER}
+TINY_KINDS = tuple(TINY_TRANSFORMERS)
 
 
 def tiny_model_dir(kind: str = "vace") -> Path:

@@ -144,14 +144,7 @@ class SweepRunner:
         engine = self.engines.get(name)
 
         def make(**fields):
-            if not engine.family.takes_face_video:
-                fields.pop("face_video", None)
-            if not engine.family.reads_driving_video:
-                fields.pop("driving_video", None)
-            if not engine.family.takes_replace_inputs:
-                fields.pop("background_video", None)
-                fields.pop("mask_video", None)
-            return engine.default_request(**fields)
+            return engine.default_request(**engine.family.without_untaken_inputs(fields))
         return make
 
     @property

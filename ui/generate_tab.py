@@ -64,11 +64,10 @@ def build_request(engine, reference, control, prompt, negative, guidance, steps,
         # Not given (an older API call): the model's own default, latents for the toy, control for Wan.
         **({"window_context": window_context} if window_context else {}),
         **({"guidance_stop": float(guidance_stop)} if guidance_stop is not None else {}),
-        # Only a model that reads face crops has the widget; an API call that sends one to another is refused.
-        **({"face_video": face_video} if face_video else {}),
-        **({"driving_video": driving_video} if driving_video else {}),
-        **({"background_video": background_video} if background_video else {}),
-        **({"mask_video": mask_video} if mask_video else {}),
+        # Only a model that reads these videos shows their widgets; an API call that sends one to another is refused.
+        **{name: value for name, value in (("face_video", face_video), ("driving_video", driving_video),
+                                           ("background_video", background_video), ("mask_video", mask_video))
+           if value},
     )
 
 

@@ -13,22 +13,9 @@ step cache) are refused in one line, never ignored.
 
 from __future__ import annotations
 
-from engine.families.base import ModelFamily
+from engine.families.base import VACE_ONLY_FIELDS, ModelFamily
 
 ANIMATE_PROMPT = "A person dances, following the pose exactly; the character of the reference image, consistent."
-
-# Request fields Animate has no use for, with the value that means "not used" and why.
-_NOT_TAKEN = {
-    "conditioning_scale": (1.0, "control strength is VACE's; Animate reads the pose through its own patch embedding"),
-    "guidance_stop": (0.0, "guidance stop is the lab's VACE pipeline's"),
-    "sigmas": (None, "explicit sigmas are the lab's VACE pipeline's; use the sampler's own schedule"),
-    "step_cache": (None, "the step cache is VACE-aware only"),
-    "window_noise": (0.0, "Animate carries frames over as they are: overlap noise is VACE windows'"),
-    "window_color_match": (0.0, "colour matching is VACE windows'"),
-    "window_discard": (0, "discarded frames are VACE windows'"),
-    "window_crossfade": (0, "crossfade is VACE windows'"),
-    "window_context": ("control", "window context is VACE windows'"),
-}
 
 
 class AnimateFamily(ModelFamily):
@@ -36,6 +23,10 @@ class AnimateFamily(ModelFamily):
     takes_face_video = True
     takes_replace_inputs = True
     segments_itself = True
+    label = "Animate models"
+    needs_reference = True
+    not_taken = {**VACE_ONLY_FIELDS, "conditioning_scale": (
+        1.0, "control strength is VACE's; Animate reads the pose through its own patch embedding")}
 
     def pipeline_class(self):
         from engine.families.animate_pipeline import LabAnimatePipeline
@@ -58,26 +49,18 @@ class AnimateFamily(ModelFamily):
             prev_segment_conditioning_frames=request.window_overlap,
         )
 
-    def refusals(self, request) -> list[str]:
-        lines = super().refusals(request)
-        if request.reference is None:
-            lines.append("Animate models animate a reference image: give one")
-        for name, (unused, why) in _NOT_TAKEN.items():
-            value = getattr(request, name)
-            if not (value is None or value == unused or (unused is None and not value)):  # 0 is off too
-                lines.append(f"{name} is not taken by Animate models ({why}): leave it at {unused if unused is not None else 'empty'}")
-        return lines
-
     def input_notes(self, request, conditions) -> list[str]:
         notes = []
         if conditions.background_frames is not None:
             notes.append("Replace mode: the character is drawn into the background video where the mask is white.")
         if conditions.face_frames is None:
-            return notes + ["No face video: Animate gets a blank face, as its unconditional pass does, so expression is "
-                    "its own guess (`python -m experiments pose CLIP --for animate` makes face crops)."]
-        side = conditions.face_frames.shape[1]
-        return notes + [f"Face video: {len(conditions.face_frames)} crops of {side}x{side}; the model resizes them to its "
-                "face encoder's size."]
+            notes.append("No face video: Animate gets a blank face, as its unconditional pass does, so expression is "
+                         "its own guess (`python -m experiments pose CLIP --for animate` makes face crops).")
+        else:
+            side = conditions.face_frames.shape[1]
+            notes.append(f"Face video: {len(conditions.face_frames)} crops of {side}x{side}; the model resizes them "
+                         "to its face encoder's size.")
+        return notes
 
     def sample_inputs(self) -> dict:
         from engine.paths import ASSETS_DIR

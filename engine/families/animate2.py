@@ -17,28 +17,20 @@ and the 14B at video sizes cannot, so the 14B presets are refused without CUDA, 
 from __future__ import annotations
 
 from engine.families.animate import ANIMATE_PROMPT
-from engine.families.base import ModelFamily
-
-# Request fields Animate-2 has no use for, with the value that means "not used" and why.
-_NOT_TAKEN = {
-    "conditioning_scale": (1.0, "control strength is VACE's; Animate-2 reads the driving clip in context"),
-    "guidance_stop": (0.0, "guidance stop is the lab's VACE pipeline's"),
-    "sigmas": (None, "explicit sigmas are the lab's VACE pipeline's; use the sampler's own schedule"),
-    "step_cache": (None, "the step cache is VACE-aware only"),
-    "window_noise": (0.0, "Animate-2 carries frames over as they are: overlap noise is VACE windows'"),
-    "window_color_match": (0.0, "colour matching is VACE windows'"),
-    "window_discard": (0, "discarded frames are VACE windows'"),
-    "window_crossfade": (0, "crossfade is VACE windows'"),
-    "window_context": ("control", "window context is VACE windows'"),
-    # Its denoising loop hands the scheduler a random generator, which only flow-match Euler's step takes.
-    "sampler": ("euler", "its segment loop samples with flow-match Euler"),
-}
-
+from engine.families.base import VACE_ONLY_FIELDS, ModelFamily
 
 class Animate2Family(ModelFamily):
     name = "wan-animate-2"
     segments_itself = True
     reads_driving_video = True
+    label = "Animate-2 models"
+    needs_reference = True
+    not_taken = {
+        **VACE_ONLY_FIELDS,
+        "conditioning_scale": (1.0, "control strength is VACE's; Animate-2 reads the driving clip in context"),
+        # Its denoising loop hands the scheduler a random generator, which only flow-match Euler's step takes.
+        "sampler": ("euler", "its segment loop samples with flow-match Euler"),
+    }
     distilled = False
     needs_cuda = True
     """Refused without CUDA: flex attention uncompiled builds the whole attention matrix."""
@@ -61,16 +53,9 @@ class Animate2Family(ModelFamily):
 
     def refusals(self, request) -> list[str]:
         lines = super().refusals(request)
-        if request.reference is None:
-            lines.append("Animate-2 models animate a reference image: give one")
         if self.distilled and request.guidance_scale != 1.0:
             lines.append("guidance_scale is 1 for the distilled Animate-2 (it was distilled to sample without "
                          "guidance): leave it at 1")
-        for name, (unused, why) in _NOT_TAKEN.items():
-            value = getattr(request, name)
-            if not (value is None or value == unused or (unused is None and not value)):  # 0 is off too
-                lines.append(f"{name} is not taken by Animate-2 models ({why}): leave it at "
-                             f"{unused if unused is not None else 'empty'}")
         return lines
 
     def check_device(self, spec, device: str):

@@ -26,21 +26,31 @@ PROMPT_REF = "人物动作的参考视频"
 COMPONENTS = ("text_encoder", "tokenizer", "image_encoder", "vae", "transformer", "scheduler")
 
 
+def _runner_component(name: str):
+    """A read-only attribute that is the modular pipeline's component of that name."""
+    return property(lambda self: getattr(self.runner, name))
+
+
 class LabAnimate2Pipeline:
     """The lab's handle on a Wan-Animate-2 modular pipeline (the base or the distilled blocks)."""
 
     distilled = False
 
     def __init__(self, text_encoder, tokenizer, image_encoder, vae, transformer, scheduler):
-        from diffusers.modular_pipelines import WanAnimate2Blocks, WanAnimate2DistilledBlocks
-
-        blocks = WanAnimate2DistilledBlocks() if self.distilled else WanAnimate2Blocks()
+        blocks = self.blocks()
         blocks.sub_blocks.pop("text_encoder")  # the engine passes the prompt's embeddings
         self.runner = blocks.init_pipeline()
         self.runner.update_components(image_encoder=image_encoder, vae=vae, transformer=transformer,
                                       scheduler=scheduler)
         self.text_encoder, self.tokenizer = text_encoder, tokenizer
         self._prompt_ref_embeds = {}
+
+    @classmethod
+    def blocks(cls):
+        """diffusers' blocks for this checkpoint: the base or the distilled ones."""
+        from diffusers.modular_pipelines import WanAnimate2Blocks, WanAnimate2DistilledBlocks
+
+        return WanAnimate2DistilledBlocks() if cls.distilled else WanAnimate2Blocks()
 
     # ---- loading and placement --------------------------------------------------------------------------
 
@@ -55,11 +65,7 @@ class LabAnimate2Pipeline:
     def save_pretrained(self, folder):
         """Diffusers' modular layout (modular_model_index.json and a folder per component), with no absolute
         path recorded in it, so the folder loads wherever it is moved."""
-        from diffusers import ModularPipeline  # noqa: F401 - the blocks' classes register on import
-        from diffusers.modular_pipelines import WanAnimate2Blocks, WanAnimate2DistilledBlocks
-
-        blocks = WanAnimate2DistilledBlocks() if self.distilled else WanAnimate2Blocks()
-        full = blocks.init_pipeline()
+        full = self.blocks().init_pipeline()
         full.update_components(**self.components)
         full.save_pretrained(str(folder))
         index_path = Path(folder) / "modular_model_index.json"
@@ -76,17 +82,9 @@ class LabAnimate2Pipeline:
     def components(self) -> dict:
         return {name: getattr(self, name) for name in COMPONENTS}
 
-    @property
-    def image_encoder(self):
-        return self.runner.image_encoder
-
-    @property
-    def vae(self):
-        return self.runner.vae
-
-    @property
-    def transformer(self):
-        return self.runner.transformer
+    image_encoder = _runner_component("image_encoder")
+    vae = _runner_component("vae")
+    transformer = _runner_component("transformer")
 
     @property
     def scheduler(self):

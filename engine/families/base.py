@@ -9,6 +9,31 @@ SAMPLE_PROMPT = (
     "pose exactly, in a clean, minimalist indoor studio with soft lighting. Photorealistic, consistent character."
 )
 
+# Request fields only the lab's VACE pipeline and its windows use, with the value that means "not used" and why:
+# a family whose pipeline has no such thing names them in its `not_taken`, and they are refused when set.
+VACE_ONLY_FIELDS = {
+    "guidance_stop": (0.0, "guidance stop is the lab's VACE pipeline's"),
+    "sigmas": (None, "explicit sigmas are the lab's VACE pipeline's; use the sampler's own schedule"),
+    "step_cache": (None, "the step cache is VACE-aware only"),
+    "window_noise": (0.0, "this model carries frames over as they are: overlap noise is VACE windows'"),
+    "window_color_match": (0.0, "colour matching is VACE windows'"),
+    "window_discard": (0, "discarded frames are VACE windows'"),
+    "window_crossfade": (0, "crossfade is VACE windows'"),
+    "window_context": ("control", "window context is VACE windows'"),
+}
+
+# Input videos that only some families read: the field, the family flag that says it reads it, and the refusal
+# for the others.
+FAMILY_INPUTS = {
+    "face_video": ("takes_face_video",
+                   "a face video is for Animate models; VACE models read the face from the pose: leave it empty"),
+    "background_video": ("takes_replace_inputs", "background and mask videos are for Animate's replace mode; this "
+                         "model does not take them: leave them empty"),
+    "mask_video": ("takes_replace_inputs", None),  # said once, with the background video
+    "driving_video": ("reads_driving_video", "a driving video is for Animate-2 models; this model reads the control "
+                      "(pose) video: leave it empty"),
+}
+
 
 class ModelFamily:
     """One family's hook. The engine asks it for what differs between kinds of model and branches on none."""
@@ -25,6 +50,12 @@ class ModelFamily:
     """Whether it takes replace mode's background and mask videos (request.background_video, mask_video)."""
     reads_driving_video = False
     """Whether it reads a raw driving clip (request.driving_video) in place of the control video."""
+    label = "VACE models"
+    """How the refusals name the family's models."""
+    needs_reference = False
+    """Refuse a request without a reference image (the model animates one)."""
+    not_taken: dict = {}
+    """Request fields this family has no use for: {field: (the value that means unused, why)}; refused when set."""
     segments_itself = False
     """Its pipeline makes a video longer than one window in segments of its own, in one call (window_frames a
     segment, window_overlap the frames each carries over), so the engine runs no windows of its own."""
@@ -56,16 +87,22 @@ class ModelFamily:
 
     def refusals(self, request) -> list[str]:
         """One line for each request field this family does not take that is set: never silently ignored."""
-        lines = []
-        if request.face_video is not None and not self.takes_face_video:
-            lines.append("a face video is for Animate models; VACE models read the face from the pose: leave it empty")
-        if request.background_video is not None and not self.takes_replace_inputs:
-            lines.append("background and mask videos are for Animate's replace mode; this model does not take them: "
-                         "leave them empty")
-        if request.driving_video is not None and not self.reads_driving_video:
-            lines.append("a driving video is for Animate-2 models; this model reads the control (pose) video: leave "
-                         "it empty")
+        lines = [why for name, (flag, why) in FAMILY_INPUTS.items()
+                 if why and getattr(request, name) is not None and not getattr(self, flag)]
+        if self.needs_reference and request.reference is None:
+            lines.append(f"{self.label} animate a reference image: give one")
+        for name, (unused, why) in self.not_taken.items():
+            value = getattr(request, name)
+            if not (value is None or value == unused or (unused is None and not value)):  # 0 is off too
+                shown = "empty" if unused is None else unused
+                lines.append(f"{name} is not taken by {self.label} ({why}): leave it at {shown}")
         return lines
+
+    def without_untaken_inputs(self, fields: dict) -> dict:
+        """Request fields less the input videos this family does not read (a model axis gives each model only
+        the inputs it takes)."""
+        return {name: value for name, value in fields.items()
+                if name not in FAMILY_INPUTS or getattr(self, FAMILY_INPUTS[name][0])}
 
     def check_device(self, spec, device: str):
         """Raise one line when this family's model cannot run on `device`, before anything loads."""

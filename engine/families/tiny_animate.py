@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from engine.families.animate import AnimateFamily
+from engine.families.tiny import TinyModel
 
 
-class TinyAnimateFamily(AnimateFamily):
-    """A WanAnimate of the real classes with random weights, built in code (engine/tiny.py)."""
-
+class TinyAnimateFamily(TinyModel, AnimateFamily):
     name = "tiny-animate"
-    small = True
-
-    def banner(self, spec, device: str) -> str:
-        return (f"Engine: **tiny-animate** on {device.upper()}. Random weights: the output is noise. It runs "
-                "diffusers' WanAnimatePipeline end to end, so Animate's inputs and settings can be learned here; "
-                "`--model wan-animate-14b` on a CUDA GPU makes real videos.")
-
-    def model_source(self, spec) -> str:
-        from engine.tiny import ensure_tiny_pipeline
-
-        return str(ensure_tiny_pipeline("animate"))
+    tiny_kind = "animate"
+    pipeline_name = "WanAnimatePipeline"
+    real_model = "wan-animate-14b"
 
 
 FAMILY = TinyAnimateFamily()
