@@ -14,7 +14,10 @@ Variants:
 - z48: 48 latent channels, so one latent pixel can hold its 4x4 pixels' colours (3 x 16) and thin limbs need
   not share a channel budget with the floor;
 - z16-temporal: the shipped geometry with the loss on frame-to-frame change from step 1 (the pulse);
-- z48-temporal: both.
+- z48-temporal: both;
+- z48-colour: 48 channels and a loss on each 4x4 block's mean colour, weighted on the figure (the VAE greys the
+  clothes, though those block means alone keep 0.99 of their colours);
+- z48-figure-crops: 48 channels and every training crop placed on the figure.
 A wider latent costs the transformer only its patch embedding and its output projection; its tokens stay.
 """
 
@@ -37,6 +40,8 @@ VARIANTS = {
     "z48": ({"z_dim": 48}, {}),
     "z16-temporal": ({}, {"temporal_weight": 1.0}),
     "z48-temporal": ({"z_dim": 48}, {"temporal_weight": 1.0}),
+    "z48-colour": ({"z_dim": 48}, {"block_colour_weight": 1.0}),
+    "z48-figure-crops": ({"z_dim": 48}, {"crops_on_figure": True}),
 }
 
 

@@ -4,6 +4,7 @@ clips' latents near where they were."""
 
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from engine.toy import world
@@ -86,3 +87,33 @@ def test_an_encoder_leg_trains_the_encoder_and_the_anchor_holds_the_clips_latent
         rows = (tmp_path / f"anchor-{anchor:g}" / "encoder_loss.csv").read_text().splitlines()
         assert rows[0].startswith("step,loss") and len(rows) == 9
     assert moved[1000.0] < 0.5 * moved[0.0]  # measured: 0.12 free, 0.023 held
+
+
+def test_the_block_colour_loss_ignores_detail_inside_a_tile_and_counts_a_colour_shift():
+    from engine.toy.factory.vae_training import block_colour_error
+
+    batch = torch.rand(1, 3, 2, 8, 8) * 2 - 1
+    tiles_flipped = batch.reshape(1, 3, 2, 2, 4, 2, 4).flip(4, 6).reshape(1, 3, 2, 8, 8)  # each 4x4 tile mirrored
+    weights = torch.ones(1, 1, 2, 8, 8)
+    assert float(block_colour_error(tiles_flipped, batch, weights)) < 1e-6
+    assert abs(float(block_colour_error(batch + 0.2, batch, weights)) - 0.2) < 1e-5
+    figure_only = torch.zeros_like(weights)
+    figure_only[..., :4, :4] = 4.0
+    shifted_elsewhere = batch.clone()
+    shifted_elsewhere[..., 4:, 4:] += 0.5
+    assert float(block_colour_error(shifted_elsewhere, batch, figure_only)) < 1e-6
+
+
+def test_crops_on_the_figure_hold_its_centre_and_plain_crops_land_anywhere():
+    from engine.toy.factory.vae_training import crop_corner
+
+    config = VaeTrainConfig()
+    mask = np.zeros((3, world.HEIGHT, world.WIDTH), dtype=bool)
+    mask[:, 100:120, 190:200] = True  # a figure low in the right-hand corner
+    on_figure = replace(config, crops_on_figure=True)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        top, left = crop_corner(rng, on_figure, mask)
+        assert top <= 110 < top + config.crop_height and left <= 195 < left + config.crop_width
+    corners = {crop_corner(rng, config, mask) for _ in range(50)}
+    assert any(left + config.crop_width <= 190 for _, left in corners)  # some plain crops miss the figure
