@@ -143,8 +143,9 @@ def crop_corner(rng: np.random.Generator, config: VaeTrainConfig, mask: np.ndarr
 def vae_loss(vae, batch, latent_l2: float, weights=None, encoder_frozen: bool = False, latent_noise: float = 0.0,
              generator=None, temporal_weight: float = 0.0, block_colour_weight: float = 0.0):
     """Weighted L1 + MSE (the weights normalised to mean 1) plus the latent L2, the frame-change L1 and the block
-    colour L1 (see VaeTrainConfig.temporal_weight and block_colour_weight); returns (loss, plain MSE). With the encoder frozen it runs without gradients,
-    a third of a step's time saved; `latent_noise` (see VaeTrainConfig) is drawn from `generator`."""
+    colour L1 (see VaeTrainConfig.temporal_weight and block_colour_weight); returns (loss, plain MSE). With the
+    encoder frozen it runs without gradients, a third of a step's time saved; `latent_noise` (see VaeTrainConfig)
+    is drawn from `generator`."""
     import torch
 
     with torch.set_grad_enabled(not encoder_frozen and torch.is_grad_enabled()):
