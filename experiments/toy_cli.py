@@ -41,6 +41,10 @@ def add_toy_commands(commands):
     train.add_argument("--out", default="workspace/toy-train", help="run folder (a stopped run resumes)")
     train.add_argument("--clips", type=int, default=None, help="world clips for the transformer")
     train.add_argument("--vae-steps", type=int, default=None, help="VAE training steps")
+    train.add_argument("--latent-channels", type=int, default=None,
+                       help="the VAE's latent channels for a new run (default 16; 48 keeps more colour)")
+    train.add_argument("--vae-figure-crops", action="store_true",
+                       help="a new run's VAE trains on crops placed on the figure, not anywhere on the canvas")
     train.add_argument("--steps", type=int, default=None, help="transformer training steps")
     train.add_argument("--more", type=int, default=None, metavar="STEPS",
                        help="train a finished run's transformer this many more steps on a new schedule (a leg)")
@@ -142,6 +146,11 @@ def run_toy_train(args) -> int:
         recipe.clips = args.clips
     if args.vae_steps:
         recipe.vae.steps = args.vae_steps
+    if args.latent_channels is not None:
+        if args.latent_channels < 1:
+            raise ValueError(f"--latent-channels is a number of channels, 1 or more, not {args.latent_channels}")
+        recipe.latent_channels = args.latent_channels
+    recipe.vae.crops_on_figure = args.vae_figure_crops
     if args.steps:
         recipe.transformer = recipe.transformer.with_changes(max_steps=args.steps)
     if args.batch_size:

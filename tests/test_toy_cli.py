@@ -31,6 +31,8 @@ def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: --aligned-references is a share from 0 to 1, not -0.5"
     assert main(["toy", "train", "--out", str(tmp_path), "--travel", "1.5"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == "error: --travel is a share from 0 to 1, not 1.5"
+    assert main(["toy", "train", "--out", str(tmp_path), "--latent-channels", "0"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip() == "error: --latent-channels is a number of channels, 1 or more, not 0"
     assert main(["toy", "train", "--out", str(tmp_path), "--from-shipped"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == ("error: --from-shipped starts a leg from the shipped toy: "
                                                "give --more, --decoder-more, --encoder-more or --reference-encoder "

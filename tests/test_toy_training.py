@@ -275,3 +275,18 @@ def test_a_travelling_clip_trains_beside_its_plain_clip_under_its_own_name(tiny_
     assert moving.name == f"world-{seed}.travelling"
     [again] = encode_world(engine, [seed], cache=cache)  # the plain clip, still from the cache
     torch.testing.assert_close(again.target, plain.target)
+
+
+def test_a_wider_latent_gets_a_pipeline_that_encodes_trains_and_generates_at_its_width():
+    from engine.toy.factory.training import initial_pipeline
+    from engine.toy.model import build_vae
+
+    pipe = initial_pipeline(build_vae(z_dim=24))
+    assert (pipe.transformer.config.in_channels, pipe.transformer.config.vace_in_channels) == (24, 2 * 24 + 16)
+    sample = world.make_sample(3, num_frames=5, height=64, width=112)
+    [encoded] = WorldEncoder(pipe, num_frames=5, height=64, width=112).encode_samples([sample])
+    assert encoded["target"].shape[1] == 24 and encoded["conditioning"].shape[1] == 2 * 24 + 16
+    frames = pipe(video=[Image.fromarray(f) for f in sample.pose_video],
+                  reference_images=[Image.fromarray(sample.reference)], prompt="a figure dances", height=64, width=112, num_frames=5, num_inference_steps=1,
+                  output_type="np").frames
+    assert frames.shape == (1, 5, 64, 112, 3)

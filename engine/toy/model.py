@@ -92,10 +92,13 @@ def build_tokenizer():
 
 
 def build_vae(**changes):
-    """The toy's VAE, untrained; `changes` override VAE_CONFIG (research pilots of other geometries)."""
+    """The toy's VAE, untrained; `changes` override VAE_CONFIG (a wider latent, research pilots of other
+    geometries). Its latent statistics start neutral, one per channel, until training measures them."""
     from diffusers import AutoencoderKLWan
 
-    return AutoencoderKLWan(**{**VAE_CONFIG, **changes})
+    config = {**VAE_CONFIG, **changes}
+    neutral = {"latents_mean": [0.0] * config["z_dim"], "latents_std": [1.0] * config["z_dim"]}
+    return AutoencoderKLWan(**{**neutral, **config})
 
 
 def load_cpu_vae(folder):
@@ -156,10 +159,19 @@ def reads_next_word(text_encoder) -> bool:
     return not bool(text_encoder.encoder.block[0].layer[0].SelfAttention.q.weight.any())
 
 
-def build_transformer():
+def build_transformer(latent_channels: int = TRANSFORMER_CONFIG["in_channels"]):
+    """The toy's transformer, untrained, for a VAE of `latent_channels` (its z_dim): the patch embedding, the
+    output projection and the VACE patch embedding (2 x latent channels + the 4x4 mask's 16) take that width;
+    the tokens do not change."""
     from diffusers import WanVACETransformer3DModel
 
-    return WanVACETransformer3DModel(**TRANSFORMER_CONFIG)
+    return WanVACETransformer3DModel(**transformer_config(latent_channels))
+
+
+def transformer_config(latent_channels: int) -> dict:
+    mask_channels = TRANSFORMER_CONFIG["vace_in_channels"] - 2 * TRANSFORMER_CONFIG["in_channels"]
+    return {**TRANSFORMER_CONFIG, "in_channels": latent_channels, "out_channels": latent_channels,
+            "vace_in_channels": 2 * latent_channels + mask_channels}
 
 
 def build_scheduler():

@@ -65,6 +65,9 @@ class ToyRecipe:
     """Share of clips that cross the frame at 2-5 pixels a frame whatever their motion (training.travelling_sample),
     so the figure must be drawn where each frame's skeleton is, not where the first frame's was. The shipped toy
     used 0 and leaves a walking figure near where it started."""
+    latent_channels: int = 16
+    """The VAE's latent channels (its z_dim) and so the transformer's input and output width. A pixel block of
+    4x4 holds 48 colour numbers; with 16 channels the VAE gave the clothes back greyed (docs/toy-log.md)."""
     next_word_text: bool = False
     """Set the text encoder to add each word's right-hand neighbour to it (model.mix_in_next_word), so "red" in
     "a red top" differs from "red" in "a red background". A leg that sets it changes the encoder from then on."""
@@ -105,7 +108,7 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     vae_dir = out_dir / "vae"
     if not (vae_dir / "config.json").is_file():
         started = time.perf_counter()
-        vae = train_vae(out_dir, recipe.vae, on_log=lambda step, loss, psnr: step % 50 == 0 and log(
+        vae = train_vae(out_dir, recipe.vae, architecture={"z_dim": recipe.latent_channels}, on_log=lambda step, loss, psnr: step % 50 == 0 and log(
             f"VAE step {step}/{recipe.vae.steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
         vae.save_pretrained(vae_dir)
         record["vae_seconds"] = round(time.perf_counter() - started)
@@ -387,7 +390,8 @@ def _recipe_dict(recipe: ToyRecipe) -> dict:
     return {"clips": recipe.clips, "seed": recipe.seed, "foreground_weight": recipe.foreground_weight,
             "scene_prompt_share": recipe.scene_prompt_share,
             "aligned_reference_share": recipe.aligned_reference_share, "travel_share": recipe.travel_share,
-            "next_word_text": recipe.next_word_text, "vae": asdict(recipe.vae),
+            "next_word_text": recipe.next_word_text, "latent_channels": recipe.latent_channels,
+            "vae": asdict(recipe.vae),
             "transformer": asdict(recipe.transformer)}
 
 

@@ -35,7 +35,7 @@ def initial_pipeline(vae):
     import torch
 
     torch.manual_seed(1)
-    return assemble_pipeline(vae, build_transformer())
+    return assemble_pipeline(vae, build_transformer(vae.config.z_dim))
 
 
 class WorldEncoder:
