@@ -287,6 +287,6 @@ def test_a_wider_latent_gets_a_pipeline_that_encodes_trains_and_generates_at_its
     [encoded] = WorldEncoder(pipe, num_frames=5, height=64, width=112).encode_samples([sample])
     assert encoded["target"].shape[1] == 24 and encoded["conditioning"].shape[1] == 2 * 24 + 16
     frames = pipe(video=[Image.fromarray(f) for f in sample.pose_video],
-                  reference_images=[Image.fromarray(sample.reference)], prompt="a figure dances", height=64, width=112, num_frames=5, num_inference_steps=1,
-                  output_type="np").frames
+                  reference_images=[Image.fromarray(sample.reference)], prompt="a figure dances", height=64,
+                  width=112, num_frames=5, num_inference_steps=1, output_type="np").frames
     assert frames.shape == (1, 5, 64, 112, 3)

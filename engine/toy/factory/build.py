@@ -108,8 +108,9 @@ def build_toy_model(out_dir: str | Path, recipe: ToyRecipe = ToyRecipe(), on_log
     vae_dir = out_dir / "vae"
     if not (vae_dir / "config.json").is_file():
         started = time.perf_counter()
-        vae = train_vae(out_dir, recipe.vae, architecture={"z_dim": recipe.latent_channels}, on_log=lambda step, loss, psnr: step % 50 == 0 and log(
-            f"VAE step {step}/{recipe.vae.steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+        vae = train_vae(out_dir, recipe.vae, architecture={"z_dim": recipe.latent_channels},
+                        on_log=lambda step, loss, psnr: step % 50 == 0 and log(
+                            f"VAE step {step}/{recipe.vae.steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
         vae.save_pretrained(vae_dir)
         record["vae_seconds"] = round(time.perf_counter() - started)
         _write_record(out_dir, record)
