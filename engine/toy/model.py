@@ -169,6 +169,7 @@ def build_transformer(latent_channels: int = TRANSFORMER_CONFIG["in_channels"]):
 
 
 def transformer_config(latent_channels: int) -> dict:
+    """TRANSFORMER_CONFIG for latents of `latent_channels`, the mask's channels kept."""
     mask_channels = TRANSFORMER_CONFIG["vace_in_channels"] - 2 * TRANSFORMER_CONFIG["in_channels"]
     return {**TRANSFORMER_CONFIG, "in_channels": latent_channels, "out_channels": latent_channels,
             "vace_in_channels": 2 * latent_channels + mask_channels}
