@@ -4,7 +4,8 @@
     toy dataset --out DIR --clips N [--seed S] [--narrow]   a metadata.csv dataset the trainer reads
     toy train [--out DIR] [--clips N] [--vae-steps N] [--steps N] [--batch-size B] [--ship]   re-creates the shipped weights
               [--more STEPS [--from-shipped]] [--scene-prompts S] [--aligned-references S]   one more leg of training
-              [--travel S] [--next-word-text]
+              [--travel S] [--reference-tokens S] [--next-word-text]
+              [--widen-latent STEPS --latent-channels N]   a wider latent grown from a finished run
     toy eval [--json PATH] [--quick] [--seeds N]     the quality numbers on held-out seeds
     toy blog [--out DIR] [--clips N] [--steps N] [--json PATH]   the blog's LoRA experiment in a box
 """
@@ -55,6 +56,10 @@ def add_toy_commands(commands):
                        help="train a finished run's VAE, encoder too, this many more steps so pose videos come "
                             "through it, the clips' latents held where they were; the next --more leg encodes its "
                             "clips again (an encoder leg)")
+    train.add_argument("--widen-latent", type=int, default=None, metavar="STEPS",
+                       help="give a finished run's VAE and transformer --latent-channels channels, the old ones kept, "
+                            "and train the VAE this many steps; the next --more leg teaches the transformer the new "
+                            "channels (a widen leg)")
     train.add_argument("--reference-encoder", type=int, default=None, metavar="STEPS",
                        help="fit a reference encoder to a finished run's text encoder for this many steps, so the "
                             "reference image speaks where the prompt's clothes words would (a reference leg)")
@@ -79,11 +84,16 @@ def add_toy_commands(commands):
     train.add_argument("--travel", type=float, default=None, metavar="SHARE",
                        help="share of clips (0-1) that cross the frame at 2-5 pixels a frame whatever their motion, "
                             "so the figure must follow each frame's skeleton (default 0, as the shipped toy)")
+    train.add_argument("--reference-tokens", type=float, default=None, metavar="SHARE",
+                       help="share of clips (0-1) that train with a prompt naming only the action and the floor and "
+                            "the reference encoder's tokens beside it, as a generation gets them (needs a run with "
+                            "a reference encoder; default 0)")
     train.add_argument("--next-word-text", action="store_true",
                        help="set the text encoder so each word carries its right-hand neighbour (\"red\" in \"a red "
                             "top\" differs from \"red\" in \"a red background\"); prompts are embedded again")
     train.add_argument("--from-shipped", action="store_true",
-                       help="with --more, --decoder-more or --encoder-more: start --out from the shipped toy (assets/toy) when it holds no run yet")
+                       help="with --more, --decoder-more, --encoder-more or --widen-latent: start --out from the "
+                            "shipped toy (assets/toy) when it holds no run yet")
     train.add_argument("--ship", action="store_true", help="copy the result into assets/toy")
     train.set_defaults(func=run_toy_train)
 
@@ -139,7 +149,8 @@ def run_toy_dataset(args) -> int:
 
 def run_toy_train(args) -> int:
     from engine.toy.factory.build import (ToyRecipe, build_toy_model, extend_decoder, extend_encoder,
-                                          extend_reference_encoder, extend_toy_model, ship, start_from_shipped)
+                                          extend_reference_encoder, extend_toy_model, ship, start_from_shipped,
+                                          widen_latent)
 
     recipe = ToyRecipe()
     if args.clips:
@@ -157,25 +168,32 @@ def run_toy_train(args) -> int:
         recipe.transformer = recipe.transformer.with_changes(batch_size=args.batch_size)
     for flag, value, field_name in (("--scene-prompts", args.scene_prompts, "scene_prompt_share"),
                                     ("--aligned-references", args.aligned_references, "aligned_reference_share"),
-                                    ("--travel", args.travel, "travel_share")):
+                                    ("--travel", args.travel, "travel_share"),
+                                    ("--reference-tokens", args.reference_tokens, "reference_token_share")):
         if value is not None:
             if not 0 <= value <= 1:
                 raise ValueError(f"{flag} is a share from 0 to 1, not {value}")
             setattr(recipe, field_name, value)
     recipe.next_word_text = args.next_word_text
-    legs = (args.more, args.decoder_more, args.encoder_more, args.reference_encoder)
+    legs = (args.more, args.decoder_more, args.encoder_more, args.reference_encoder, args.widen_latent)
     if sum(bool(steps) for steps in legs) > 1:
         raise ValueError("--more trains the transformer, --decoder-more the VAE's decoder, --encoder-more the "
-                         "whole VAE and --reference-encoder the reference encoder: one leg at a time")
+                         "whole VAE, --widen-latent a wider VAE and --reference-encoder the reference encoder: "
+                         "one leg at a time")
+    if args.widen_latent and args.latent_channels is None:
+        raise ValueError("--widen-latent needs --latent-channels N: how many channels the wider latent has")
     if args.from_shipped:
         if not any(legs):
             raise ValueError("--from-shipped starts a leg from the shipped toy: give --more, --decoder-more, "
-                             "--encoder-more or --reference-encoder STEPS")
+                             "--encoder-more, --widen-latent or --reference-encoder STEPS")
         start_from_shipped(args.out)
     args.learning_rate = args.learning_rate or (None if args.reference_encoder else 3e-4)
     if args.reference_encoder:
         final = extend_reference_encoder(args.out, args.reference_encoder, learning_rate=args.learning_rate or 1e-3,
                                          on_log=lambda text: logger.info("%s", text))
+    elif args.widen_latent:
+        final = widen_latent(args.out, recipe.latent_channels, args.widen_latent, learning_rate=args.learning_rate,
+                             on_log=lambda text: logger.info("%s", text))
     elif args.encoder_more:
         final = extend_encoder(args.out, args.encoder_more, learning_rate=args.learning_rate,
                                on_log=lambda text: logger.info("%s", text))

@@ -45,6 +45,7 @@ def test_a_legs_curriculum_options_are_in_its_command():
            "scene_prompt_share": 0.8, "aligned_reference_share": 0.5, "travel_share": 0.5, "next_word_text": True,
            "seconds": 1700}
     assert "--batch-size 4 --scene-prompts 0.8 --aligned-references 0.5 --travel 0.5 --next-word-text` |" in leg_row(1, leg)
+    assert "--travel 0.5 --reference-tokens 0.5 --next-word-text` |" in leg_row(1, {**leg, "reference_token_share": 0.5})
 
 
 def test_a_leg_that_started_from_the_shipped_toy_says_so_in_its_command():
@@ -69,6 +70,10 @@ def test_the_recipe_rows_run_in_the_order_the_stages_ran(tmp_path):
     stages = [row.split(" | ")[0].lstrip("| ") for row in recipe_rows(record, "toy train --ship")]
     assert stages == ["VAE", "transformer", "leg 1", "decoder leg 1", "leg 2", "encoder leg 1", "leg 3",
                       "decoder leg 2"]
+    record["widen_legs"] = [{**vae_leg, "channels": 48, "before_leg": 4}]
+    rows = recipe_rows(record, "toy train --ship")
+    assert [row.split(" | ")[0].lstrip("| ") for row in rows][-2:] == ["decoder leg 2", "widen leg 1"]
+    assert rows[-1].endswith("`toy train --widen-latent 400 --latent-channels 48` |")
 
 
 def test_the_card_says_how_the_evals_generations_sampled(tmp_path):

@@ -35,13 +35,17 @@ def test_bad_toy_arguments_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: --latent-channels is a number of channels, 1 or more, not 0"
     assert main(["toy", "train", "--out", str(tmp_path), "--from-shipped"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == ("error: --from-shipped starts a leg from the shipped toy: "
-                                               "give --more, --decoder-more, --encoder-more or --reference-encoder "
-                                               "STEPS")
-    for other in ("--decoder-more", "--encoder-more", "--reference-encoder"):
+                                               "give --more, --decoder-more, --encoder-more, --widen-latent or "
+                                               "--reference-encoder STEPS")
+    assert main(["toy", "train", "--out", str(tmp_path), "--widen-latent", "5"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.strip() == ("error: --widen-latent needs --latent-channels N: how many channels "
+                                               "the wider latent has")
+    for other in ("--decoder-more", "--encoder-more", "--reference-encoder", "--widen-latent"):
         assert main(["toy", "train", "--out", str(tmp_path), "--more", "5", other, "5"]) == EXIT_BAD_INPUT
         assert "one leg at a time" in capsys.readouterr().err
     assert main(["toy", "train", "--out", str(tmp_path), "--decoder-more", "5", "--decoder-noise", "-1"]) == EXIT_BAD_INPUT
     assert capsys.readouterr().err.strip() == "error: --decoder-noise is a number of latent stds, 0 or more, not -1.0"
-    for leg in ("--more", "--decoder-more", "--encoder-more", "--reference-encoder"):  # a leg needs a finished run
-        assert main(["toy", "train", "--out", str(tmp_path / "empty"), leg, "5"]) == EXIT_BAD_INPUT
+    for leg in ("--more", "--decoder-more", "--encoder-more", "--reference-encoder", "--widen-latent"):  # need a run
+        assert main(["toy", "train", "--out", str(tmp_path / "empty"), leg, "5", "--latent-channels", "24"]) \
+            == EXIT_BAD_INPUT
         assert capsys.readouterr().err.strip().endswith(f"run `toy train --out {tmp_path / 'empty'}` first")

@@ -203,6 +203,39 @@ def test_a_clip_drawn_for_the_scene_prompt_trains_on_it(tiny_pipe, tmp_path):
     assert not torch.equal(full.prompt_embeds, scene.prompt_embeds)
 
 
+def test_a_clip_drawn_for_the_reference_tokens_trains_on_the_scene_prompt_with_its_references_tokens(tiny_pipe,
+                                                                                                       tmp_path):
+    """As a generation gets them: the scene prompt, the reference encoder's tokens in its first padding positions.
+    Another reference encoder makes them again; a pipeline without one is refused in one line."""
+    from PIL import Image
+
+    from engine.engine import Engine
+    from engine.reference_tokens import ReferenceTokenEncoder
+    from engine.toy.factory.build import toy_spec
+    from engine.toy.factory.training import encode_world
+
+    tiny_pipe.save_pretrained(tmp_path / "pipe")
+    engine = Engine(toy_spec(str(tmp_path / "pipe")), device="cpu")
+    seed = training_seeds(1)[0]
+    sample = world.make_sample(seed)
+    cache = tmp_path / "encoded.safetensors"
+    with pytest.raises(ValueError, match="needs a pipeline with a reference encoder"):
+        encode_world(engine, [seed], cache=cache, reference_token_share=1.0)
+    width = engine.load().transformer.config.text_dim
+    for bias in (1.0, 2.0):  # two encoders: the second's tokens replace the first's in the cache
+        torch.manual_seed(0)
+        encoder = ReferenceTokenEncoder(num_tokens=4, token_dim=width, channels=8, hidden=16)
+        with torch.no_grad():
+            encoder.readout[-1].bias.fill_(bias)
+        engine.load().lab_reference_encoder = encoder
+        [tokened] = encode_world(engine, [seed], cache=cache, reference_token_share=1.0)
+        scene = engine.prompt_embedding(world.scene_prompt(sample.look, sample.motion)).half().float()
+        expected = engine.with_reference_tokens(scene, Image.fromarray(sample.reference)).half().float()
+        torch.testing.assert_close(tokened.prompt_embeds, expected)
+    [full] = encode_world(engine, [seed], cache=cache)
+    torch.testing.assert_close(full.prompt_embeds, engine.prompt_embedding(sample.prompt).half().float())
+
+
 def test_an_aligned_reference_replaces_the_reference_latent_in_target_and_conditioning(tiny_pipe, tmp_path):
     """The clip's latents stay; the reference slot holds the encode of the figure cut from one of its frames,
     in the first latent channels of the conditioning's first frame, where the pipeline puts a reference."""

@@ -65,6 +65,10 @@ class ToyRecipe:
     """Share of clips that cross the frame at 2-5 pixels a frame whatever their motion (training.travelling_sample),
     so the figure must be drawn where each frame's skeleton is, not where the first frame's was. The shipped toy
     used 0 and leaves a walking figure near where it started."""
+    reference_token_share: float = 0.0
+    """Share of clips that train with the scene prompt and the reference encoder's tokens for their reference
+    beside it, as a generation gets them (training.encode_world), so the transformer learns to take the look from
+    the reference's tokens. Needs a pipeline with a reference encoder (a leg after a --reference-encoder leg)."""
     latent_channels: int = 16
     """The VAE's latent channels (its z_dim) and so the transformer's input and output width. At equal VAE steps
     48 channels kept more of the clothes' colours than the shipped toy's 16 (docs/toy-log.md)."""
@@ -150,11 +154,13 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
 
     out_dir = Path(out_dir)
     log = on_log or (lambda text: logger.info("%s", text))
-    if (out_dir / "pipeline" / "reference_encoder").exists():
-        # encode_world embeds the clips' prompts without the reference's tokens: such a leg would teach the
-        # transformer to do without them.
-        raise ValueError(f"{out_dir / 'pipeline'} has a reference encoder, and a --more leg does not train with "
-                         "its tokens yet: run --more legs before the --reference-encoder leg")
+    if (out_dir / "pipeline" / "reference_encoder").exists() and recipe.next_word_text \
+            and not reads_next_word(_saved_text_encoder(out_dir / "pipeline")):
+        # The reference encoder is fitted to the text encoder's words; this leg would change them under it.
+        raise ValueError(f"{out_dir / 'pipeline'} has a reference encoder fitted to its text encoder, which "
+                         "--next-word-text would change: run that leg before the --reference-encoder leg")
+    # A reference encoder is kept as it is: the transformer learns from prompts that name the clothes (encode_world
+    # embeds them without the reference's tokens, as the shipped toy learned), and the encoder stands in for them.
     record, legs, number, before = _begin_leg(out_dir, "legs", "leg")
     trained_on = record.get("recipe", {}).get("clips", recipe.clips)
     clips = clips or trained_on
@@ -171,9 +177,15 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
                  "batch_size": config.batch_size, "foreground_weight": recipe.foreground_weight,
                  "scene_prompt_share": recipe.scene_prompt_share,
                  "aligned_reference_share": recipe.aligned_reference_share, "travel_share": recipe.travel_share,
-                 "next_word_text": text_changed,
+                 "reference_token_share": recipe.reference_token_share, "next_word_text": text_changed,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
+
+
+def _saved_text_encoder(pipeline: Path):
+    from transformers import UMT5EncoderModel
+
+    return UMT5EncoderModel.from_pretrained(pipeline / "text_encoder")
 
 
 def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4, latent_noise: float = 0.0,
@@ -213,6 +225,56 @@ def extend_encoder(out_dir: str | Path, steps: int, learning_rate: float = 2e-4,
     if cache.is_file():
         cache.unlink()  # encoded by the VAE before this leg: its pose latents are stale
         (on_log or (lambda text: logger.info("%s", text)))(f"dropped {cache} (the next leg encodes its clips again)")
+    return final
+
+
+def widen_latent(out_dir: str | Path, channels: int, steps: int, learning_rate: float = 3e-4, on_log=None) -> Path:
+    """Widen a finished run's latent to `channels` (a "widen leg"; engine/toy/factory/widen.py): the VAE gains
+    channels and trains `steps` with its old channels held where they were, and the transformer gains the same
+    channels, zero at first, so it draws as before. The latent cache is dropped: the next `--more` leg encodes
+    its clips with the wider VAE and teaches the transformer the new channels. The text encoder and any
+    reference encoder stay as they are (the reference encoder is fitted to the text encoder). The record lists
+    the leg with the VAE's round trips on the 8 held-out clips before and after."""
+    import torch
+    from diffusers import WanVACETransformer3DModel
+
+    from engine.cpu_conv import use_onednn_conv3d
+    from engine.toy.factory.widen import train_widened_vae, widen_transformer, widen_vae
+
+    out_dir = Path(out_dir)
+    final = out_dir / "pipeline"
+    log = on_log or (lambda text: logger.info("%s", text))
+    record, legs, number, before = _begin_leg(out_dir, "widen_legs", "widen-leg")
+    old_vae = load_cpu_vae(before / "vae")
+    samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
+    measured_before = vae_round_trip(old_vae, samples)
+    log(f"widen leg {number}: before ({old_vae.config.z_dim} channels): {round_trip_text(measured_before)}")
+    vae = widen_vae(old_vae, channels)
+    use_onednn_conv3d(vae)
+    started = time.perf_counter()
+    train_widened_vae(vae, old_vae, out_dir / f"widen-leg-{number}", steps, learning_rate,
+                      on_log=lambda step, loss, psnr: step % 25 == 0 and log(
+                          f"widen leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+    seconds = round(time.perf_counter() - started)
+    measured_after = vae_round_trip(vae, samples)
+    log(f"widen leg {number}: after ({channels} channels): {round_trip_text(measured_after)}")
+    shutil.rmtree(final / "vae")
+    vae.save_pretrained(final / "vae")
+    transformer = WanVACETransformer3DModel.from_pretrained(before / "transformer", torch_dtype=torch.float32)
+    shutil.rmtree(final / "transformer")
+    widen_transformer(transformer, channels).save_pretrained(final / "transformer")
+    for part in ("vae", "transformer"):
+        halve_weights(final / part)
+    cache = out_dir / "encoded.safetensors"
+    if cache.is_file():
+        cache.unlink()  # the old VAE's latents: the next leg encodes its clips again
+    record["vae_psnr_db"] = round(measured_after["psnr"], 2)
+    record.setdefault("recipe", {})["latent_channels"] = channels
+    legs.append({**_leg_start(record), "channels": channels, "steps": steps, "learning_rate": learning_rate,
+                 "seconds": seconds, "device": device_label("cpu"), "before_leg": len(record.get("legs", [])) + 1,
+                 "round_trip_before": measured_before, "round_trip_after": measured_after})
+    _write_record(out_dir, record)
+    shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
 
 
@@ -329,6 +391,7 @@ def _encode(engine, seeds: list[int], out_dir: Path, recipe: ToyRecipe, log) -> 
     return encode_world(engine, seeds, cache=out_dir / "encoded.safetensors", foreground_weight=recipe.foreground_weight,
                         scene_prompt_share=recipe.scene_prompt_share,
                         aligned_reference_share=recipe.aligned_reference_share, travel_share=recipe.travel_share,
+                        reference_token_share=recipe.reference_token_share,
                         on_progress=lambda done, total, s: done % 100 < 4 and log(f"encoded {done}/{total} clips ({s:.0f} s)"))
 
 
@@ -391,7 +454,8 @@ def _recipe_dict(recipe: ToyRecipe) -> dict:
     return {"clips": recipe.clips, "seed": recipe.seed, "foreground_weight": recipe.foreground_weight,
             "scene_prompt_share": recipe.scene_prompt_share,
             "aligned_reference_share": recipe.aligned_reference_share, "travel_share": recipe.travel_share,
-            "next_word_text": recipe.next_word_text, "latent_channels": recipe.latent_channels,
+            "reference_token_share": recipe.reference_token_share, "next_word_text": recipe.next_word_text,
+            "latent_channels": recipe.latent_channels,
             "vae": asdict(recipe.vae),
             "transformer": asdict(recipe.transformer)}
 

@@ -61,11 +61,12 @@ def loss_curves(run_dir: Path, out_png: Path) -> Path:
 
 
 def vae_loss_files(run_dir: Path) -> list[Path]:
-    """The VAE's training log (absent from a run started from the shipped toy), then each decoder and encoder
-    leg's in the order they ran (the time each log was last written: legs of the two kinds interleave, as an
+    """The VAE's training log (absent from a run started from the shipped toy), then each decoder, encoder and
+    widen leg's in the order they ran (the time each log was last written: legs of the two kinds interleave, as an
     encoder leg, transformer legs on it, then a decoder leg)."""
     first = run_dir / "vae_loss.csv"
-    legs = sorted((path for kind in ("decoder", "encoder") for path in run_dir.glob(f"{kind}-leg-*/{kind}_loss.csv")),
+    legs = sorted((path for kind in ("decoder", "encoder", "widen")
+                   for path in run_dir.glob(f"{kind}-leg-*/{kind}_loss.csv")),
                   key=lambda path: (path.stat().st_mtime, int(path.parent.name.split("-")[2])))
     return ([first] if first.is_file() else []) + legs
 
@@ -107,6 +108,7 @@ def leg_row(number: int, leg: dict) -> str:
                + (f" --aligned-references {leg['aligned_reference_share']:g}" if leg.get("aligned_reference_share")
                   else "")
                + (f" --travel {leg['travel_share']:g}" if leg.get("travel_share") else "")
+               + (f" --reference-tokens {leg['reference_token_share']:g}" if leg.get("reference_token_share") else "")
                + (" --next-word-text" if leg.get("next_word_text") else ""))
     return (f"| leg {number} | every weight | {leg['steps']} x {leg.get('batch_size', 4)} | {leg['learning_rate']} |"
             f" {leg['clips']} clips | {_time(leg.get('seconds'))} | `toy train{_from_shipped(leg)} --more {leg['steps']}"
@@ -126,6 +128,16 @@ def encoder_leg_row(number: int, leg: dict) -> str:
             f" `toy train{_from_shipped(leg)} --encoder-more {leg['steps']} --learning-rate {leg['learning_rate']}` |")
 
 
+def widen_leg_row(number: int, leg: dict) -> str:
+    before = leg.get("round_trip_before", {}).get("colour_match")
+    after = leg.get("round_trip_after", {}).get("colour_match")
+    kept = f"; part colours through the VAE {before:.2f} -> {after:.2f}" if before is not None and after else ""
+    return (f"| widen leg {number} | whole VAE to {leg['channels']} latent channels, the old ones held; the"
+            f" transformer widened, new channels zero | {leg['steps']} | {leg['learning_rate']} | crops on the figure"
+            f"{kept} | {_time(leg.get('seconds'))} | `toy train{_from_shipped(leg)} --widen-latent {leg['steps']}"
+            f" --latent-channels {leg['channels']}` |")
+
+
 def reference_leg_row(number: int, leg: dict) -> str:
     return (f"| reference leg {number} | reference encoder only | {leg['steps']} x {leg['batch_size']} |"
             f" {leg['learning_rate']} | {leg['references']} references; target: the text encoder's words for their"
@@ -135,7 +147,7 @@ def reference_leg_row(number: int, leg: dict) -> str:
 
 def recipe_rows(record: dict, command: str) -> list[str]:
     """Every stage in the order it ran: the first run, then the legs, each VAE leg placed by the transformer
-    leg it followed (decoder legs) or came before (encoder legs)."""
+    leg it followed (decoder legs) or came before (encoder and widen legs)."""
     ordered: list[tuple[float, str]] = []
     for number, leg in enumerate(record.get("legs", []), start=1):
         ordered.append((number, leg_row(number, leg)))
@@ -143,6 +155,8 @@ def recipe_rows(record: dict, command: str) -> list[str]:
         ordered.append((leg.get("after_leg", len(record.get("legs", []))) + 0.5, decoder_leg_row(number, leg)))
     for number, leg in enumerate(record.get("encoder_legs", []), start=1):
         ordered.append((leg.get("before_leg", 1) - 0.5, encoder_leg_row(number, leg)))
+    for number, leg in enumerate(record.get("widen_legs", []), start=1):
+        ordered.append((leg.get("before_leg", 1) - 0.4, widen_leg_row(number, leg)))
     for number, leg in enumerate(record.get("reference_legs", []), start=1):
         ordered.append((leg.get("after_leg", len(record.get("legs", []))) + 0.75, reference_leg_row(number, leg)))
     return first_run_rows(record, command) + [row for _, row in sorted(ordered, key=lambda item: item[0])]
@@ -247,7 +261,8 @@ def render_card(record: dict, report: dict | None, command: str) -> str:
         "|---|---|",
         "| pipeline | diffusers `WanVACEPipeline` |",
         "| size | 224x128, 17 frames, 16 fps |",
-        "| VAE | Wan's `AutoencoderKLWan`, compressing 4x in space (Wan's: 8x) and 4x in time |",
+        "| VAE | Wan's `AutoencoderKLWan`, compressing 4x in space (Wan's: 8x) and 4x in time, to"
+        f" {record.get('recipe', {}).get('latent_channels', 16)} latent channels |",
         "| transformer | `WanVACETransformer3DModel` on 4x4 patches of latents (Wan's: 2x2): Wan's token count |",
         "| text encoder | a small random `UMT5EncoderModel`, frozen; each word's vector mixed with its neighbour's |",
         *(["| reference encoder | `reference_encoder/`: the reference image as 10 tokens beside the prompt's in the"

@@ -111,6 +111,12 @@ def uses_scene_prompt(seed: int, share: float) -> bool:
     return share > 0 and float(np.random.default_rng([seed, 99]).random()) < share
 
 
+def uses_reference_tokens(seed: int, share: float) -> bool:
+    """Whether clip `seed` trains with the scene prompt and its reference's tokens beside it, as a generation with
+    a reference encoder gets them (a fixed draw per seed, like uses_scene_prompt)."""
+    return share > 0 and float(np.random.default_rng([seed, 94]).random()) < share
+
+
 def uses_aligned_reference(seed: int, share: float) -> bool:
     """Whether clip `seed` trains with its reference in the pose and place of one of its own frames (a fixed
     draw per seed, like uses_scene_prompt)."""
@@ -161,7 +167,8 @@ def clip_key(seed: int, travelling: bool) -> str:
 
 def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path | None = None,
                  foreground_weight: float = 1.0, scene_prompt_share: float = 0.0,
-                 aligned_reference_share: float = 0.0, travel_share: float = 0.0) -> list:
+                 aligned_reference_share: float = 0.0, travel_share: float = 0.0,
+                 reference_token_share: float = 0.0) -> list:
     """EncodedSample for each world seed (prompts through the engine's encoder, as generation does).
 
     With `cache` (a .safetensors path), samples already there are read back instead of encoded again, and the
@@ -171,16 +178,25 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     come only from the reference. An aligned_reference_share of clips train with the reference in the pose and
     place of one of their frames (world.make_sample's reference_frame): colours there can be copied straight
     across. A travel_share of clips cross the frame at 2-5 pixels a frame (travelling_sample; they keep the
-    neutral reference), where the world's own figures mostly move in place. The cache keeps one probe prompt's features beside the prompts': when the text encoder
-    has changed since, every prompt is embedded again.
+    neutral reference), where the world's own figures mostly move in place. A reference_token_share of clips
+    train with the scene prompt and the reference encoder's tokens for their reference beside it (the engine's
+    with_reference_tokens, as generation gives them), so the look comes from those tokens; it needs a pipeline
+    with a reference encoder. The cache keeps one probe prompt's features beside the prompts' (and one
+    reference's tokens): when the text encoder (or the reference encoder) has changed since, they are made again.
     """
     from engine.train.data import EncodedSample
 
+    if reference_token_share and not engine.reads_reference_tokens:
+        raise ValueError("training with the reference's tokens needs a pipeline with a reference encoder: "
+                         "run a --reference-encoder leg first")
     stored = _read_cache(cache)
     probe = _prompt_probe(engine)
     if not _same_text_encoder(stored.get("text_encoder.probe"), probe):
         # Encoded by another text encoder (a leg that changed it), or by a cache too old to say: stale prompts.
         _forget_prompts(stored)
+    token_probe = _reference_token_probe(engine)
+    if token_probe is None or not _same_text_encoder(stored.get("reference_encoder.probe"), token_probe):
+        _forget_prompts(stored, ".reference_prompt")  # made by another reference encoder, or by none
     travelling = frozenset(seed for seed in seeds if uses_travel(seed, travel_share))
     aligned = {seed for seed in seeds
                if seed not in travelling and uses_aligned_reference(seed, aligned_reference_share)}
@@ -188,7 +204,9 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
     draw = partial(leg_clip, travelling=travelling)
     missing = [seed for seed in seeds if f"{keys[seed]}.target" not in stored]
     unaligned = [seed for seed in seeds if seed in aligned and f"{seed}.aligned_reference" not in stored]
-    unprompted = [seed for seed in seeds if f"{keys[seed]}.target" in stored and f"{keys[seed]}.prompt" not in stored]
+    tokened = {seed for seed in seeds if uses_reference_tokens(seed, reference_token_share)}
+    unprompted = [seed for seed in seeds if f"{keys[seed]}.target" in stored and (
+        f"{keys[seed]}.prompt" not in stored or (seed in tokened and f"{keys[seed]}.reference_prompt" not in stored))]
     if missing or unaligned or unprompted:
         encoder = WorldEncoder(engine.load())
         _encode_in_batches(missing, draw, lambda batch: _store_clips(stored, engine, encoder, batch), on_progress)
@@ -197,6 +215,8 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
                            lambda batch: _store_aligned_references(stored, encoder, batch), on_progress)
         _encode_in_batches(unprompted, draw, lambda batch: _store_prompts(stored, engine, batch), on_progress)
         stored["text_encoder.probe"] = probe
+        if token_probe is not None:
+            stored["reference_encoder.probe"] = token_probe
         _write_cache(cache, stored)
     samples = []
     for seed in seeds:
@@ -207,6 +227,8 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
         prompt = stored[f"{key}.prompt"]
         if uses_scene_prompt(seed, scene_prompt_share):
             prompt = stored[f"{key}.scene_prompt"]
+        if seed in tokened:
+            prompt = stored[f"{key}.reference_prompt"]
         weight = None
         if foreground_weight != 1.0:
             mask = stored.get(f"{key}.figure")
@@ -242,15 +264,30 @@ def _store_clips(stored: dict, engine, encoder: WorldEncoder, batch: list):
 
 
 def _store_prompts(stored: dict, engine, batch: list):
+    from PIL import Image
+
     for sample in batch:
         key = clip_key(sample.seed, sample.travel is not None)
         stored[f"{key}.prompt"] = _embedding(engine, sample.prompt)
         stored[f"{key}.scene_prompt"] = _embedding(engine, world.scene_prompt(sample.look, sample.motion))
+        if engine.reads_reference_tokens:  # the world's references are drawn at the frame's size: no letterbox
+            with_tokens = engine.with_reference_tokens(stored[f"{key}.scene_prompt"], Image.fromarray(sample.reference))
+            stored[f"{key}.reference_prompt"] = with_tokens.half().float()  # as the cache keeps it
 
 
-def _forget_prompts(stored: dict):
-    for name in [name for name in stored if name.endswith((".prompt", ".scene_prompt"))]:
+def _forget_prompts(stored: dict, endings: tuple[str, ...] | str = (".prompt", ".scene_prompt")):
+    for name in [name for name in stored if name.endswith(endings)]:
         del stored[name]
+
+
+def _reference_token_probe(engine):
+    """One reference's tokens from the engine's reference encoder (None without one), stored with the cache."""
+    if not engine.reads_reference_tokens:
+        return None
+    from PIL import Image
+
+    reference = Image.fromarray(world.make_sample(0).reference)
+    return engine.with_reference_tokens(_embedding(engine, "a figure"), reference).half().float().cpu()
 
 
 def _prompt_probe(engine):
