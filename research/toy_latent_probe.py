@@ -34,10 +34,11 @@ def latent_groups(frames: int) -> list[list[int]]:
     return [[0]] + [list(range(1 + 4 * (i - 1), 1 + 4 * i)) for i in range(1, (frames - 1) // 4 + 1)]
 
 
-def block_colours(video: np.ndarray) -> np.ndarray:
-    """[T, H, W, 3] uint8 -> [T, H/4, W/4, 3] float: each 4x4 block's mean colour."""
-    frames, height, width, _ = video.shape
-    return video.reshape(frames, height // 4, 4, width // 4, 4, 3).astype(np.float32).mean(axis=(2, 4))
+def block_means(values: np.ndarray) -> np.ndarray:
+    """[T, H, W, ...] -> [T, H/4, W/4, ...] float: each 4x4 block's mean (a video's colours, a mask's share)."""
+    frames, height, width = values.shape[:3]
+    blocks = values.reshape(frames, height // 4, 4, width // 4, 4, *values.shape[3:])
+    return blocks.astype(np.float32).mean(axis=(2, 4))
 
 
 def neighbourhood_features(latents: np.ndarray) -> np.ndarray:
@@ -66,8 +67,8 @@ class LatentProbe:
         return neighbourhood_features(latents.float().numpy())
 
     def add(self, video: np.ndarray, figure: np.ndarray):
-        features, colours = self.features(video), block_colours(video)
-        figure_blocks = block_colours(np.repeat(figure[..., None], 3, axis=-1).astype(np.uint8))[..., 0]
+        features, colours = self.features(video), block_means(video)
+        figure_blocks = block_means(figure)
         for index, frames in enumerate(latent_groups(len(video))):
             inputs, targets, weights = self.rows["first" if index == 0 else "rest"]
             inputs.append(features[:, index].reshape(len(features), -1).T)
@@ -81,7 +82,7 @@ class LatentProbe:
     def read(self, video: np.ndarray, predict) -> np.ndarray:
         """The video as the probe reads it from the latents: each 4x4 block in its predicted colour."""
         features = self.features(video)
-        out = np.zeros_like(block_colours(video))
+        out = np.zeros_like(block_means(video))
         for index, frames in enumerate(latent_groups(len(video))):
             predicted = predict["first" if index == 0 else "rest"](features[:, index].reshape(len(features), -1).T)
             for slot, frame in enumerate(frames):
