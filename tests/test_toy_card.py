@@ -70,9 +70,12 @@ def test_the_recipe_rows_run_in_the_order_the_stages_ran(tmp_path):
     stages = [row.split(" | ")[0].lstrip("| ") for row in recipe_rows(record, "toy train --ship")]
     assert stages == ["VAE", "transformer", "leg 1", "decoder leg 1", "leg 2", "encoder leg 1", "leg 3",
                       "decoder leg 2"]
-    record["widen_legs"] = [{**vae_leg, "channels": 48, "before_leg": 4}]
+    record["widen_legs"] = [{**vae_leg, "channels": 48, "before_leg": 4}]  # after the reference leg it followed
+    record["reference_legs"] = [{"steps": 4000, "batch_size": 32, "learning_rate": 1e-3, "references": 6000,
+                                 "after_leg": 3}]
     rows = recipe_rows(record, "toy train --ship")
-    assert [row.split(" | ")[0].lstrip("| ") for row in rows][-2:] == ["decoder leg 2", "widen leg 1"]
+    assert [row.split(" | ")[0].lstrip("| ") for row in rows][-3:] == ["decoder leg 2", "reference leg 1",
+                                                                       "widen leg 1"]
     assert rows[-1].endswith("`toy train --widen-latent 400 --latent-channels 48` |")
 
 

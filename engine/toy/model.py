@@ -7,7 +7,9 @@
                              optionally its first attention set to add each word's right-hand neighbour to it)
 
 The shipped weights live in assets/toy/ (safetensors, with a model card); `python -m experiments toy train`
-re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 5x32x56 -> 560 tokens.
+re-creates them. Sizes match the world: 128x224, 17 frames at 16 fps -> latents 5x32x56 -> 560 tokens. A run
+may use a wider latent (z 48 in the shipped toy, grown from z 16 by engine/toy/factory/widen.py); the tokens
+stay the same.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ def recipe_rows(record: dict, command: str) -> list[str]:
     for number, leg in enumerate(record.get("encoder_legs", []), start=1):
         ordered.append((leg.get("before_leg", 1) - 0.5, encoder_leg_row(number, leg)))
     for number, leg in enumerate(record.get("widen_legs", []), start=1):
-        ordered.append((leg.get("before_leg", 1) - 0.4, widen_leg_row(number, leg)))
+        ordered.append((leg.get("before_leg", 1) - 0.2, widen_leg_row(number, leg)))  # after a reference leg
     for number, leg in enumerate(record.get("reference_legs", []), start=1):
         ordered.append((leg.get("after_leg", len(record.get("legs", []))) + 0.75, reference_leg_row(number, leg)))
     return first_run_rows(record, command) + [row for _, row in sorted(ordered, key=lambda item: item[0])]
