@@ -43,7 +43,8 @@ def add_toy_commands(commands):
     train.add_argument("--clips", type=int, default=None, help="world clips for the transformer")
     train.add_argument("--vae-steps", type=int, default=None, help="VAE training steps")
     train.add_argument("--latent-channels", type=int, default=None,
-                       help="a new run's VAE latent channels, and so the transformer's input width (default 16)")
+                       help="a new run's VAE latent channels, and so the transformer's input width (default 16); "
+                            "with --widen-latent, the wider latent's")
     train.add_argument("--vae-figure-crops", action="store_true",
                        help="a new run's VAE trains on crops placed on the figure, not anywhere on the canvas")
     train.add_argument("--steps", type=int, default=None, help="transformer training steps")

@@ -123,6 +123,29 @@ def test_a_leg_goes_on_from_the_shipped_model_in_a_fresh_folder(tiny_pipe, tmp_p
         start_from_shipped(tmp_path / "other", source=tmp_path / "nothing")
 
 
+def test_a_leg_keeps_the_runs_reference_encoder_unless_it_changes_the_text_encoder_under_it(tiny_pipe, tmp_path):
+    """The reference encoder is fitted to the text encoder's words: a leg that trains the transformer leaves it
+    valid and keeps it; a --next-word-text leg would change those words, and is refused in one line."""
+    import json
+
+    from engine.reference_tokens import FOLDER, ReferenceTokenEncoder
+    from engine.toy.factory.build import ToyRecipe, extend_toy_model
+
+    tiny_pipe.save_pretrained(tmp_path / "pipeline")
+    ReferenceTokenEncoder(num_tokens=2, token_dim=tiny_pipe.transformer.config.text_dim, channels=4,
+                          hidden=8).save_pretrained(tmp_path / "pipeline" / FOLDER)
+    (tmp_path / "toy_run.json").write_text(json.dumps({"recipe": {"clips": 1}}))
+    recipe = ToyRecipe(foreground_weight=1.0, reference_token_share=1.0)
+    recipe.transformer = recipe.transformer.with_changes(batch_size=1)
+
+    with pytest.raises(ValueError, match="--next-word-text would change"):
+        extend_toy_model(tmp_path, steps=1, recipe=ToyRecipe(next_word_text=True))
+    final = extend_toy_model(tmp_path, steps=1, recipe=recipe)
+
+    assert (final / FOLDER / "config.json").is_file()
+    assert json.loads((final / "toy_run.json").read_text())["legs"][-1]["reference_token_share"] == 1.0
+
+
 def test_a_leg_keeps_the_runs_own_clips_and_adds_new_ones():
     from engine.toy.factory.build import leg_seeds
 

@@ -191,11 +191,11 @@ def encode_world(engine, seeds: list[int], on_progress=None, cache: str | Path |
                          "run a --reference-encoder leg first")
     stored = _read_cache(cache)
     probe = _prompt_probe(engine)
-    if not _same_text_encoder(stored.get("text_encoder.probe"), probe):
+    if not _same_probe(stored.get("text_encoder.probe"), probe):
         # Encoded by another text encoder (a leg that changed it), or by a cache too old to say: stale prompts.
         _forget_prompts(stored)
     token_probe = _reference_token_probe(engine)
-    if token_probe is None or not _same_text_encoder(stored.get("reference_encoder.probe"), token_probe):
+    if token_probe is None or not _same_probe(stored.get("reference_encoder.probe"), token_probe):
         _forget_prompts(stored, ".reference_prompt")  # made by another reference encoder, or by none
     travelling = frozenset(seed for seed in seeds if uses_travel(seed, travel_share))
     aligned = {seed for seed in seeds
@@ -276,6 +276,7 @@ def _store_prompts(stored: dict, engine, batch: list):
 
 
 def _forget_prompts(stored: dict, endings: tuple[str, ...] | str = (".prompt", ".scene_prompt")):
+    """Drop the cached prompt embeddings whose names end so (every kind, .reference_prompt too, by default)."""
     for name in [name for name in stored if name.endswith(endings)]:
         del stored[name]
 
@@ -295,7 +296,9 @@ def _prompt_probe(engine):
     return _embedding(engine, "a person in a red top and blue trousers dances on a grey background")
 
 
-def _same_text_encoder(stored_probe, probe) -> bool:
+def _same_probe(stored_probe, probe) -> bool:
+    """Whether a cache's probe (a text or reference encoder's output for a fixed input) is today's: an encoder
+    that changed since gives another."""
     import torch
 
     return stored_probe is not None and stored_probe.shape == probe.shape and torch.allclose(stored_probe, probe,
