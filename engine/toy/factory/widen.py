@@ -41,36 +41,50 @@ def widen_vae(vae, channels: int):
     torch.manual_seed(old * 1000 + channels)
     wide = build_vae(**{**_vae_architecture(vae.config), "z_dim": channels})
     source, target = vae.state_dict(), wide.state_dict()
-    mean_rows = list(range(old))
-    logvar_rows = [channels + c for c in range(old)]  # the encoder gives [mean | log variance] of z_dim each
     with torch.no_grad():
         for name, value in source.items():
             if target[name].shape == value.shape:
                 target[name].copy_(value)
-        out_w, out_b = target["encoder.conv_out.weight"], target["encoder.conv_out.bias"]
-        out_w[mean_rows + logvar_rows] = source["encoder.conv_out.weight"]
-        out_b[mean_rows + logvar_rows] = source["encoder.conv_out.bias"]
-        out_b[channels + old:] = source["encoder.conv_out.bias"][old:].mean()  # the new log variances: the old ones'
-        quant = torch.zeros_like(target["quant_conv.weight"])
-        quant[:, :, 0, 0, 0] = torch.eye(2 * channels)
-        rows = torch.tensor(mean_rows + logvar_rows)
-        quant[rows[:, None], rows[None, :]] = source["quant_conv.weight"]
-        target["quant_conv.weight"].copy_(quant)
-        target["quant_conv.bias"].zero_()
-        target["quant_conv.bias"][rows] = source["quant_conv.bias"]
-        post = torch.zeros_like(target["post_quant_conv.weight"])
-        post[:, :, 0, 0, 0] = torch.eye(channels)
-        post[:old, :old] = source["post_quant_conv.weight"]
-        target["post_quant_conv.weight"].copy_(post)
-        target["post_quant_conv.bias"].zero_()
-        target["post_quant_conv.bias"][:old] = source["post_quant_conv.bias"]
-        target["decoder.conv_in.weight"].zero_()
-        target["decoder.conv_in.weight"][:, :old] = source["decoder.conv_in.weight"]
+        _grow_encoder_head(source, target, old, channels)
+        _grow_decoder_head(source, target, old, channels)
     wide.load_state_dict(target)
     wide.register_to_config(latents_mean=[*vae.config.latents_mean, *[0.0] * (channels - old)],
                             latents_std=[*vae.config.latents_std, *[1.0] * (channels - old)])
     _unit_scale_new_channels(wide, old)
     return wide
+
+
+def _grow_encoder_head(source: dict, target: dict, old: int, channels: int):
+    """The encoder's last convolution and quant_conv give [mean | log variance], z_dim each: the old channels'
+    rows and columns go where they belong in the wider layout, the new means pass through quant_conv unchanged,
+    and the new log variances start at the old ones' mean."""
+    import torch
+
+    rows = torch.tensor([*range(old), *range(channels, channels + old)])
+    target["encoder.conv_out.weight"][rows] = source["encoder.conv_out.weight"]
+    target["encoder.conv_out.bias"][rows] = source["encoder.conv_out.bias"]
+    target["encoder.conv_out.bias"][channels + old:] = source["encoder.conv_out.bias"][old:].mean()
+    quant = torch.zeros_like(target["quant_conv.weight"])
+    quant[:, :, 0, 0, 0] = torch.eye(2 * channels)
+    quant[rows[:, None], rows[None, :]] = source["quant_conv.weight"]
+    target["quant_conv.weight"].copy_(quant)
+    target["quant_conv.bias"].zero_()
+    target["quant_conv.bias"][rows] = source["quant_conv.bias"]
+
+
+def _grow_decoder_head(source: dict, target: dict, old: int, channels: int):
+    """post_quant_conv passes the new channels through; the decoder's first convolution reads them with zero
+    weights, so it decodes as the old one did."""
+    import torch
+
+    post = torch.zeros_like(target["post_quant_conv.weight"])
+    post[:, :, 0, 0, 0] = torch.eye(channels)
+    post[:old, :old] = source["post_quant_conv.weight"]
+    target["post_quant_conv.weight"].copy_(post)
+    target["post_quant_conv.bias"].zero_()
+    target["post_quant_conv.bias"][:old] = source["post_quant_conv.bias"]
+    target["decoder.conv_in.weight"].zero_()
+    target["decoder.conv_in.weight"][:, :old] = source["decoder.conv_in.weight"]
 
 
 def _vae_architecture(config) -> dict:
