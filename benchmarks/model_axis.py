@@ -13,12 +13,13 @@ families costs little beyond the load. Times are this machine's; ratios carry ov
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
 import tempfile
 import time
+
+from benchmarks.report import log_and_save
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -86,10 +87,7 @@ def main(argv=None) -> int:
     alone = sweeps[0]["seconds"] + sweeps[1]["seconds"]
     result = {"machine": "this project's CPU (2 cores)", "settings": SETTINGS, "seeds": args.seeds, "reps": args.reps,
               "sweeps": sweeps, "mixed_over_separate": round(sweeps[2]["seconds"] / alone, 3)}
-    logger.info("%s", json.dumps(result, indent=1))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, indent=2)
+    log_and_save(result, args.json, logger)
     return 0
 
 

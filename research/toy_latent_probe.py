@@ -16,9 +16,10 @@ latents) can bring them back.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
+
+from benchmarks.report import log_and_save
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -157,10 +158,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = measure(args.clips, args.model)
-    logger.info("%s", json.dumps(result, indent=1))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, indent=2)
+    log_and_save(result, args.json, logger)
     return 0
 
 

@@ -154,19 +154,17 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
 
     out_dir = Path(out_dir)
     log = on_log or (lambda text: logger.info("%s", text))
-    if (out_dir / "pipeline" / "reference_encoder").exists() and recipe.next_word_text \
-            and not reads_next_word(_saved_text_encoder(out_dir / "pipeline")):
-        # The reference encoder is fitted to the text encoder's words; this leg would change them under it.
-        raise ValueError(f"{out_dir / 'pipeline'} has a reference encoder fitted to its text encoder, which "
-                         "--next-word-text would change: run that leg before the --reference-encoder leg")
-    # A reference encoder is kept as it is: the transformer learns from prompts that name the clothes (encode_world
-    # embeds them without the reference's tokens, as the shipped toy learned), and the encoder stands in for them.
     record, legs, number, before = _begin_leg(out_dir, "legs", "leg")
     trained_on = record.get("recipe", {}).get("clips", recipe.clips)
     clips = clips or trained_on
     config = recipe.transformer.with_changes(max_steps=steps, learning_rate=learning_rate, warmup_steps=50)
     engine = Engine(toy_spec(str(before), name="toy-train"))  # on CUDA where there is one
     text_changed = recipe.next_word_text and not reads_next_word(engine.load().text_encoder)
+    if text_changed and (before / "reference_encoder").exists():
+        # The reference encoder is fitted to the text encoder's words; this leg would change them under it. Any
+        # other leg keeps it: it stands in for the words, with or without its tokens in training (encode_world).
+        raise ValueError(f"{out_dir / 'pipeline'} has a reference encoder fitted to its text encoder, which "
+                         "--next-word-text would change: run that leg before the --reference-encoder leg")
     if text_changed:
         mix_in_next_word(engine.load().text_encoder)  # saved with the leg's pipeline; encode_world re-embeds prompts
     earlier = tuple(leg["clips"] for leg in legs)
@@ -180,12 +178,6 @@ def extend_toy_model(out_dir: str | Path, steps: int, clips: int | None = None, 
                  "reference_token_share": recipe.reference_token_share, "next_word_text": text_changed,
                  "device": device_label(engine.device), "seconds": round(time.perf_counter() - started)})
     return _save_pipeline(engine, out_dir, record)
-
-
-def _saved_text_encoder(pipeline: Path):
-    from transformers import UMT5EncoderModel
-
-    return UMT5EncoderModel.from_pretrained(pipeline / "text_encoder")
 
 
 def extend_decoder(out_dir: str | Path, steps: int, learning_rate: float = 3e-4, latent_noise: float = 0.0,
