@@ -79,6 +79,17 @@ def test_the_recipe_rows_run_in_the_order_the_stages_ran(tmp_path):
     assert rows[-1].endswith("`toy train --widen-latent 400 --latent-channels 48` |")
 
 
+def test_a_further_widen_leg_says_which_channels_it_held():
+    from engine.toy.factory.card import widen_leg_row
+
+    leg = {"steps": 700, "learning_rate": 3e-4, "seconds": 1600, "channels": 48, "from_channels": 48,
+           "anchored_channels": 16}
+    row = widen_leg_row(2, leg)
+    assert "whole VAE at 48 latent channels, the first 16 held, the rest free" in row
+    assert row.endswith("`toy train --widen-latent 700 --latent-channels 48` |")
+    assert "the transformer widened" in widen_leg_row(1, {**leg, "from_channels": 16})
+
+
 def test_the_card_says_how_the_evals_generations_sampled(tmp_path):
     sampling = {"num_inference_steps": 10, "sampler": "unipc", "flow_shift": 3.0, "guidance_scale": 5.0,
                 "guidance_stop": 0.6}

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from engine.toy import world
+from engine.toy.factory.build import anchored_widen_channels
 from engine.toy.factory.vae_training import VaeTrainConfig, to_tensor
 from engine.toy.factory.widen import train_widened_vae, widen_transformer, widen_vae
 from engine.toy.model import build_transformer, build_vae
@@ -67,3 +68,29 @@ def test_a_widen_leg_trains_the_new_channels_and_holds_the_old_latents(small_cli
     with torch.no_grad():
         moved = wide.encode(small_clip).latent_dist.mode()[:, :16] - old.encode(small_clip).latent_dist.mode()
     assert moved.abs().mean() < 0.05 * torch.tensor(old.config.latents_std).mean()
+
+
+def test_a_further_widen_leg_holds_the_first_legs_channels_and_frees_the_rest(small_clip, tmp_path):
+    torch.manual_seed(0)
+    wide = widen_vae(build_vae().eval(), 24).eval()
+    again = widen_vae(build_vae().eval(), 24)
+    again.load_state_dict(wide.state_dict())
+    config = VaeTrainConfig(crops_on_figure=True, batch_size=1, clip_frames=5, crop_height=32, crop_width=56,
+                            stats_clips=2, warmup_steps=1)
+
+    train_widened_vae(again, wide, tmp_path, steps=2, config=config, anchored_channels=16, leg=2)
+
+    assert list(again.config.latents_std[:16]) == list(wide.config.latents_std[:16])
+    assert list(again.config.latents_std[16:]) != list(wide.config.latents_std[16:])  # measured again
+    with torch.no_grad():
+        moved = (again.encode(small_clip).latent_dist.mode() - wide.encode(small_clip).latent_dist.mode()).abs()
+    assert moved[:, :16].mean() < moved[:, 16:].mean()  # the held channels move less than the free ones
+
+
+def test_a_widen_leg_holds_the_old_channels_or_on_a_wide_latent_the_first_legs():
+    assert anchored_widen_channels([], 16, 48) == 16
+    assert anchored_widen_channels([{"channels": 48, "from_channels": 16}], 48, 48) == 16
+    with pytest.raises(ValueError, match="no earlier widen leg says which were there first"):
+        anchored_widen_channels([{"channels": 48}], 48, 48)
+    with pytest.raises(ValueError, match="cannot narrow it to 32"):
+        anchored_widen_channels([], 48, 32)

@@ -12,6 +12,7 @@ stopped goes on where it was.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import shutil
@@ -238,36 +239,57 @@ def widen_latent(out_dir: str | Path, channels: int, steps: int, learning_rate: 
     log = on_log or (lambda text: logger.info("%s", text))
     record, legs, number, before = _begin_leg(out_dir, "widen_legs", "widen-leg")
     old_vae = load_cpu_vae(before / "vae")
+    from_channels = old_vae.config.z_dim
+    anchored = anchored_widen_channels(legs, from_channels, channels)
     samples = [world.make_sample(seed) for seed in heldout_seeds(8)]
     measured_before = vae_round_trip(old_vae, samples)
-    log(f"widen leg {number}: before ({old_vae.config.z_dim} channels): {round_trip_text(measured_before)}")
-    vae = widen_vae(old_vae, channels)
+    log(f"widen leg {number}: before ({from_channels} channels, the first {anchored} held): "
+        f"{round_trip_text(measured_before)}")
+    vae = widen_vae(old_vae, channels) if channels > from_channels else copy.deepcopy(old_vae)
     use_onednn_conv3d(vae)
     started = time.perf_counter()
     train_widened_vae(vae, old_vae, out_dir / f"widen-leg-{number}", steps, learning_rate,
                       on_log=lambda step, loss, psnr: step % 25 == 0 and log(
-                          f"widen leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"))
+                          f"widen leg {number} step {step}/{steps}: loss {loss:.4f}, batch PSNR {psnr:.1f} dB"),
+                      anchored_channels=anchored, leg=number)
     seconds = round(time.perf_counter() - started)
     measured_after = vae_round_trip(vae, samples)
     log(f"widen leg {number}: after ({channels} channels): {round_trip_text(measured_after)}")
     shutil.rmtree(final / "vae")
     vae.save_pretrained(final / "vae")
-    transformer = WanVACETransformer3DModel.from_pretrained(before / "transformer", torch_dtype=torch.float32)
-    shutil.rmtree(final / "transformer")
-    widen_transformer(transformer, channels).save_pretrained(final / "transformer")
-    for part in ("vae", "transformer"):
-        halve_weights(final / part)
+    halve_weights(final / "vae")
+    if channels > from_channels:
+        transformer = WanVACETransformer3DModel.from_pretrained(before / "transformer", torch_dtype=torch.float32)
+        shutil.rmtree(final / "transformer")
+        widen_transformer(transformer, channels).save_pretrained(final / "transformer")
+        halve_weights(final / "transformer")
     cache = out_dir / "encoded.safetensors"
     if cache.is_file():
         cache.unlink()  # the old VAE's latents: the next leg encodes its clips again
     record["vae_psnr_db"] = round(measured_after["psnr"], 2)
     record.setdefault("recipe", {})["latent_channels"] = channels
-    legs.append({**_leg_start(record), "channels": channels, "steps": steps, "learning_rate": learning_rate,
+    legs.append({**_leg_start(record), "channels": channels, "from_channels": from_channels,
+                 "anchored_channels": anchored, "steps": steps, "learning_rate": learning_rate,
                  "seconds": seconds, "device": device_label("cpu"), "before_leg": len(record.get("legs", [])) + 1,
                  "round_trip_before": measured_before, "round_trip_after": measured_after})
     _write_record(out_dir, record)
     shutil.copy(out_dir / "toy_run.json", final / "toy_run.json")
     return final
+
+
+def anchored_widen_channels(earlier_legs: list[dict], from_channels: int, channels: int) -> int:
+    """How many leading latent channels a widen leg holds where they were: all of them when it grows the latent;
+    when the latent is already `channels` wide (a further leg), only those the first widen leg started from,
+    which the transformer learned longest, so the channels added since train freely again."""
+    if channels < from_channels:
+        raise ValueError(f"the latent has {from_channels} channels: a widen leg cannot narrow it to {channels}")
+    if channels > from_channels:
+        return from_channels
+    first = next((leg for leg in earlier_legs if "from_channels" in leg), None)
+    if first is None:
+        raise ValueError(f"the latent already has {channels} channels and no earlier widen leg says which were "
+                         "there first: widen to more channels instead")
+    return first["from_channels"]
 
 
 def extend_reference_encoder(out_dir: str | Path, steps: int, learning_rate: float = 1e-3, on_log=None) -> Path:

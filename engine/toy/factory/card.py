@@ -132,8 +132,12 @@ def widen_leg_row(number: int, leg: dict) -> str:
     before = leg.get("round_trip_before", {}).get("colour_match")
     after = leg.get("round_trip_after", {}).get("colour_match")
     kept = f"; part colours through the VAE {before:.2f} -> {after:.2f}" if before is not None and after else ""
-    return (f"| widen leg {number} | whole VAE to {leg['channels']} latent channels, the old ones held; the"
-            f" transformer widened, new channels zero | {leg['steps']} | {leg['learning_rate']} | crops on the figure"
+    grows = leg.get("from_channels", 0) < leg["channels"]
+    what = (f"whole VAE to {leg['channels']} latent channels, the old ones held; the transformer widened, new"
+            f" channels zero" if grows else
+            f"whole VAE at {leg['channels']} latent channels, the first {leg['anchored_channels']} held, the rest"
+            f" free")
+    return (f"| widen leg {number} | {what} | {leg['steps']} | {leg['learning_rate']} | crops on the figure"
             f"{kept} | {_time(leg.get('seconds'))} | `toy train{_from_shipped(leg)} --widen-latent {leg['steps']}"
             f" --latent-channels {leg['channels']}` |")
 

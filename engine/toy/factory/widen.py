@@ -112,26 +112,31 @@ def _unit_scale_new_channels(vae, old: int, clips: int = 4):
 
 def train_widened_vae(vae, old_vae, out_dir: str | Path, steps: int, learning_rate: float = 3e-4,
                       encoder_learning_rate: float = 1e-4, anchor_weight: float = 10.0, latent_noise: float = 0.5,
-                      config: VaeTrainConfig = VaeTrainConfig(crops_on_figure=True), resume: bool = True, on_log=None):
+                      config: VaeTrainConfig = VaeTrainConfig(crops_on_figure=True), resume: bool = True, on_log=None,
+                      anchored_channels: int | None = None, leg: int = 1):
     """Train a widened VAE (widen_vae) `steps` on the world's clips, pose videos and references, crops placed on
     the figure. The loss is the VAE's own (figure-weighted L1 + MSE) plus `anchor_weight` x the squared distance
     of the old channels from `old_vae`'s latents, in units of their std, so the transformer's latents stay valid;
     latents are decoded with noise up to `latent_noise` of each channel's spread, as a generation's are never
-    exact. Then the new channels' statistics are measured (the old ones' are kept). Trains `vae` in place."""
+    exact. Then the new channels' statistics are measured (the old ones' are kept). Trains `vae` in place.
+
+    `anchored_channels` (default: all of `old_vae`'s) says how many leading channels are held: a further widen
+    leg on an already wide VAE holds only the channels the transformer learned longest and frees the rest. A
+    leg after the first (`leg`) draws other batches."""
     import torch
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frozen = copy.deepcopy(old_vae).eval().requires_grad_(False)
-    old = frozen.config.z_dim
-    old_std = torch.tensor(frozen.config.latents_std).view(1, -1, 1, 1, 1)
+    old = anchored_channels or frozen.config.z_dim
+    old_std = torch.tensor(frozen.config.latents_std[:old]).view(1, -1, 1, 1, 1)
 
     def step_loss(step: int, rng):
         batch, weights = training_batch(rng, config)
         generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
         latents = vae.encode(batch).latent_dist.mode()
         with torch.no_grad():
-            held = frozen.encode(batch).latent_dist.mode()
+            held = frozen.encode(batch).latent_dist.mode()[:, :old]
         anchor = (((latents[:, :old] - held) / old_std) ** 2).mean()
         spread = latents.detach().std(dim=(0, 2, 3, 4), keepdim=True)
         scale = torch.rand(len(latents), 1, 1, 1, 1, generator=generator) * latent_noise
@@ -144,7 +149,7 @@ def train_widened_vae(vae, old_vae, out_dir: str | Path, steps: int, learning_ra
               ([*vae.decoder.parameters(), *vae.post_quant_conv.parameters()], learning_rate)]
     config = replace(config, steps=steps, warmup_steps=min(config.warmup_steps, max(1, steps // 10)))
     _train_steps(vae, groups, config, steps, out_dir / "widen-checkpoint.pt", out_dir / "widen_loss.csv",
-                 draws=(config.seed, 10**6, vae.config.z_dim), resume=resume, on_log=on_log, step_loss=step_loss)
+                 draws=(config.seed, 10**6, vae.config.z_dim, *([leg] if leg > 1 else [])), resume=resume, on_log=on_log, step_loss=step_loss)
     vae.eval()
     set_new_channel_statistics(vae, old, config)
     return vae
