@@ -78,13 +78,25 @@ class Engine:
         return self._device
 
     def banner(self) -> str:
-        return self.family.banner(self.spec, self.device)
+        from engine.gpu_fit import zerogpu_note
+
+        return " ".join(text for text in (self.family.banner(self.spec, self.device), zerogpu_note()) if text)
 
     def model_source(self) -> str:
         """Where the weights are; first, refuse a model this machine cannot run, before anything is downloaded
         (loading the pipeline and the tokenizer both start here)."""
-        self.family.check_device(self.spec, self.device)
+        self.check_runnable()
         return self.family.model_source(self.spec)
+
+    def check_runnable(self):
+        """Raise one line when this machine cannot run this model: a family that needs CUDA on a CPU, or a model
+        over a ZeroGPU Space's slice (engine/gpu_fit.py). Nothing loads."""
+        from engine.gpu_fit import zerogpu_refusal
+
+        refusal = zerogpu_refusal(self.spec)
+        if refusal:
+            raise RuntimeError(refusal)
+        self.family.check_device(self.spec, self.device)
 
     def load(self):
         """Load the pipeline once; later calls return it."""

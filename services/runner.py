@@ -93,7 +93,9 @@ class Engines:
         if name not in self._by_name:
             from engine import Engine
 
-            self._by_name[name] = Engine.from_name(name, device=self.base.device)
+            engine = Engine.from_name(name, device=self.base.device)
+            engine.check_runnable()  # a model this machine cannot run is refused when the sweep is planned
+            self._by_name[name] = engine
         return self._by_name[name]
 
     def for_cell(self, cell: Cell):

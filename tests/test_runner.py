@@ -42,6 +42,16 @@ def test_a_sweep_writes_its_run_folder(tiny_engine, tmp_path):
     assert os.path.getsize(outputs["zip"]) > 0 and outputs["gif_bytes"] == os.path.getsize(outputs["gif"])
 
 
+def test_on_zerogpu_a_model_axis_naming_a_model_over_the_slice_is_refused_when_built(tiny_engine, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.setenv("VACE_LAB_ZEROGPU_GB", "40")
+    spec = small_spec(x={"field": "model", "values": "tiny,wan-vace-14b"})
+    with pytest.raises(RuntimeError, match="wan-vace-14b does not fit this Space's ZeroGPU slice"):
+        SweepRunner(tiny_engine, spec, tmp_path)
+    assert not (tmp_path / "cells").exists()
+
+
 def test_a_long_video_cell_counts_its_steps_in_every_window(tiny_engine, tmp_path):
     # 17 frames in 9-frame windows with overlap 5: 3 windows of 2 steps. Counted once per cell, the progress
     # passed 100% and the ETA went negative in the toy-long-video sweep.

@@ -77,6 +77,12 @@ def test_auto_picks_the_toy_without_cuda_tiny_without_its_weights_and_1_3b_with_
     assert resolve_model_name("tiny") == "tiny"
 
 
+def test_auto_picks_the_1_3b_on_a_zerogpu_space_where_the_starting_process_has_no_gpu(monkeypatch):
+    monkeypatch.setattr("engine.families.cuda_available", lambda: False)
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert resolve_model_name("auto") == "wan-vace-1.3b"
+
+
 def _meta_parameter_counts(name):
     from diffusers import WanVACETransformer3DModel
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from pathlib import Path
 
 from engine.families.base import ModelFamily
@@ -61,12 +62,17 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def on_zerogpu() -> bool:
+    """Whether this process serves a ZeroGPU Space (Hugging Face sets SPACES_ZERO_GPU there)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "true")
+
+
 def resolve_model_name(name: str) -> str:
-    """'auto' picks the real 1.3B model on a CUDA machine and the trained toy model otherwise (the random
+    """'auto' picks the real 1.3B model on a CUDA machine or a ZeroGPU Space and the trained toy model otherwise (the random
     tiny engine only when the toy model's weights are missing)."""
     if name != "auto":
         return name
-    if cuda_available():
+    if cuda_available() or on_zerogpu():  # ZeroGPU gives a GPU to each job, not to the process that starts
         chosen = "wan-vace-1.3b"
     else:
         chosen = "toy" if family_named("toy").is_shipped() else "tiny"

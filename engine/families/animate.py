@@ -33,6 +33,17 @@ class AnimateFamily(ModelFamily):
 
         return LabAnimatePipeline
 
+    def transformer_on_meta(self, spec):
+        """diffusers' class defaults are the published 14B config, with the original's use_img_emb: the
+        reference's CLIP features get their own key/value projections in every cross-attention."""
+        if self.small:
+            return None
+        import torch
+        from diffusers import WanAnimateTransformer3DModel
+
+        with torch.device("meta"):
+            return WanAnimateTransformer3DModel(added_kv_proj_dim=5120)
+
     def pipeline_inputs(self, request, conditions, mask=None, segment=None) -> dict:
         from PIL import Image
 

@@ -58,6 +58,16 @@ class Animate2Family(ModelFamily):
                          "guidance): leave it at 1")
         return lines
 
+    def transformer_on_meta(self, spec):
+        """diffusers' class defaults are the published 14B config."""
+        if self.small:
+            return None
+        import torch
+        from diffusers import WanAnimate2Transformer3DModel
+
+        with torch.device("meta"):
+            return WanAnimate2Transformer3DModel()
+
     def check_device(self, spec, device: str):
         if self.needs_cuda and device != "cuda":
             raise RuntimeError(f"{spec.name} needs a CUDA GPU: Animate-2's in-context attention runs through flex "

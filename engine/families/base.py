@@ -104,6 +104,17 @@ class ModelFamily:
         return {name: value for name, value in fields.items()
                 if name not in FAMILY_INPUTS or getattr(self, FAMILY_INPUTS[name][0])}
 
+    def transformer_on_meta(self, spec):
+        """The spec's transformer with no storage behind its parameters, for engine/gpu_fit.py's arithmetic, or
+        None where the spec does not give its architecture (a local folder) or the model is one of the small ones."""
+        if self.small or not spec.transformer_config:
+            return None
+        import torch
+        from diffusers import WanVACETransformer3DModel
+
+        with torch.device("meta"):
+            return WanVACETransformer3DModel(**spec.transformer_config)
+
     def check_device(self, spec, device: str):
         """Raise one line when this family's model cannot run on `device`, before anything loads."""
 
