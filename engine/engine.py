@@ -67,6 +67,17 @@ class Engine:
         spec = model_spec(name)
         return cls(spec.with_overrides(**spec_changes) if spec_changes else spec, device=device)
 
+    @classmethod
+    def with_pipeline(cls, spec: ModelSpec, pipe, device: str) -> "Engine":
+        """An engine around a pipeline built in memory (random weights of a real architecture, for bench),
+        placed on `device` with the spec's memory plan as a loaded one would be."""
+        from engine.loading import place_pipeline
+
+        engine = cls(spec, device=device)
+        engine._pipe = place_pipeline(pipe, spec, device)
+        engine._tokenizer = pipe.tokenizer
+        return engine
+
     # ---- model state -------------------------------------------------------------------------------
 
     @property

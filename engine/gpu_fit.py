@@ -75,7 +75,7 @@ def gpu_need(spec_or_preset) -> GpuNeed | None:
     if spec.name in _NEEDS:
         return _NEEDS[spec.name]
     family = family_of(spec)
-    transformer = family.transformer_on_meta(spec)
+    transformer = family.published_transformer(spec)
     if transformer is None:
         _NEEDS[spec.name] = None
         return None

@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 def load_pipeline(spec: ModelSpec, source: str, device: str):
     """The lab's pipeline (engine/pipeline.py) from `source`, placed on `device` as the spec says."""
     from engine.families import family_of
-    from engine.pipeline import ConditionStore
 
     started = time.perf_counter()
     _quiet_loading_bars()
@@ -27,6 +26,17 @@ def load_pipeline(spec: ModelSpec, source: str, device: str):
         pipe = family_of(spec).pipeline_class().from_pretrained(source, dtype=torch_dtypes(spec, device))
     except (OSError, ValueError) as err:
         raise load_error(source, err) from None
+    place_pipeline(pipe, spec, device)
+    pipe.lab_reference_encoder = load_reference_encoder(source, device)
+    logger.info("loaded %s on %s in %.1f s", source, device, time.perf_counter() - started)
+    return pipe
+
+
+def place_pipeline(pipe, spec: ModelSpec, device: str):
+    """Put a pipeline on `device` with the spec's memory plan and speed options, and give it the lab's
+    conditioning store (the pipeline has no reference encoder until load_pipeline adds its folder's)."""
+    from engine.pipeline import ConditionStore
+
     if spec.cpu_offload and device == "cuda":
         pipe.enable_model_cpu_offload()
     elif spec.group_offload and device == "cuda":
@@ -40,8 +50,7 @@ def load_pipeline(spec: ModelSpec, source: str, device: str):
     apply_speed_options(pipe, spec)
     pipe.set_progress_bar_config(disable=True)
     pipe.lab_condition_store = ConditionStore()
-    pipe.lab_reference_encoder = load_reference_encoder(source, device)
-    logger.info("loaded %s on %s in %.1f s", source, device, time.perf_counter() - started)
+    pipe.lab_reference_encoder = None
     return pipe
 
 

@@ -1,8 +1,10 @@
 """`python -m experiments bench`: how fast the lab is, where the time goes, and how close to the limit.
 
 On a CPU it measures the tiny engine (ratios mean something there; absolute seconds do not). On CUDA it
-also builds the real 1.3B transformer, VAE and text encoder from their configs with random weights (no
-download) and times them at 480x832x81 and 320x576x49, with peak memory and the fraction of the FLOP floor.
+also builds the real 1.3B transformer from its config with random weights (no download) and times it at
+480x832x81 and 320x576x49, with peak memory and the fraction of the FLOP floor; then Wan2.2-Animate and
+Wan-Animate-2 whole (transformer, text encoder, image encoder, VAE; random weights) through the engine at their
+presets' default sizes and memory plans: s/step, decode, peak memory.
 
 Everything is measured side by side in one run and written as a table and as JSON, with the keys
 `engine_overhead_ratio`, `sweep_amortization_ratio` and `startup_seconds` for CI dashboards.
@@ -30,6 +32,7 @@ QUICK_SIZE = (128, 224, 17)
 # the real ones, which the real architecture measures on CUDA.
 TINY_SIZES = (QUICK_SIZE, (256, 448, 33))
 REAL_MODEL = "wan-vace-1.3b"
+REAL_FAMILIES = ("wan-animate-14b", "wan-animate-2-14b")  # beside VACE: built whole, run through the engine
 
 
 def run_bench(quick: bool = False, model: str = "tiny") -> dict:
@@ -48,6 +51,7 @@ def run_bench(quick: bool = False, model: str = "tiny") -> dict:
         results.update(engine_measures(model, quick))
     if cuda:
         results["real_architecture"] = real_architecture(quick)
+        results["real_families"] = real_families(quick)
     return results
 
 
@@ -95,18 +99,23 @@ def tiny_engine_and_request(model: str, quick: bool):
     return engine, request
 
 
-def stage_timings(engine, request) -> dict:
+def generation_timings(engine, request) -> dict:
     """Prompt encode, conditioning encode, s/step, decode and peak memory for one request, caches cold."""
     engine.clear_caches()
     result = engine.generate(request)
     t = result.timings
-    row = {"size": f"{request.height}x{request.width}x{request.num_frames}", "steps": request.num_inference_steps,
-           "prompt_encode_s": t["prompt_encode"], "condition_encode_s": t["condition_encode"],
-           "s_per_step": t["s_per_step"], "decode_s": t["decode"], "peak_memory_mb": result.peak_memory_mb,
-           "memory_kind": result.memory_kind}
+    return {"size": f"{request.height}x{request.width}x{request.num_frames}", "steps": request.num_inference_steps,
+            "prompt_encode_s": t["prompt_encode"], "condition_encode_s": t["condition_encode"],
+            "s_per_step": t["s_per_step"], "decode_s": t["decode"], "peak_memory_mb": result.peak_memory_mb,
+            "memory_kind": result.memory_kind}
+
+
+def stage_timings(engine, request) -> dict:
+    """generation_timings with the step's FLOPs and the rate they ran at."""
+    row = generation_timings(engine, request)
     flops = step_flops(engine, request)
     row["tflop_per_step"] = flops / 1e12
-    row["achieved_tflops"] = flops / t["s_per_step"] / 1e12
+    row["achieved_tflops"] = flops / row["s_per_step"] / 1e12
     return row
 
 
@@ -219,6 +228,45 @@ def real_architecture(quick: bool) -> list[dict]:
     return rows
 
 
+def real_families(quick: bool) -> list[dict]:
+    """CUDA only: each Animate family's real architecture with random weights (experiments/random_models.py),
+    through the engine at its preset's default size and memory plan: build time, stage times, peak memory. A
+    family that cannot run here says why in its row."""
+    import gc
+
+    import torch
+
+    rows = []
+    for preset in REAL_FAMILIES:
+        try:
+            rows.append(family_generation(preset, steps=1 if quick else 2))
+        except Exception as err:  # noqa: BLE001 - out of memory, a missing kernel: the row says which
+            rows.append({"preset": preset, "unavailable": str(err).splitlines()[0][:200]})
+        gc.collect()
+        torch.cuda.empty_cache()
+    return rows
+
+
+def family_generation(preset: str, steps: int, device: str = "cuda", real_parts=None, **request_changes) -> dict:
+    """One generation of a preset's model built in memory (random_pipeline: `real_parts`, default all, at their
+    published size), placed as its memory plan says, on the preset's sample inputs at its default size."""
+    from engine import Engine
+    from engine.spec import ModelSpec
+    from experiments.random_models import REAL_PARTS, random_pipeline
+
+    spec = ModelSpec.from_preset(preset)
+    started = time.perf_counter()
+    pipe = random_pipeline(spec, REAL_PARTS if real_parts is None else real_parts)
+    engine = Engine.with_pipeline(spec, pipe, device)
+    built = time.perf_counter() - started
+    request = engine.default_request(**engine.sample_inputs(), num_inference_steps=steps, **request_changes)
+    plan = "group_offload" if spec.group_offload else "cpu_offload" if spec.cpu_offload else "none"
+    row = {"preset": preset, "memory_plan": plan, "vae_tiling": spec.vae_tiling, "build_s": built,
+           **generation_timings(engine, request)}
+    engine.clear()
+    return row
+
+
 def cfg_step_seconds(transformer, inputs: dict, reps: int) -> float:
     """Median time of a classifier-free-guidance step (two forwards), after one warm-up step."""
     import torch
@@ -267,6 +315,13 @@ def print_table(results: dict):
         else:
             lines.append(f"1.3B {row['size']}: {row['s_per_step']:.2f} s/step, peak {row['peak_memory_gb']:.1f} GB, "
                          f"{row['fraction_of_floor']:.0%} of the FLOP floor")
+    for row in results.get("real_families", []):
+        if "unavailable" in row:
+            lines.append(f"{row['preset']}: not run ({row['unavailable']})")
+        else:
+            lines.append(f"{row['preset']} {row['size']} (memory plan {row['memory_plan']}): "
+                         f"{row['s_per_step']:.2f} s/step, decode {row['decode_s']:.1f} s, "
+                         f"peak {row['peak_memory_mb'] / 1024:.1f} GB, built in {row['build_s']:.0f} s")
     print("\n".join(lines))
 
 

@@ -42,3 +42,17 @@ def test_without_a_video_reader_the_bench_skips_the_engine_and_says_why(monkeypa
     assert "sample pose video cannot be read" in results["skipped"]["engine measures"] and "stages" not in results
     print_table(results)
     assert "skipped engine measures: no ffmpeg from imageio-ffmpeg (" in capsys.readouterr().out
+
+
+def test_a_family_built_in_memory_runs_through_the_engine_with_its_memory_plan_and_is_timed(capsys):
+    """What bench does on a GPU for Animate at its real size, here with the tiny parts on the CPU."""
+    from experiments.bench import family_generation
+
+    row = family_generation("tiny-animate", steps=1, device="cpu", real_parts=(), height=64, width=112, num_frames=5)
+    assert row["preset"] == "tiny-animate" and row["memory_plan"] == "none" and row["size"] == "64x112x5"
+    assert row["s_per_step"] > 0 and row["build_s"] > 0 and row["peak_memory_mb"] > 0
+    print_table({"device": "cpu", "model": "tiny", "startup_seconds": 1.0, "real_families": [
+        row, {"preset": "wan-animate-2-14b", "unavailable": "CUDA out of memory"}]})
+    out = capsys.readouterr().out
+    assert "tiny-animate 64x112x5 (memory plan none): " in out
+    assert "wan-animate-2-14b: not run (CUDA out of memory)" in out

@@ -47,3 +47,15 @@ def test_real_1_3b_architecture_runs_a_cfg_step_at_320x576x49():
     seconds = time.perf_counter() - start
     print(f"1.3B CFG step at 320x576x49: {seconds:.3f} s, peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
     assert out.shape == latents.shape and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("preset", ["wan-animate-14b", "wan-animate-2-14b"])
+def test_each_animate_family_built_whole_runs_a_step_at_its_default_size_with_its_memory_plan(preset):
+    """bench's real-family row: the published parts with random weights (minutes: the 14B is built on the CPU)."""
+    from experiments.bench import family_generation
+
+    row = family_generation(preset, steps=1)
+    defaults = ModelSpec.from_preset(preset).defaults
+    assert row["size"] == f"{defaults['height']}x{defaults['width']}x{defaults['num_frames']}"
+    card_mb = torch.cuda.get_device_properties(0).total_memory / 2**20
+    assert row["s_per_step"] > 0 and 0 < row["peak_memory_mb"] < card_mb

@@ -33,7 +33,7 @@ class AnimateFamily(ModelFamily):
 
         return LabAnimatePipeline
 
-    def transformer_on_meta(self, spec):
+    def published_transformer(self, spec, device: str = "meta"):
         """diffusers' class defaults are the published 14B config, with the original's use_img_emb: the
         reference's CLIP features get their own key/value projections in every cross-attention."""
         if self.small:
@@ -41,7 +41,7 @@ class AnimateFamily(ModelFamily):
         import torch
         from diffusers import WanAnimateTransformer3DModel
 
-        with torch.device("meta"):
+        with torch.device(device):
             return WanAnimateTransformer3DModel(added_kv_proj_dim=5120)
 
     def pipeline_inputs(self, request, conditions, mask=None, segment=None) -> dict:

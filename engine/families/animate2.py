@@ -58,14 +58,14 @@ class Animate2Family(ModelFamily):
                          "guidance): leave it at 1")
         return lines
 
-    def transformer_on_meta(self, spec):
+    def published_transformer(self, spec, device: str = "meta"):
         """diffusers' class defaults are the published 14B config."""
         if self.small:
             return None
         import torch
         from diffusers import WanAnimate2Transformer3DModel
 
-        with torch.device("meta"):
+        with torch.device(device):
             return WanAnimate2Transformer3DModel()
 
     def check_device(self, spec, device: str):

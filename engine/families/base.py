@@ -104,15 +104,17 @@ class ModelFamily:
         return {name: value for name, value in fields.items()
                 if name not in FAMILY_INPUTS or getattr(self, FAMILY_INPUTS[name][0])}
 
-    def transformer_on_meta(self, spec):
-        """The spec's transformer with no storage behind its parameters, for engine/gpu_fit.py's arithmetic, or
-        None where the spec does not give its architecture (a local folder) or the model is one of the small ones."""
+    def published_transformer(self, spec, device: str = "meta"):
+        """The spec's published transformer built on `device`: on the meta device no storage is behind its
+        parameters (engine/gpu_fit.py counts them); elsewhere its weights are random (bench builds the real
+        architectures so). None where the spec does not give its architecture (a local folder) or the model is one
+        of the small ones."""
         if self.small or not spec.transformer_config:
             return None
         import torch
         from diffusers import WanVACETransformer3DModel
 
-        with torch.device("meta"):
+        with torch.device(device):
             return WanVACETransformer3DModel(**spec.transformer_config)
 
     def check_device(self, spec, device: str):
