@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small sizes only (a minute or two on a CPU)")
     bench.add_argument("--json", help="also write the results here")
     bench.add_argument("--model", default="tiny", help="the engine to measure end to end (default: tiny)")
+    bench.add_argument("--families", action="store_true",
+                       help="on CUDA, also build Animate 14B and Animate-2 14B whole (random weights) and run each "
+                            "at its default size and memory plan (several minutes: 47 GB of parts built)")
     bench.set_defaults(func=run_bench_command)
     add_sweep_command(commands)
     from experiments.toy_cli import add_toy_commands

@@ -68,8 +68,8 @@ def on_zerogpu() -> bool:
 
 
 def resolve_model_name(name: str) -> str:
-    """'auto' picks the real 1.3B model on a CUDA machine or a ZeroGPU Space and the trained toy model otherwise (the random
-    tiny engine only when the toy model's weights are missing)."""
+    """'auto' picks the real 1.3B model on a CUDA machine or a ZeroGPU Space and the trained toy model otherwise
+    (the random tiny engine only when the toy model's weights are missing)."""
     if name != "auto":
         return name
     if cuda_available() or on_zerogpu():  # ZeroGPU gives a GPU to each job, not to the process that starts

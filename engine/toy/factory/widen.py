@@ -149,7 +149,8 @@ def train_widened_vae(vae, old_vae, out_dir: str | Path, steps: int, learning_ra
               ([*vae.decoder.parameters(), *vae.post_quant_conv.parameters()], learning_rate)]
     config = replace(config, steps=steps, warmup_steps=min(config.warmup_steps, max(1, steps // 10)))
     _train_steps(vae, groups, config, steps, out_dir / "widen-checkpoint.pt", out_dir / "widen_loss.csv",
-                 draws=(config.seed, 10**6, vae.config.z_dim, *([leg] if leg > 1 else [])), resume=resume, on_log=on_log, step_loss=step_loss)
+                 draws=(config.seed, 10**6, vae.config.z_dim, *([leg] if leg > 1 else [])), resume=resume,
+                 on_log=on_log, step_loss=step_loss)
     vae.eval()
     set_new_channel_statistics(vae, old, config)
     return vae
