@@ -106,14 +106,15 @@ def test_the_blog_presets_fall_back_on_the_shipped_blog_lora_with_the_toy():
 @pytest.mark.skipif(not (TOY_BLOG_LORA.is_file() and is_shipped()),
                     reason="the toy's blog LoRA is not in assets/toy-blog: `python -m experiments toy blog --ship`")
 def test_the_shipped_blog_lora_pulls_the_prompts_scene_toward_the_training_studio(tmp_path):
-    # The blog's finding, on the shipped weights: the drift grows with the LoRA's strength. On this clip (its prompt
-    # names a striped green background; the studio is plain grey) the toy widened to 48 channels and its LoRA
-    # measured 0.13 at strength 0, 0.21 at 1 and 0.35 at 1.5.
+    # The blog's finding, on the shipped weights: the drift grows with the LoRA's strength. On the blog's 3 held-out
+    # clips (their prompts name other backgrounds; the studio is plain grey) the shipped LoRA measured 0.12 at
+    # strength 0 and 0.42 at 1.5 (assets/toy-blog/blog.json); one clip alone moves less (0.16 -> 0.25).
     from engine.engine import Engine
     from engine.toy.factory.blog import off_costume_samples
     from engine.toy.factory.evaluate import generate
 
-    engine, sample = Engine.from_name("toy"), off_costume_samples(1)[0]
-    drift = [studio_drift(generate(engine, sample, tmp_path / str(scale), lora=str(TOY_BLOG_LORA), lora_scale=scale),
-                          sample) for scale in (0.0, 1.5)]
+    engine = Engine.from_name("toy")
+    drift = [np.mean([studio_drift(generate(engine, sample, tmp_path / f"{sample.seed}-{scale}",
+                                            lora=str(TOY_BLOG_LORA), lora_scale=scale), sample)
+                      for sample in off_costume_samples(3)]) for scale in (0.0, 1.5)]
     assert drift[1] > drift[0] + 0.15, drift
