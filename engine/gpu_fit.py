@@ -97,6 +97,7 @@ def gpu_need(spec_or_preset) -> GpuNeed | None:
 
 
 def zerogpu_memory_gb() -> float:
+    """A ZeroGPU job's GPU memory in GB: VACE_LAB_ZEROGPU_GB, or Hugging Face's 70."""
     variable, default = ZEROGPU_GB
     text = os.environ.get(variable, "")
     try:
@@ -115,10 +116,14 @@ def zerogpu_refusal(spec) -> str | None:
     available = zerogpu_memory_gb()
     if peak <= available:
         return None
-    plan = "group_offload" if spec.group_offload else "cpu_offload" if spec.cpu_offload else "no offload"
+    if spec.group_offload:
+        plan, advice = "group_offload", "choose a smaller model"
+    elif spec.cpu_offload:
+        plan, advice = "cpu_offload", "try group_offload or a smaller model"
+    else:
+        plan, advice = "no offload", "try cpu_offload or group_offload, or a smaller model"
     return (f"{spec.name} does not fit this Space's ZeroGPU slice: about {peak:.0f} GB with its memory plan "
-            f"({plan}) against {available:.0f} GB ({ZEROGPU_GB[0]}); try cpu_offload or group_offload, or a "
-            f"smaller model")
+            f"({plan}) against {available:.0f} GB ({ZEROGPU_GB[0]}); {advice}")
 
 
 def zerogpu_note() -> str:

@@ -80,3 +80,11 @@ def test_on_zerogpu_the_banner_names_what_fits_and_what_is_not_offered(zerogpu_4
 def test_off_zerogpu_the_banner_says_nothing_of_it(monkeypatch):
     monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
     assert "ZeroGPU" not in Engine.from_name("tiny").banner()
+
+
+def test_the_refusal_advises_what_the_memory_plan_has_not_tried_yet(zerogpu_40, monkeypatch):
+    monkeypatch.setenv("VACE_LAB_ZEROGPU_GB", "10")
+    spec = ModelSpec.from_preset("wan-animate-2-14b")  # its preset already streams the layers
+    assert zerogpu_refusal(spec).endswith("(group_offload) against 10 GB (VACE_LAB_ZEROGPU_GB); choose a smaller model")
+    offloaded = ModelSpec.from_preset("wan-vace-14b").with_overrides(cpu_offload=True)
+    assert zerogpu_refusal(offloaded).endswith("; try group_offload or a smaller model")
