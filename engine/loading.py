@@ -97,15 +97,28 @@ def torch_dtypes(spec: ModelSpec, device: str) -> dict:
     }
 
 
+STREAMED_PARTS = ("transformer", "text_encoder")  # the large ones; group offload streams their layers
+
+
 def apply_group_offload(pipe):
-    """Transformer and text encoder stream their layers to the GPU as they run; the VAE stays there."""
+    """Transformer and text encoder stream their layers to the GPU as they run; the other parts with weights
+    (the VAE, an image encoder) stay there."""
     import torch
     from diffusers.hooks import apply_group_offloading
 
-    for component in (pipe.transformer, pipe.text_encoder):
-        apply_group_offloading(component, onload_device=torch.device("cuda"), offload_device=torch.device("cpu"),
-                               offload_type="leaf_level", use_stream=True)
-    pipe.vae.to("cuda")
+    for name in STREAMED_PARTS:
+        apply_group_offloading(getattr(pipe, name), onload_device=torch.device("cuda"),
+                               offload_device=torch.device("cpu"), offload_type="leaf_level", use_stream=True)
+    for name in resident_parts(pipe):
+        getattr(pipe, name).to("cuda")
+
+
+def resident_parts(pipe) -> list[str]:
+    """The pipeline's parts with weights that group offload keeps whole on the GPU."""
+    import torch
+
+    return [name for name, part in pipe.components.items()
+            if name not in STREAMED_PARTS and isinstance(part, torch.nn.Module)]
 
 
 def apply_speed_options(pipe, spec: ModelSpec):
