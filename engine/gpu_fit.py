@@ -116,12 +116,9 @@ def zerogpu_refusal(spec) -> str | None:
     available = zerogpu_memory_gb()
     if peak <= available:
         return None
-    if spec.group_offload:
-        plan, advice = "group_offload", "choose a smaller model"
-    elif spec.cpu_offload:
-        plan, advice = "cpu_offload", "try group_offload or a smaller model"
-    else:
-        plan, advice = "no offload", "try cpu_offload or group_offload, or a smaller model"
+    advice = {"group_offload": "choose a smaller model", "cpu_offload": "try group_offload or a smaller model",
+              "none": "try cpu_offload or group_offload, or a smaller model"}[spec.memory_plan]
+    plan = "no offload" if spec.memory_plan == "none" else spec.memory_plan
     return (f"{spec.name} does not fit this Space's ZeroGPU slice: about {peak:.0f} GB with its memory plan "
             f"({plan}) against {available:.0f} GB ({ZEROGPU_GB[0]}); {advice}")
 

@@ -115,6 +115,11 @@ class ModelSpec:
             "a local diffusers folder, or a hub id like Org/Name"
         )
 
+    @property
+    def memory_plan(self) -> str:
+        """How the weights sit on the GPU: "group_offload", "cpu_offload" or "none" (all of it, the whole time)."""
+        return "group_offload" if self.group_offload else "cpu_offload" if self.cpu_offload else "none"
+
     def with_overrides(self, **changes) -> "ModelSpec":
         return dataclasses.replace(self, **changes)
 

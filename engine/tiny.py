@@ -103,9 +103,7 @@ def ensure_tiny_pipeline(kind: str = "vace") -> Path:
     if (target / "model_index.json").is_file():
         return target
     logger.info("building the tiny Wan %s pipeline in %s", kind, target)
-    builders = {"vace": build_tiny_pipeline, "animate": build_tiny_animate_pipeline,
-                "animate-2": build_tiny_animate2_pipeline}
-    pipe = builders[kind]()
+    pipe = build_tiny(kind)
     # A folder of our own, renamed into place at once: a killed build leaves no half-written model, and
     # when several processes build at the same time (accelerate launch) the first one to finish wins.
     tmp = target.with_name(f"{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -118,6 +116,13 @@ def ensure_tiny_pipeline(kind: str = "vace") -> Path:
             raise
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def build_tiny(kind: str = "vace"):
+    """The tiny pipeline of `kind` (TINY_KINDS), built in memory with its seeded random weights."""
+    builders = {"vace": build_tiny_pipeline, "animate": build_tiny_animate_pipeline,
+                "animate-2": build_tiny_animate2_pipeline}
+    return builders[kind]()
 
 
 def build_tiny_tokenizer():

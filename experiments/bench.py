@@ -263,8 +263,7 @@ def family_generation(preset: str, steps: int, device: str = "cuda", real_parts=
     engine = Engine.with_pipeline(spec, pipe, device)
     built = time.perf_counter() - started
     request = engine.default_request(**engine.sample_inputs(), num_inference_steps=steps, **request_changes)
-    plan = "group_offload" if spec.group_offload else "cpu_offload" if spec.cpu_offload else "none"
-    row = {"preset": preset, "memory_plan": plan, "vae_tiling": spec.vae_tiling, "build_s": built,
+    row = {"preset": preset, "memory_plan": spec.memory_plan, "vae_tiling": spec.vae_tiling, "build_s": built,
            **generation_timings(engine, request)}
     engine.clear()
     return row

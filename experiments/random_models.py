@@ -74,13 +74,11 @@ def random_pipeline(spec, real_parts=REAL_PARTS, device: str = "cpu"):
 
     from engine.families import family_of
     from engine.loading import torch_dtypes
-    from engine.tiny import build_tiny_animate2_pipeline, build_tiny_animate_pipeline, build_tiny_pipeline
+    from engine.tiny import build_tiny
 
     family = family_of(spec)
-    builders = {"vace": build_tiny_pipeline, "animate": build_tiny_animate_pipeline,
-                "animate-2": build_tiny_animate2_pipeline}
     kind = getattr(family, "tiny_kind", None) or TINY_KIND[family.name]  # a tiny family names its own
-    parts = dict(builders[kind]().components)
+    parts = dict(build_tiny(kind).components)
     dtypes = torch_dtypes(spec, "cuda")
     torch.manual_seed(0)
     if "transformer" in real_parts:

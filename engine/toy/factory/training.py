@@ -275,7 +275,7 @@ def _store_prompts(stored: dict, engine, batch: list):
             stored[f"{key}.reference_prompt"] = with_tokens.half().float()  # as the cache keeps it
 
 
-def _forget_prompts(stored: dict, endings: tuple[str, ...] | str = (".prompt", ".scene_prompt")):
+def _forget_prompts(stored: dict, endings: tuple[str, ...] | str = (".prompt", ".scene_prompt", ".reference_prompt")):
     """Drop the cached prompt embeddings whose names end so (every kind, .reference_prompt too, by default)."""
     for name in [name for name in stored if name.endswith(endings)]:
         del stored[name]
